@@ -1,0 +1,223 @@
+"""Settings: built-in defaults, then a TOML file, then SMARTBCC_* environment, then command-line flags.
+
+The embedded default needs no file at all: SQLite in ``./data``, SMTP on 127.0.0.1:2525.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message names the setting and what to write instead."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("data")
+    database_url: str = ""            # empty: SQLite file in data_dir
+    database_pool_size: int = 10      # PostgreSQL connections kept open per process (as many more on bursts)
+    mail_domain: str = "bcc.localhost"
+    hostname: str = ""                # name in the greeting and EHLO reply; empty: mail_domain
+    host: str = "127.0.0.1"
+    port: int = 2525
+    max_message_size: int = 20 * 1024 * 1024
+    max_recipients: int = 100
+    address_grace_days: int = 30
+    log_level: str = "INFO"
+    # outbound mail (alternate-address confirmations, sending from a record) goes through a smarthost
+    smarthost: str = ""               # host or host:port; empty: outbound mail is not configured
+    smarthost_starttls: bool = True
+    smarthost_username: str = ""
+    smarthost_password: str = ""
+    outbound_from: str = ""           # empty: "smartbcc@<mail_domain>"
+    verification_hours: int = 72
+    # anti-spoofing (gateway.auth): "none", "upstream" or "verify"; a company may override both
+    antispoof: str = "verify"
+    antispoof_policy: str = "default"   # "default": SPF or DKIM must pass; "strict": DMARC-aligned pass
+    upstream_authserv_id: str = ""       # upstream mode: the relay whose Authentication-Results count
+    arc_trusted_sealers: str = ""        # ARC sealer domains whose verdicts count; "*": any valid seal
+    dns_resolver: str = ""               # "" = the system's resolver; else "IP" or "IP:port" ("[v6]:port")
+    dns_timeout: float = 5.0             # seconds for each DNS look-up
+    trusted_networks: str = "127.0.0.0/8,::1"   # clients here skip SPF/DKIM/DMARC (like mynetworks)
+    # bounds against abuse and faults (gateway.limits, gateway.handlers.protocol); see README "Guarantees"
+    max_sessions: int = 200              # concurrent SMTP sessions; beyond: 421 4.7.0 and close
+    max_sessions_per_client: int = 20    # concurrent sessions from one client IP address
+    idle_timeout: float = 300.0          # seconds a client may wait between commands (then 421 4.4.2)
+    data_timeout: float = 600.0          # seconds a client may stay silent in DATA; also our bound on filing
+    max_commands: int = 1000             # each command at most this often per session (NOOP, RSET...: 50)
+    sender_hourly_limit: int = 300       # accepted messages per sender per hour, then 451 4.7.1
+    auto_hourly_limit: int = 30          # auto-replies etc. per sender per hour, then 550 5.4.6 (a loop)
+    lock_timeout: float = 5.0            # seconds filing waits for a database lock, then 451 4.3.0
+    tls_cert_file: str = ""              # PEM certificate chain; with tls_key_file, STARTTLS is offered
+    tls_key_file: str = ""
+    require_tls: bool = False            # refuse MAIL before STARTTLS (530 5.7.0); not for a public MX
+    shutdown_timeout: float = 30.0       # on stop, seconds transactions under way may take to finish
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'smartbcc.db').resolve()}"
+
+    @property
+    def greeting_name(self) -> str:
+        return self.hostname or self.mail_domain
+
+    @property
+    def sender_address(self) -> str:
+        return self.outbound_from or f"smartbcc@{self.mail_domain}"
+
+    @property
+    def is_embedded(self) -> bool:
+        return not self.database_url
+
+    def replace(self, **changes: Any) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+
+_FIELDS = {f.name: f for f in fields(Settings)}
+
+
+def _coerce(name: str, value: Any) -> Any:
+    kind = _FIELDS[name].type
+    if kind == "bool":
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in ("1", "true", "yes", "on"):
+            return True
+        if text in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"setting {name!r} must be true or false, not {value!r}")
+    try:
+        if kind == "int":
+            if isinstance(value, bool):
+                raise ValueError
+            return int(value)
+        if kind == "float":
+            if isinstance(value, bool):
+                raise ValueError
+            return float(value)
+        if kind == "Path":
+            return Path(str(value)).expanduser()
+    except (TypeError, ValueError):
+        what = "a number" if kind == "float" else "a whole number"
+        raise ConfigError(f"setting {name!r} must be {what}, not {value!r}") from None
+    if not isinstance(value, str):
+        raise ConfigError(f"setting {name!r} must be text, not {value!r}")
+    return value
+
+
+def _from_mapping(values: Mapping[str, Any], origin: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        name = key.replace("-", "_").lower()
+        if name not in _FIELDS:
+            known = ", ".join(sorted(_FIELDS))
+            raise ConfigError(f"{origin}: unknown setting {key!r} (known settings: {known})")
+        out[name] = _coerce(name, value)
+    return out
+
+
+def load_settings(
+    config_file: str | os.PathLike[str] | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Build Settings from the layers, later layers winning; None values in overrides are skipped."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    config_file = config_file or environ.get("SMARTBCC_CONFIG") or None
+    if config_file:
+        path = Path(config_file)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file {path} does not exist") from None
+        except tomllib.TOMLDecodeError as error:
+            raise ConfigError(f"config file {path} is not valid TOML: {error}") from None
+        values.update(_from_mapping(data.get("smartbcc", data), str(path)))
+    env = {k[len("SMARTBCC_"):]: v for k, v in environ.items()
+           if k.startswith("SMARTBCC_") and k != "SMARTBCC_CONFIG" and not k.startswith("SMARTBCC_TEST_")}
+    values.update(_from_mapping(env, "environment"))
+    if overrides:
+        values.update(_from_mapping({k: v for k, v in overrides.items() if v is not None}, "option"))
+    settings = Settings(**values)
+    if settings.max_message_size <= 0 or settings.max_recipients <= 0:
+        raise ConfigError("max_message_size and max_recipients must be above zero")
+    if not 0 <= settings.port <= 65535:
+        raise ConfigError(f"port {settings.port} is outside 0-65535")
+    check_antispoof(settings)
+    check_limits(settings)
+    return settings
+
+
+def check_limits(settings: Settings) -> None:
+    """Raise ConfigError naming the limit or TLS setting that cannot be used."""
+    for name in ("max_sessions", "max_sessions_per_client", "idle_timeout", "data_timeout", "max_commands",
+                 "sender_hourly_limit", "auto_hourly_limit", "lock_timeout", "shutdown_timeout",
+                 "database_pool_size"):
+        if not getattr(settings, name) > 0:
+            raise ConfigError(f"{name} must be above zero, not {getattr(settings, name)!r}")
+    if bool(settings.tls_cert_file) != bool(settings.tls_key_file):
+        raise ConfigError("STARTTLS needs both tls_cert_file and tls_key_file (PEM files), or neither")
+    if settings.require_tls and not settings.tls_cert_file:
+        raise ConfigError("require_tls needs a certificate: set tls_cert_file and tls_key_file, "
+                          "or turn require_tls off")
+
+
+ANTISPOOF_MODES = ("none", "upstream", "verify")
+ANTISPOOF_POLICIES = ("default", "strict")
+
+
+def check_antispoof(settings: Settings) -> None:
+    """Raise ConfigError naming the anti-spoofing setting that cannot be used."""
+    if settings.antispoof not in ANTISPOOF_MODES:
+        raise ConfigError(f"antispoof must be one of {', '.join(ANTISPOOF_MODES)}, not {settings.antispoof!r}")
+    if settings.antispoof_policy not in ANTISPOOF_POLICIES:
+        raise ConfigError(f"antispoof_policy must be default or strict, not {settings.antispoof_policy!r}")
+    if settings.antispoof == "upstream" and not settings.upstream_authserv_id.strip():
+        raise ConfigError("antispoof = upstream needs upstream_authserv_id: the authserv-id your relay writes "
+                          "in its Authentication-Results header (e.g. mx.example.com)")
+    if not settings.dns_timeout > 0:
+        raise ConfigError(f"dns_timeout must be above zero seconds, not {settings.dns_timeout!r}")
+    dns_server(settings.dns_resolver)
+    networks(settings.trusted_networks)
+
+
+def dns_server(text: str) -> tuple[str, int] | None:
+    """``""`` -> None (the system's resolver); ``"IP"``, ``"IP:port"``, ``"[v6]:port"`` -> (ip, port)."""
+    text = text.strip()
+    if not text:
+        return None
+    host, port = text, "53"
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port = rest[1:] if rest.startswith(":") else "53"
+    elif text.count(":") == 1:
+        host, port = text.split(":")
+    try:
+        return str(ipaddress.ip_address(host)), int(port)
+    except ValueError:
+        raise ConfigError(f"dns_resolver must be an IP address with an optional port (127.0.0.1:5353, "
+                          f"[::1]:53), not {text!r}") from None
+
+
+def networks(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """A comma-separated list of networks (``127.0.0.0/8,::1``); empty means none."""
+    out = []
+    for item in text.replace(" ", ",").split(","):
+        if not item:
+            continue
+        try:
+            out.append(ipaddress.ip_network(item, strict=False))
+        except ValueError:
+            raise ConfigError(f"trusted_networks: {item!r} is not a network (write e.g. 10.0.0.0/8)") from None
+    return tuple(out)
