@@ -1,0 +1,61 @@
+"""One handle on the database for a process: engine, session factory, and the address key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from gateway.addresses import normalize_domain
+from gateway.config import Settings
+from gateway.routing.addresses import company_address, record_address, record_token
+from gateway.store import migrate
+from gateway.store.engine import WRITER, make_engine, make_sessionmaker
+
+
+@dataclass
+class Database:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    key: bytes
+    mail_domain: str
+
+    @classmethod
+    async def open(cls, settings: Settings) -> "Database":
+        """Open a database whose schema is current (else SchemaNotReady says to run `smartbcc init`)."""
+        engine = make_engine(settings)
+        try:
+            await migrate.check_ready(engine)
+            key = await migrate.address_key(engine)
+        except BaseException:
+            await engine.dispose()
+            raise
+        return cls(settings, engine, make_sessionmaker(engine), key, normalize_domain(settings.mail_domain))
+
+    def writer_sessions(self) -> AsyncSession:
+        """A session for a transaction that will write: on SQLite it takes the write lock at BEGIN
+        (``BEGIN IMMEDIATE``), so it waits its turn up front instead of failing when it first writes."""
+        return AsyncSession(self.engine.execution_options(**WRITER), expire_on_commit=False)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    def company_address(self, slug: str) -> str:
+        return company_address(slug, self.mail_domain)
+
+    def record_token(self, company_id: int, kind: str, record_id: int, version: int) -> str:
+        return record_token(self.key, company_id, kind, record_id, version)
+
+    def record_address(self, slug: str, company_id: int, kind: str, record_id: int, version: int) -> str:
+        token = self.record_token(company_id, kind, record_id, version)
+        return record_address(slug, kind, record_id, token, self.mail_domain)
+
+
+async def initialize(settings: Settings) -> tuple[str | None, str | None]:
+    """Create or upgrade the schema; returns (revision before, revision after). Idempotent."""
+    engine = make_engine(settings)
+    try:
+        return await migrate.upgrade(engine)
+    finally:
+        await engine.dispose()

@@ -1,0 +1,69 @@
+"""Engine and session factory: SQLite (WAL, foreign keys, full sync) by default, PostgreSQL by URL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+
+from gateway.config import ConfigError, Settings
+
+SUPPORTED_DRIVERS = {"sqlite+aiosqlite", "postgresql+asyncpg"}
+
+
+WRITER = {"smartbcc_writer": True}    # execution option of a transaction that will write
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    # SQLAlchemy, not the sqlite3 module, says when a transaction begins (see _sqlite_begin): the
+    # module's own habit of beginning only before the first write breaks SAVEPOINTs and lets a
+    # read-then-write transaction fail on lock upgrade instead of waiting.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=FULL")   # a 250 is only given for what survives a power cut
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.close()
+
+
+def _sqlite_begin(connection) -> None:  # type: ignore[no-untyped-def]
+    """BEGIN for readers; BEGIN IMMEDIATE (the write lock, waited for up to busy_timeout) for writers."""
+    immediate = connection.get_execution_options().get("smartbcc_writer", False)
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def normalize_url(url: str) -> str:
+    """Accept the usual spellings (postgresql://, postgres://, sqlite://) and pick the async driver."""
+    try:
+        parsed = make_url(url)
+    except Exception:
+        raise ConfigError(f"database URL {url!r} is not a URL like postgresql://user@host/dbname") from None
+    backend = parsed.get_backend_name()
+    if backend in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername="postgresql+asyncpg")
+    elif backend == "sqlite":
+        parsed = parsed.set(drivername="sqlite+aiosqlite")
+    if parsed.drivername not in SUPPORTED_DRIVERS:
+        raise ConfigError(f"database URL {url!r}: only SQLite and PostgreSQL are supported")
+    return parsed.render_as_string(hide_password=False)
+
+
+def make_engine(settings: Settings) -> AsyncEngine:
+    url = normalize_url(settings.effective_database_url)
+    if url.startswith("sqlite"):
+        database = make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, connect_args={"timeout": 5})
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        return engine
+    return create_async_engine(url, pool_pre_ping=True, pool_size=settings.database_pool_size,
+                               max_overflow=settings.database_pool_size, pool_recycle=3600)
+
+
+def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)

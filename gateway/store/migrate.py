@@ -1,0 +1,91 @@
+"""Create or upgrade the schema (Alembic), and the values a deployment keeps in its database."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from gateway.store.models import DeploymentSetting
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+ADDRESS_KEY = "address_key"
+_PG_LOCK = 7_230_411   # advisory lock id: one `smartbcc init` at a time on a shared PostgreSQL
+
+
+class SchemaNotReady(RuntimeError):
+    """The database has no schema, or an older one: `smartbcc init` fixes it."""
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    return config
+
+
+@lru_cache(maxsize=1)
+def head_revision() -> str | None:
+    """The newest revision the installed code knows (read once per process)."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def _upgrade(connection) -> None:  # type: ignore[no-untyped-def]
+    if connection.dialect.name == "postgresql":
+        connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK})
+    config = alembic_config()
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+def _current(connection) -> str | None:  # type: ignore[no-untyped-def]
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+async def upgrade(engine: AsyncEngine) -> tuple[str | None, str | None]:
+    """Bring the schema to the newest revision; returns (revision before, revision after)."""
+    async with engine.connect() as connection:
+        before = await connection.run_sync(_current)
+    async with engine.begin() as connection:
+        await connection.run_sync(_upgrade)
+    await _ensure_address_key(engine)
+    return before, head_revision()
+
+
+async def check_ready(engine: AsyncEngine) -> None:
+    async with engine.connect() as connection:
+        current = await connection.run_sync(_current)
+    head = head_revision()
+    if current != head:
+        state = "has no schema yet" if current is None else f"is at revision {current}, not {head}"
+        raise SchemaNotReady(f"the database {state}: run `smartbcc init` first")
+
+
+async def _ensure_address_key(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        existing = await connection.scalar(
+            select(DeploymentSetting.value).where(DeploymentSetting.key == ADDRESS_KEY))
+        if existing:
+            return
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(DeploymentSetting.__table__.insert().values(
+                key=ADDRESS_KEY, value=secrets.token_hex(32)))
+    except IntegrityError:
+        pass   # another process made it first; both use that one
+
+
+async def address_key(engine: AsyncEngine) -> bytes:
+    async with engine.connect() as connection:
+        value = await connection.scalar(
+            select(DeploymentSetting.value).where(DeploymentSetting.key == ADDRESS_KEY))
+    if not value:
+        raise SchemaNotReady("the database has no address key yet: run `smartbcc init` first")
+    return bytes.fromhex(value)

@@ -1,0 +1,392 @@
+"""The database schema: companies and their users, CRM records, stored messages and their links.
+
+Alembic migrations in ``store/migrations`` create exactly these tables; a test checks that the two agree.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from sqlalchemy import (
+    JSON, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite keeps no zone, so it is stored as naive UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):  # type: ignore[no-untyped-def]
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; use an aware UTC datetime")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {datetime: UTCDateTime()}
+
+
+class DeploymentSetting(Base):
+    """Values one deployment keeps for all its processes (the key that signs record addresses)."""
+
+    __tablename__ = "deployment_settings"
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class Company(Base):
+    __tablename__ = "companies"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    domain: Mapped[str] = mapped_column(String(253), unique=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    crm_mode: Mapped[str] = mapped_column(String(16), default="simple")
+    # simple mode: open a deal for a message from someone the CRM has not seen
+    deal_for_new_inquiry: Mapped[bool] = mapped_column(Boolean, default=False)
+    # classic mode: what an unknown address becomes, "lead" or "contact"
+    classic_creates: Mapped[str] = mapped_column(String(16), default="lead")
+    max_new_contacts: Mapped[int] = mapped_column(Integer, default=20)
+    # anti-spoofing overrides; None: the deployment's setting
+    antispoof_mode: Mapped[str | None] = mapped_column(String(16), default=None)
+    antispoof_policy: Mapped[str | None] = mapped_column(String(16), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # sending from a record: False limits recipients to the record's and its linked contacts' and
+    # companies' addresses (Bitrix24's rules); True allows any address
+    allow_any_address: Mapped[bool] = mapped_column(Boolean, default=False)
+    # with allow_any_address: what an address the CRM does not know yet becomes, "lead" or "contact"
+    any_address_creates: Mapped[str] = mapped_column(String(16), default="lead")
+
+
+class FormerSlug(Base):
+    """A company address retired by a domain change; still accepted until ``expires_at``."""
+
+    __tablename__ = "former_slugs"
+    slug: Mapped[str] = mapped_column(String(64), primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"), index=True)
+    expires_at: Mapped[datetime] = mapped_column()
+
+
+class Exclusion(Base):
+    """An address or a whole domain the company never logs: no contact, no participant."""
+
+    __tablename__ = "exclusions"
+    __table_args__ = (UniqueConstraint("company_id", "pattern"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    pattern: Mapped[str] = mapped_column(String(320))    # "someone@example.com" or "example.com"
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    auto_link: Mapped[bool] = mapped_column(Boolean, default=True)
+    default_visibility: Mapped[str] = mapped_column(String(16), default="private")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AlternateAddress(Base):
+    """Another address a user sends from; it authorizes mail only once verified."""
+
+    __tablename__ = "alternate_addresses"
+    __table_args__ = (UniqueConstraint("company_id", "email"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    email: Mapped[str] = mapped_column(String(320))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    verified_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    code_hash: Mapped[str | None] = mapped_column(String(128), default=None)
+    reply_token: Mapped[str | None] = mapped_column(String(64), default=None, unique=True)
+    code_expires_at: Mapped[datetime | None] = mapped_column(default=None)
+    sent_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class _Record:
+    """Columns every CRM record shares. ``token_version`` changes when its Bcc address is rotated."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
+    token_version: Mapped[int] = mapped_column(Integer, default=1)
+    owner_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    created_from_message_id: Mapped[int | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Organization(_Record, Base):
+    __tablename__ = "organizations"
+    __table_args__ = (Index("ix_organizations_company_domain", "company_id", "domain"),)
+    name: Mapped[str] = mapped_column(String(200))
+    domain: Mapped[str | None] = mapped_column(String(253), default=None)
+
+
+class Person(_Record, Base):
+    """A contact. ``email`` is normalized; one contact per address within a company."""
+
+    __tablename__ = "persons"
+    __table_args__ = (UniqueConstraint("company_id", "email"),)
+    email: Mapped[str] = mapped_column(String(320))
+    name: Mapped[str] = mapped_column(String(200), default="")
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), default=None, index=True)
+
+
+class _Dealish(_Record):
+    title: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    closed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Lead(_Dealish, Base):
+    """A lead; in classic mode one made from an unknown address keeps that address and name."""
+
+    __tablename__ = "leads"
+    __table_args__ = (Index("ix_leads_company_email", "company_id", "email"),)
+    email: Mapped[str | None] = mapped_column(String(320), default=None)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), default=None, index=True)
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), default=None)
+    # the prospect's company as typed on the lead; converting the lead can make it an organization
+    company_name: Mapped[str] = mapped_column(String(200), default="")
+    # set when a CRM mode switch turned the lead into a deal (status "converted")
+    converted_deal_id: Mapped[int | None] = mapped_column(ForeignKey("deals.id"), default=None)
+
+
+class Deal(_Dealish, Base):
+    __tablename__ = "deals"
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), default=None, index=True)
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), default=None)
+    pipeline: Mapped[str] = mapped_column(String(64), default="default")
+
+
+class Project(_Dealish, Base):
+    __tablename__ = "projects"
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), default=None, index=True)
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), default=None)
+
+
+class Invoice(_Dealish, Base):
+    """An invoice: mail sent from it goes to its contact and company (no Bcc address of its own)."""
+
+    __tablename__ = "invoices"
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), default=None, index=True)
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), default=None)
+
+
+class Quote(_Dealish, Base):
+    __tablename__ = "quotes"
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), default=None, index=True)
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), default=None)
+
+
+class SmartProcess(_Dealish, Base):
+    """An item of a smart process (Bitrix24's user-defined record type): a title, a contact, a company."""
+
+    __tablename__ = "smart_processes"
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), default=None, index=True)
+    org_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), default=None)
+
+
+RECORD_MODELS: dict[str, type[_Record]] = {
+    "person": Person, "org": Organization, "lead": Lead, "deal": Deal, "project": Project,
+    "invoice": Invoice, "quote": Quote, "smart": SmartProcess,
+}
+
+
+class RecordEmail(Base):
+    """An address of a lead, contact or organization besides its own email field, and when mail sent from
+    a record last went to an address of that record (a primary address gets a row once it is used).
+
+    Recipients of mail sent from a record are listed most recently used first.
+    """
+
+    __tablename__ = "record_emails"
+    __table_args__ = (
+        UniqueConstraint("company_id", "kind", "record_id", "email", name="uq_record_emails_address"),
+        Index("ix_record_emails_company_email", "company_id", "email"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    record_id: Mapped[int] = mapped_column(Integer)
+    email: Mapped[str] = mapped_column(String(320))
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Permission(Base):
+    """What a user may do with one kind of CRM record: view and edit, each "none", "own" (records the
+    user owns) or "all". A user without a row for a kind has all / all: a new install works for everyone
+    until an admin narrows it (`smartbcc permission set`)."""
+
+    __tablename__ = "permissions"
+    __table_args__ = (UniqueConstraint("user_id", "kind", name="uq_permissions_user_kind"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    view: Mapped[str] = mapped_column(String(8), default="all")
+    edit: Mapped[str] = mapped_column(String(8), default="all")
+
+
+class Activity(Base):
+    """A call, meeting or task on a record: planned until completed. A CRM mode switch moves a lead's
+    planned activities to its deal or completes them."""
+
+    __tablename__ = "activities"
+    __table_args__ = (Index("ix_activities_record", "company_id", "kind", "record_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    record_id: Mapped[int] = mapped_column(Integer)
+    subject: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(16), default="planned")    # planned / completed
+    due_at: Mapped[datetime | None] = mapped_column(default=None)
+    completed_at: Mapped[datetime | None] = mapped_column(default=None)
+    owner_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("company_id", "message_id", "content_hash", name="uq_messages_identity"),
+        Index("ix_messages_company_message_id", "company_id", "message_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    owner_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    visibility: Mapped[str] = mapped_column(String(16))
+    direction: Mapped[str] = mapped_column(String(16), default="sent")
+    message_id: Mapped[str] = mapped_column(String(998))
+    content_hash: Mapped[str] = mapped_column(String(64))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    subject: Mapped[str] = mapped_column(Text, default="")
+    date: Mapped[datetime | None] = mapped_column(default=None)
+    from_email: Mapped[str] = mapped_column(String(320), default="")
+    from_name: Mapped[str] = mapped_column(String(200), default="")
+    to_addrs: Mapped[list] = mapped_column(JSON, default=list)
+    cc_addrs: Mapped[list] = mapped_column(JSON, default=list)
+    in_reply_to: Mapped[list] = mapped_column(JSON, default=list)
+    references: Mapped[list] = mapped_column(JSON, default=list)
+    text_body: Mapped[str] = mapped_column(Text, default="")
+    html_body: Mapped[str] = mapped_column(Text, default="")
+    forwarded: Mapped[dict | None] = mapped_column(JSON, default=None)
+    auto_generated: Mapped[str] = mapped_column(String(200), default="")
+    envelope_from: Mapped[str] = mapped_column(String(320), default="")
+    envelope_rcpts: Mapped[list] = mapped_column(JSON, default=list)
+    client_address: Mapped[str] = mapped_column(String(64), default="")
+    auth_verdict: Mapped[str] = mapped_column(String(32), default="none")
+    auth_reason: Mapped[str] = mapped_column(Text, default="")
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    links: Mapped[list["Link"]] = relationship(
+        back_populates="message", cascade="all, delete-orphan", passive_deletes=True)
+    attachments: Mapped[list["Attachment"]] = relationship(
+        cascade="all, delete-orphan", passive_deletes=True, order_by="Attachment.id")
+
+
+class ReviewItem(Base):
+    """A message that could not be linked on its own: a contact with several open deals (or leads,
+    projects). ``candidates`` lists them best first; an admin or the owner resolves it."""
+
+    __tablename__ = "review_items"
+    __table_args__ = (UniqueConstraint("message_pk", "kind", "person_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
+    message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    person_id: Mapped[int] = mapped_column(Integer)
+    candidates: Mapped[list] = mapped_column(JSON, default=list)
+    status: Mapped[str] = mapped_column(String(16), default="open")
+    resolved_record_id: Mapped[int | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class QuarantinedMessage(Base):
+    """A message that was accepted but could not be filed: raw bytes, envelope and the reason,
+    kept until an admin replays it (`smartbcc quarantine replay ID`)."""
+
+    __tablename__ = "quarantine"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id"), default=None, index=True)
+    owner_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    envelope_from: Mapped[str] = mapped_column(String(320), default="")
+    envelope_rcpts: Mapped[list] = mapped_column(JSON, default=list)
+    client_address: Mapped[str] = mapped_column(String(64), default="")
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(16), default="waiting")   # waiting / replayed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    replayed_message_pk: Mapped[int | None] = mapped_column(default=None)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    replayed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class MessageRaw(Base):
+    """The message exactly as received, kept apart so that listing messages never loads it."""
+
+    __tablename__ = "message_raw"
+    message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Attachment(Base):
+    __tablename__ = "attachments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), index=True)
+    filename: Mapped[str] = mapped_column(String(500))
+    content_type: Mapped[str] = mapped_column(String(200))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+
+
+class Link(Base):
+    """A message shown on a record, with the rule that put it there (the audit trail)."""
+
+    __tablename__ = "links"
+    __table_args__ = (
+        UniqueConstraint("message_pk", "kind", "record_id", name="uq_links_message_record"),
+        Index("ix_links_record", "kind", "record_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    record_id: Mapped[int] = mapped_column(Integer)
+    rule: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    message: Mapped[Message] = relationship(back_populates="links")
