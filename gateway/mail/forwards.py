@@ -1,0 +1,272 @@
+"""Finding the original of an inline forward in its body, as Gmail, Outlook, Apple Mail and
+Thunderbird write it (in English, German, Italian, French, Spanish, Portuguese and Dutch).
+
+A forward is a separator line followed by a block of ``Label: value`` lines:
+
+- Gmail: ``---------- Forwarded message ---------`` (older: localized), From/Date/Subject/To/Cc;
+- Thunderbird: ``-------- Forwarded Message --------``, Subject/Date/From/To/CC with tabs;
+- Apple Mail: ``Begin forwarded message:``, From/Subject/Date/To, often quoted with ``>``;
+- Outlook: a line of underscores or ``-----Original Message-----`` (or, from Outlook's HTML, no
+  separator at all), From/Sent/To/Cc/Subject.
+
+Outlook writes the same block for replies, so an Outlook-style block only counts when the outer
+subject is not a reply (``RE:``, ``AW:``...), and a block without a separator must have a From, a
+date and a subject line. ``On ... wrote:`` quotes are replies and never count.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone, tzinfo
+from email.utils import parsedate_to_datetime
+
+from gateway.mail.encodings import html_to_text, mailbox
+from gateway.mail.message import ForwardedOriginal, Mailbox
+
+MAX_LINES = 3000        # a forward's header block sits near the top of the body
+MAX_TEXT = 1_000_000    # characters of the body looked at
+MAX_FIELD = 20_000      # characters of one header line of the block
+_LABELS = {
+    "from": ("from", "von", "da", "de", "van", "mittente", "expéditeur", "remitente", "remetente"),
+    "to": ("to", "an", "a", "à", "para", "aan", "pour", "destinatario", "destinataire"),
+    "cc": ("cc", "kopie", "kopie (cc)", "copia", "cópia", "copie", "copie à"),
+    "date": ("date", "datum", "data", "fecha", "sent", "gesendet", "inviato", "envoyé", "enviado", "enviado el",
+             "enviada", "verzonden"),
+    "subject": ("subject", "betreff", "oggetto", "objet", "sujet", "asunto", "assunto", "onderwerp"),
+    # read so that Apple Mail's Reply-To line does not end the block; the original keeps no Reply-To
+    "reply_to": ("reply-to", "antwort an", "rispondi a", "répondre à", "responder a", "antwoord aan"),
+}
+FIELD_OF_LABEL = {label: field for field, labels in _LABELS.items() for label in labels}
+SENT_LABELS = frozenset({"sent", "gesendet", "inviato", "envoyé", "enviado", "enviado el", "enviada", "verzonden"})
+_APPLE = re.compile(
+    r"(begin forwarded message|anfang der weitergeleiteten nachricht|inizio messaggio inoltrato"
+    r"|début du message réexpédié|début du message transféré|inicio del mensaje reenviado"
+    r"|begin doorgestuurd bericht|início da mensagem reencaminhada|início da mensagem encaminhada"
+    r"|mensagem encaminhada)\s*:?", re.I)
+_FORWARD_LABEL = (
+    r"forwarded message|weitergeleitete nachricht|messaggio inoltrato|message transféré"
+    r"|message transmis|mensaje reenviado|mensagem encaminhada|mensagem reencaminhada"
+    r"|doorgestuurd bericht")
+_ORIGINAL_LABEL = (
+    r"original message|ursprüngliche nachricht|messaggio originale|message d'origine"
+    r"|mensaje original|mensagem original|oorspronkelijk bericht")
+_DASHED = re.compile(rf"(-{{2,}})\s*(?:({_FORWARD_LABEL})|({_ORIGINAL_LABEL}))\s*-{{2,}}", re.I)
+_UNDERSCORES = re.compile(r"_{10,}")
+_RULE = re.compile(r"[-_=*~]{5,}")
+_LABEL_LINE = re.compile(r"\*?([^\W\d_][^:]{0,24}?)\*?\s*:\*?\s*(.*)")
+_QUOTE = re.compile(r"^(?:\s*>)+ ?")
+_INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200b\u200e\u200f\u202a\u202b\u202c\u202d\u202e"))
+_SPACES = dict.fromkeys(map(ord, "\u00a0\u202f\u2007\u2009"), " ")
+_REPLY_PREFIX = re.compile(r"\s*(re|aw|sv|r|rif|res|antw|antwort|odp)\s*(\[\d+\])?\s*:", re.I)
+_ADDRESS_CHARS = r"[^\s<>\[\]()\"',;:]+@[^\s<>\[\]()\"',;:]+"
+_ADDRESS = re.compile(  # starts only after a delimiter: linear time on long runs without "@"
+    rf"(?<![^\s<>\[\]()\"',;:])(?:mailto:)?({_ADDRESS_CHARS})(?:\s*[<\[]\s*mailto:{_ADDRESS_CHARS}\s*[>\]])?", re.I)
+_NAME_JUNK = " \t<>[]()\"',;*"
+
+
+def find_forwarded(
+    text_body: str,
+    html_body: str = "",
+    *,
+    outer_subject: str = "",
+    outer_mailboxes: Sequence[Mailbox] = (),
+    default_tz: tzinfo = timezone.utc,
+) -> ForwardedOriginal | None:
+    """The original inside an inline forward, or None when the body holds no forward.
+
+    ``outer_mailboxes`` (the forward's own From/To/Cc) give an address to a From line that only has
+    a name; ``default_tz`` is the zone of dates written without one (the forwarder's, from Date).
+    """
+    text = text_body if text_body.strip() else html_to_text(html_body)
+    lines = _lines(text)
+    is_reply = bool(_REPLY_PREFIX.match(outer_subject))
+    for number, line in enumerate(lines):
+        source, explicit = _separator(line)
+        if source:
+            if is_reply and not explicit:
+                continue
+            fields, labels = _block(lines, number + 1)
+            if "from" in fields or (explicit and ("subject" in fields or "date" in fields)):
+                return _original(fields, source, outer_mailboxes, default_tz)
+        elif not is_reply and _labelled(line)[1] == "from" and _starts_block(lines, number):
+            fields, labels = _block(lines, number)
+            if {"from", "date", "subject"} <= fields.keys():
+                source = "inline-outlook" if labels & SENT_LABELS else "inline-generic"
+                return _original(fields, source, outer_mailboxes, default_tz)
+    return None
+
+
+def _lines(text: str) -> list[str]:
+    text = text[:MAX_TEXT].translate(_INVISIBLE).translate(_SPACES)
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n", MAX_LINES)[:MAX_LINES]
+    return [_QUOTE.sub("", line).strip() for line in lines]
+
+
+def _separator(line: str) -> tuple[str, bool]:
+    """(source, whether the line says "forwarded") for a separator line, ("", False) otherwise."""
+    if _APPLE.fullmatch(line):
+        return "inline-apple", True
+    dashed = _DASHED.fullmatch(line)
+    if dashed and dashed.group(2):
+        dashes = len(dashed.group(1))
+        source = "inline-gmail" if dashes >= 10 else "inline-thunderbird" if dashes == 8 else "inline-generic"
+        return source, True
+    if dashed or _UNDERSCORES.fullmatch(line):
+        return "inline-outlook", False
+    return "", False
+
+
+def _labelled(line: str) -> tuple[str, str, str]:
+    """(label, field, value) of a ``Label: value`` line; field is "" for an unknown label."""
+    match = _LABEL_LINE.fullmatch(line)
+    if not match:
+        return "", "", ""
+    label = " ".join(match.group(1).lower().split())
+    return label, FIELD_OF_LABEL.get(label, ""), match.group(2).strip()[:MAX_FIELD]
+
+
+def _starts_block(lines: list[str], number: int) -> bool:
+    previous = lines[number - 1] if number else ""
+    return not previous or bool(_RULE.fullmatch(previous))
+
+
+def _block(lines: list[str], start: int) -> tuple[dict[str, str], set[str]]:
+    """The ``Label: value`` lines from ``start``: fields by name and the labels seen."""
+    fields: dict[str, str] = {}
+    labels: set[str] = set()
+    last = ""
+    for line in lines[start:start + 40]:
+        if not line:
+            if fields:
+                break
+            continue
+        label, field, value = _labelled(line)
+        if field:
+            fields.setdefault(field, value)
+            labels.add(label)
+            last = field
+        elif last in ("from", "to", "cc") and ("@" in line or "mailto:" in line):
+            fields[last] = (fields[last] + " " + line)[:MAX_FIELD]  # wrapped list, Outlook's <mailto:> line
+        else:
+            break
+    return fields, labels
+
+
+def _original(
+    fields: dict[str, str], source: str, known: Sequence[Mailbox], default_tz: tzinfo,
+) -> ForwardedOriginal:
+    senders = printed_mailboxes(fields.get("from", ""))
+    sender = senders[0] if senders else _by_name(fields.get("from", ""), known)
+    return ForwardedOriginal(
+        sender=sender,
+        to=printed_mailboxes(fields.get("to", "")),
+        cc=printed_mailboxes(fields.get("cc", "")),
+        date=client_date(fields.get("date", ""), default_tz),
+        subject=fields.get("subject", "").strip(" *"),
+        source=source,
+    )
+
+
+def printed_mailboxes(text: str) -> tuple[Mailbox, ...]:
+    """Addresses as clients print them: ``Name <a@b>``, ``Name [mailto:a@b]``, ``a@b<mailto:a@b>``."""
+    found: dict[str, Mailbox] = {}
+    position = 0
+    for match in _ADDRESS.finditer(text):
+        name = text[position:match.start()].strip(_NAME_JUNK)
+        position = match.end()
+        box = mailbox(match.group(1).rstrip("."), "" if "@" in name else name)
+        if box is not None and box.email not in found:
+            found[box.email] = box
+    return tuple(found.values())
+
+
+def _by_name(text: str, known: Sequence[Mailbox]) -> Mailbox | None:
+    """A name-only From line (some Outlook versions): the outer message's mailbox of that name."""
+    name = " ".join(text.strip(_NAME_JUNK).split()).casefold()
+    for box in known:
+        if name and " ".join(box.name.split()).casefold() == name:
+            return box
+    return None
+
+
+_MONTH_NAMES = [
+    "jan january januar gennaio gen janvier janv enero ene janeiro januari",
+    "feb february februar febbraio février févr fevr febrero fevereiro fev februari",
+    "mar march märz mär marzo mars março maart mrt",
+    "apr april aprile avril avr abril abr",
+    "may mai maggio mag mayo maio mei",
+    "jun june juni giugno giu juin junio junho",
+    "jul july juli luglio lug juillet juil julio julho",
+    "aug august agosto ago août aout augustus",
+    "sep sept september settembre set septembre septiembre setiembre setembro",
+    "oct october oktober okt ottobre ott octobre octubre outubro out",
+    "nov november novembre noviembre novembro",
+    "dec december dezember dez dicembre dic décembre decembre diciembre dezembro",
+]
+MONTHS = {word: number for number, words in enumerate(_MONTH_NAMES, 1) for word in words.split()}
+_ZONES = {"gmt": 0, "utc": 0, "ut": 0, "z": 0, "est": -5, "edt": -4, "cst": -6, "cdt": -5,
+          "mst": -7, "mdt": -6, "pst": -8, "pdt": -7, "cet": 1, "cest": 2, "bst": 1, "wet": 0,
+          "west": 1, "eet": 2, "eest": 3}
+_RFC_DATE = re.compile(r"(?:[A-Za-z]{3},\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{2,4}\s+\d{1,2}:\d{2}.*")
+_OFFSET = re.compile(r"\b(?:gmt|utc)\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?\b|(?<![\d:])([+-])(\d{2}):?(\d{2})\b")
+_TIME = re.compile(r"\b(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([ap])\.?\s?m\b\.?)?")
+_YEAR = re.compile(r"\b(19\d{2}|2\d{3})\b")
+_ISO_DAY = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def client_date(value: str, default_tz: tzinfo = timezone.utc) -> datetime | None:
+    """A date as a mail client prints it ("Mon, Jan 6, 2025 at 10:15 AM", "6. Januar 2025 um
+    10:15"), aware; ``default_tz`` when it names no zone. None when it cannot be read."""
+    text = " ".join(value.split()).lower()
+    if not text:
+        return None
+    if _RFC_DATE.fullmatch(text):
+        try:
+            date = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            date = None
+        if date is not None:
+            return date if date.tzinfo else date.replace(tzinfo=default_tz)
+    zone, text = _zone(text, default_tz)
+    time = _TIME.search(text)
+    hour = minute = second = 0
+    if time:
+        hour, minute, second = int(time.group(1)), int(time.group(2)), int(time.group(3) or 0)
+        if time.group(4):
+            hour = hour % 12 + (12 if time.group(4) == "p" else 0)
+        text = text[:time.start()] + " " + text[time.end():]
+    iso = _ISO_DAY.search(text)
+    if iso:
+        year, month, day = (int(part) for part in iso.groups())
+    else:
+        year_match = _YEAR.search(text)
+        months = [MONTHS[word] for word in _WORD.findall(text) if word in MONTHS]
+        if not year_match or not months:
+            return None
+        year, month = int(year_match.group(1)), months[-1]  # the first word may be a weekday
+        rest = text[:year_match.start()] + " " + text[year_match.end():]
+        days = [int(day) for day in re.findall(r"\b(\d{1,2})\b", rest) if 1 <= int(day) <= 31]
+        if not days:
+            return None
+        day = days[0]
+    try:
+        return datetime(year, month, day, hour, minute, second, tzinfo=zone)
+    except ValueError:
+        return None
+
+
+def _zone(text: str, default_tz: tzinfo) -> tuple[tzinfo, str]:
+    """The zone a printed date names ("GMT+1", "+0100", "PST") and the text without it."""
+    offset = _OFFSET.search(text)
+    if offset:
+        sign, hours, minutes = offset.group(1, 2, 3) if offset.group(1) else offset.group(4, 5, 6)
+        delta = timedelta(hours=int(hours), minutes=int(minutes or 0))
+        if delta < timedelta(hours=15):
+            zone = timezone(-delta if sign == "-" else delta)
+            return zone, text[:offset.start()] + " " + text[offset.end():]
+    for word in _WORD.findall(text):
+        if word in _ZONES:
+            return timezone(timedelta(hours=_ZONES[word])), re.sub(rf"\b{word}\b", " ", text)
+    return default_tz, text
