@@ -1,0 +1,250 @@
+"""Which records a message is filed on, and why: a pure decision over plain data.
+
+The store gathers a :class:`FilingContext` (what the company already knows about the message's
+participants), :func:`plan_filing` decides, and the store carries the :class:`FilingPlan` out in one
+transaction. Every link carries the rule that made it, for the audit trail.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from gateway.addresses import split_email
+from gateway.mail.message import Mailbox, ParsedMessage
+
+DEALISH_KINDS = ("deal", "lead", "project")
+
+# Link rules, as stored on each link.
+RULE_RECORD_ADDRESS = "record-address"
+RULE_THREAD = "thread"
+RULE_PARTICIPANT = "participant"
+RULE_NEW_PARTICIPANT = "participant-created"
+RULE_ORGANIZATION = "participant-organization"
+RULE_PARTICIPANT_LEAD = "participant-lead"
+RULE_NEW_LEAD = "lead-created"
+RULE_NEW_INQUIRY = "inquiry-deal-created"
+RULE_REVIEW = "review"
+RULE_ONLY_OPEN = {kind: f"only-open-{kind}" for kind in DEALISH_KINDS}
+
+OUTGOING = "outgoing"   # written by the user (Bcc'd, or the user's own mail forwarded)
+INCOMING = "incoming"   # a customer's mail the user forwarded
+
+
+@dataclass(frozen=True)
+class KnownPerson:
+    id: int
+    email: str
+    org_id: int | None = None
+
+
+@dataclass(frozen=True)
+class OpenRecord:
+    """An open deal, lead or project of a contact, with what ranks it as a review candidate."""
+
+    kind: str
+    id: int
+    person_id: int
+    in_thread: bool = False                 # linked on an earlier message of this thread
+    last_activity: datetime | None = None   # newest message linked to it, else its creation
+
+
+@dataclass(frozen=True)
+class KnownLead:
+    """An open lead that carries an address of its own (classic mode)."""
+
+    id: int
+    email: str
+
+
+@dataclass(frozen=True)
+class RecordRef:
+    kind: str
+    id: int
+
+
+@dataclass(frozen=True)
+class FilingContext:
+    company_id: int
+    mail_domain: str
+    own_addresses: frozenset[str]                 # users' logins and all their alternates
+    addressed: tuple[RecordRef, ...] = ()         # records named by a per-record RCPT address
+    persons: tuple[KnownPerson, ...] = ()         # existing contacts among the participants
+    open_records: tuple[OpenRecord, ...] = ()     # open deals/leads/projects of those contacts
+    thread_records: tuple[RecordRef, ...] = ()    # records linked to stored messages of the thread
+    org_by_domain: tuple[tuple[str, int], ...] = ()
+    auto_link: bool = True                        # the owner's setting
+    excluded_addresses: frozenset[str] = frozenset()
+    excluded_domains: frozenset[str] = frozenset()
+    max_new_contacts: int = 20
+    crm_mode: str = "simple"                      # "simple" (no leads) or "classic"
+    classic_creates: str = "lead"                 # classic: an unknown address becomes a lead or a contact
+    deal_for_new_inquiry: bool = False            # simple: an unknown customer's inquiry opens a deal
+    leads: tuple[KnownLead, ...] = ()             # open leads whose address is a participant's
+
+
+@dataclass(frozen=True)
+class NewContact:
+    email: str
+    name: str
+    org_id: int | None
+
+
+@dataclass(frozen=True)
+class NewLead:
+    email: str
+    name: str
+    title: str
+
+
+@dataclass(frozen=True)
+class NewDeal:
+    """A deal opened for a new inquiry, for the contact with ``email`` (existing or created)."""
+
+    title: str
+    email: str
+
+
+@dataclass(frozen=True)
+class Review:
+    """A contact with several open records of one kind: nothing linked, candidates best first."""
+
+    kind: str
+    person_id: int
+    candidates: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class PlannedLink:
+    """A link to an existing record (``record_id``) or to one the plan creates for ``new_email``."""
+
+    kind: str
+    rule: str
+    record_id: int = 0
+    new_email: str = ""
+
+
+@dataclass(frozen=True)
+class FilingPlan:
+    participants: tuple[Mailbox, ...]
+    new_contacts: tuple[NewContact, ...]
+    links: tuple[PlannedLink, ...]
+    skipped: tuple[str, ...] = field(default=())   # why some participants got no record
+    direction: str = OUTGOING
+    new_leads: tuple[NewLead, ...] = ()
+    new_deals: tuple[NewDeal, ...] = ()
+    reviews: tuple[Review, ...] = ()
+
+
+def participants(message: ParsedMessage, context: FilingContext) -> tuple[Mailbox, ...]:
+    """Everyone on the message who is a customer: From/To/Cc and the forwarded original's, in order."""
+    boxes: list[Mailbox] = [*message.from_, *message.to, *message.cc]
+    if message.forwarded is not None:
+        original = message.forwarded
+        boxes.extend(([original.sender] if original.sender else []) + [*original.to, *original.cc])
+    seen: set[str] = set()
+    out: list[Mailbox] = []
+    mail_domain = context.mail_domain.lower()
+    for box in boxes:
+        _, domain = split_email(box.email)
+        if (box.email in seen or box.email in context.own_addresses or domain == mail_domain
+                or box.email in context.excluded_addresses or domain in context.excluded_domains):
+            continue
+        seen.add(box.email)
+        out.append(box)
+    return tuple(out)
+
+
+def direction(message: ParsedMessage, context: FilingContext) -> str:
+    """Incoming for a customer's mail (forwarded, or redirected with its From kept); else outgoing."""
+    original = message.forwarded
+    if original is not None and original.sender is not None:
+        return OUTGOING if original.sender.email in context.own_addresses else INCOMING
+    author = message.author
+    if author is not None and author.email not in context.own_addresses:
+        return INCOMING
+    return OUTGOING
+
+
+def _rank(candidates: list[OpenRecord]) -> tuple[int, ...]:
+    oldest = datetime.min
+    ordered = sorted(candidates, key=lambda r: (r.in_thread, _naive(r.last_activity) or oldest, r.id),
+                     reverse=True)
+    return tuple(r.id for r in ordered)
+
+
+def _naive(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=None) if moment is not None and moment.tzinfo is not None else moment
+
+
+def plan_filing(message: ParsedMessage, context: FilingContext) -> FilingPlan:
+    found = participants(message, context)
+    persons = {person.email: person for person in context.persons}
+    leads = {lead.email: lead for lead in context.leads}
+    orgs = dict(context.org_by_domain)
+    way = direction(message, context)
+    links: list[PlannedLink] = []
+    seen_links: set[tuple[str, int, str]] = set()
+
+    def add(kind: str, rule: str, record_id: int = 0, new_email: str = "") -> None:
+        key = (kind, record_id, new_email)
+        if key not in seen_links:
+            seen_links.add(key)
+            links.append(PlannedLink(kind, rule, record_id, new_email))
+
+    for ref in context.addressed:
+        add(ref.kind, RULE_RECORD_ADDRESS, ref.id)
+    for ref in context.thread_records:
+        add(ref.kind, RULE_THREAD, ref.id)
+
+    new_contacts: list[NewContact] = []
+    new_leads: list[NewLead] = []
+    skipped: list[str] = []
+    creates_leads = context.crm_mode == "classic" and context.classic_creates == "lead"
+    for box in found:
+        person = persons.get(box.email)
+        if person is not None:
+            add("person", RULE_PARTICIPANT, person.id)
+            if person.org_id is not None:
+                add("org", RULE_ORGANIZATION, person.org_id)
+            continue
+        if box.email in leads:
+            add("lead", RULE_PARTICIPANT_LEAD, leads[box.email].id)
+            continue
+        if message.auto_generated:
+            skipped.append(f"{box.email}: nothing made from machine-made mail ({message.auto_generated})")
+            continue
+        if len(new_contacts) + len(new_leads) >= context.max_new_contacts:
+            skipped.append(f"{box.email}: over the bound of {context.max_new_contacts} new records a message")
+            continue
+        if creates_leads:
+            new_leads.append(NewLead(box.email, box.name, box.name or box.email))
+            add("lead", RULE_NEW_LEAD, new_email=box.email)
+            continue
+        org_id = orgs.get(split_email(box.email)[1])
+        new_contacts.append(NewContact(box.email, box.name, org_id))
+        add("person", RULE_NEW_PARTICIPANT, new_email=box.email)
+        if org_id is not None:
+            add("org", RULE_ORGANIZATION, org_id)
+
+    new_deals: list[NewDeal] = []
+    inquirer = message.forwarded.sender if message.forwarded is not None else None
+    if (context.crm_mode == "simple" and context.deal_for_new_inquiry and way == INCOMING
+            and inquirer is not None and not context.thread_records
+            and any(c.email == inquirer.email for c in new_contacts)):
+        new_deals.append(NewDeal(message.forwarded.subject or message.subject or inquirer.email, inquirer.email))
+        add("deal", RULE_NEW_INQUIRY, new_email=inquirer.email)
+
+    reviews: list[Review] = []
+    explicit = any(ref.kind in DEALISH_KINDS for ref in (*context.addressed, *context.thread_records))
+    if context.auto_link and not explicit and not new_deals:
+        linked_people = [link.record_id for link in links if link.kind == "person" and link.record_id]
+        for kind in DEALISH_KINDS:
+            for person_id in linked_people:
+                open_ones = [r for r in context.open_records if r.kind == kind and r.person_id == person_id]
+                if len(open_ones) == 1:
+                    add(kind, RULE_ONLY_OPEN[kind], open_ones[0].id)
+                elif len(open_ones) > 1:
+                    reviews.append(Review(kind, person_id, _rank(open_ones)))
+    return FilingPlan(found, tuple(new_contacts), tuple(links), tuple(skipped), way,
+                      tuple(new_leads), tuple(new_deals), tuple(reviews))

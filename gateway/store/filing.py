@@ -1,0 +1,360 @@
+"""One unit of work per accepted message: gather what the company knows, decide, write, commit.
+
+:func:`store_message` runs the pure decisions of ``gateway.routing.links`` inside one transaction and
+writes the raw bytes, parsed fields, attachments, new contacts and links together. When it returns,
+all of it is committed; only then may the SMTP handler answer 250.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable
+
+from sqlalchemy import func, insert, literal, select, text, union_all
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.addresses import split_email
+from gateway.auth.verdicts import Judgement
+from gateway.mail.message import Mailbox, ParsedMessage
+from gateway.routing.links import (
+    DEALISH_KINDS, FilingContext, FilingPlan, KnownLead, KnownPerson, OpenRecord, RecordRef, participants,
+    plan_filing,
+)
+from gateway.senders import Authorization
+from gateway.store.database import Database
+from gateway.store.faults import is_transient
+from gateway.store.models import (
+    RECORD_MODELS, AlternateAddress, Attachment, Company, Deal, Exclusion, Lead, Link, Message, MessageRaw,
+    Organization, Person, RecordEmail, ReviewItem, User, utcnow,
+)
+
+ATTEMPTS = 3   # a unique-key race with a concurrent delivery is retried from a fresh read
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What the SMTP transaction established before the message is stored."""
+
+    company_id: int
+    raw: bytes
+    parsed: ParsedMessage
+    authorization: Authorization
+    envelope_from: str
+    envelope_rcpts: tuple[str, ...]
+    addressed: tuple[RecordRef, ...]
+    client_address: str = ""
+    antispoof: Judgement | None = None     # the anti-spoofing verdict (gateway.auth); None: not judged
+
+
+@dataclass(frozen=True)
+class Stored:
+    message_pk: int
+    created: bool           # False: the same message was stored before; only links were added
+    links_added: int
+    contacts_created: int
+
+
+def clean_text(value: str | None, limit: int | None = None) -> str:
+    """Text every backend accepts: no NUL, no lone surrogates, at most ``limit`` characters."""
+    if not value:
+        return ""
+    value = value.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
+    return value[:limit] if limit else value
+
+
+def _boxes(boxes: Iterable[Mailbox]) -> list[dict[str, str]]:
+    return [{"email": clean_text(b.email, 320), "name": clean_text(b.name, 200)} for b in boxes]
+
+
+def stored_message_id(parsed: ParsedMessage, mail_domain: str) -> str:
+    message_id = clean_text(parsed.message_id)
+    if len(message_id) > 900:
+        message_id = f"<{hashlib.sha256(message_id.encode()).hexdigest()}@{mail_domain}>"
+    return message_id
+
+
+async def own_addresses(session: AsyncSession, company_id: int) -> frozenset[str]:
+    logins = await session.scalars(select(User.email).where(User.company_id == company_id))
+    alternates = await session.scalars(
+        select(AlternateAddress.email).where(AlternateAddress.company_id == company_id))
+    return frozenset([*logins, *alternates])
+
+
+@dataclass(frozen=True)
+class CompanyFacts:
+    """What filing needs of the company itself: read once per transaction, however many messages."""
+
+    own_addresses: frozenset[str]
+    excluded_addresses: frozenset[str]
+    excluded_domains: frozenset[str]
+    max_new_contacts: int
+    crm_mode: str
+    classic_creates: str
+    deal_for_new_inquiry: bool
+
+
+async def company_facts(session: AsyncSession, company_id: int) -> CompanyFacts:
+    cache = session.info.setdefault("smartbcc_company_facts", {})
+    facts = cache.get(company_id)
+    if facts is None:
+        company = await session.get(Company, company_id)
+        if company is None:
+            raise LookupError(f"company {company_id} vanished during delivery")
+        patterns = set(await session.scalars(select(Exclusion.pattern).where(Exclusion.company_id == company_id)))
+        facts = cache[company_id] = CompanyFacts(
+            await own_addresses(session, company_id),
+            frozenset(p for p in patterns if "@" in p), frozenset(p for p in patterns if "@" not in p),
+            company.max_new_contacts, company.crm_mode, company.classic_creates, company.deal_for_new_inquiry)
+    return facts
+
+
+async def load_context(session: AsyncSession, db: Database, delivery: Delivery) -> FilingContext:
+    parsed = delivery.parsed
+    company_id = delivery.company_id
+    owner = await session.get(User, delivery.authorization.user_id)
+    facts = await company_facts(session, company_id)
+    base = FilingContext(
+        company_id=company_id, mail_domain=db.mail_domain,
+        own_addresses=facts.own_addresses,
+        addressed=delivery.addressed, auto_link=bool(owner and owner.auto_link),
+        excluded_addresses=facts.excluded_addresses, excluded_domains=facts.excluded_domains,
+        max_new_contacts=facts.max_new_contacts, crm_mode=facts.crm_mode,
+        classic_creates=facts.classic_creates, deal_for_new_inquiry=facts.deal_for_new_inquiry,
+    )
+    emails = [box.email for box in participants(parsed, base)]
+    persons = (await session.scalars(select(Person).where(
+        Person.company_id == company_id, Person.email.in_(emails)))).all() if emails else []
+    leads = (await session.execute(select(Lead.id, Lead.email).where(
+        Lead.company_id == company_id, Lead.email.in_(emails), Lead.status == "open")
+        .order_by(Lead.id))).all() if emails else []
+    known_persons = [KnownPerson(p.id, p.email, p.org_id) for p in persons]
+    known_leads = [KnownLead(row.id, row.email) for row in leads]
+    unmatched = sorted(set(emails) - {p.email for p in persons} - {row.email for row in leads})
+    if unmatched:     # a contact's or lead's other addresses (record_emails) are theirs too
+        more = await session.execute(
+            select(RecordEmail.kind, RecordEmail.record_id, RecordEmail.email, Person.org_id)
+            .outerjoin(Person, (RecordEmail.kind == "person") & (Person.id == RecordEmail.record_id))
+            .where(RecordEmail.company_id == company_id, RecordEmail.email.in_(unmatched),
+                   RecordEmail.kind.in_(("person", "lead")))
+            .order_by(RecordEmail.id))
+        for row in more:
+            if row.kind == "person" and all(k.email != row.email for k in known_persons):
+                known_persons.append(KnownPerson(row.record_id, row.email, row.org_id))
+            elif row.kind == "lead" and all(k.email != row.email for k in known_leads):
+                known_leads.append(KnownLead(row.record_id, row.email))
+    thread_ids = [*parsed.in_reply_to, *parsed.references]
+    thread_records: list[RecordRef] = []
+    if thread_ids:
+        rows = await session.execute(
+            select(Link.kind, Link.record_id).join(Message, Link.message_pk == Message.id)
+            .where(Message.company_id == company_id, Message.message_id.in_(thread_ids))
+            .order_by(Link.id))
+        thread_records = [RecordRef(row.kind, row.record_id) for row in rows]
+    open_records = await _open_records(session, company_id, sorted({p.id for p in known_persons}),
+                                       set(thread_records))
+    domains = sorted({split_email(email)[1] for email in emails})
+    orgs = sorted((await session.execute(select(Organization.domain, Organization.id).where(
+        Organization.company_id == company_id, Organization.domain.in_(domains)))).all(),
+        key=lambda row: row.id) if domains else []     # sorted here: ORDER BY id would scan by id
+    return FilingContext(
+        **{**base.__dict__,
+           "persons": tuple(known_persons), "leads": tuple(known_leads),
+           "open_records": tuple(open_records), "thread_records": tuple(dict.fromkeys(thread_records)),
+           "org_by_domain": tuple((domain, org_id) for domain, org_id in orgs if domain)},
+    )
+
+
+async def _open_records(session: AsyncSession, company_id: int, person_ids: list[int],
+                        in_thread: set[RecordRef]) -> list[OpenRecord]:
+    """Open deals, leads and projects of these contacts (all of ``company_id``), with their latest activity.
+
+    One query for the three kinds. It selects by contact only: the contacts are the company's, and a
+    condition on company_id would lead the planner to the company's index instead of the contact's.
+    """
+    if not person_ids:
+        return []
+    parts = []
+    for kind in DEALISH_KINDS:
+        model = RECORD_MODELS[kind]
+        latest = (select(func.max(Link.created_at)).where(Link.kind == kind, Link.record_id == model.id)
+                  .correlate(model).scalar_subquery())
+        parts.append(select(literal(kind).label("kind"), model.id, model.person_id, model.created_at,
+                            latest.label("latest"))
+                     .where(model.person_id.in_(person_ids), model.status == "open"))
+    found: list[OpenRecord] = []
+    for row in await session.execute(union_all(*parts)):
+        activity = row.latest or row.created_at
+        if isinstance(activity, str):     # SQLite hands back max() of a datetime column as text
+            activity = datetime.fromisoformat(activity)
+        found.append(OpenRecord(row.kind, row.id, row.person_id, RecordRef(row.kind, row.id) in in_thread,
+                                activity))
+    return sorted(found, key=lambda record: (DEALISH_KINDS.index(record.kind), record.id))
+
+
+def _new_message(db: Database, delivery: Delivery, owner: User, direction: str) -> Message:
+    parsed = delivery.parsed
+    author = parsed.author
+    forwarded = None
+    if parsed.forwarded is not None:
+        original = parsed.forwarded
+        forwarded = {
+            "sender": _boxes([original.sender])[0] if original.sender else None,
+            "to": _boxes(original.to), "cc": _boxes(original.cc),
+            "date": original.date.isoformat() if original.date else None,
+            "subject": clean_text(original.subject), "source": original.source,
+        }
+    return Message(
+        company_id=delivery.company_id, owner_user_id=owner.id, visibility=owner.default_visibility,
+        direction=direction,
+        message_id=stored_message_id(parsed, db.mail_domain), content_hash=parsed.content_hash,
+        sha256=parsed.sha256 or hashlib.sha256(delivery.raw).hexdigest(), size=len(delivery.raw),
+        subject=clean_text(parsed.subject), date=parsed.date,
+        from_email=clean_text(author.email if author else "", 320),
+        from_name=clean_text(author.name if author else "", 200),
+        to_addrs=_boxes(parsed.to), cc_addrs=_boxes(parsed.cc),
+        in_reply_to=[clean_text(m) for m in parsed.in_reply_to],
+        references=[clean_text(m) for m in parsed.references],
+        text_body=clean_text(parsed.text_body), html_body=clean_text(parsed.html_body),
+        forwarded=forwarded, auto_generated=clean_text(parsed.auto_generated, 200),
+        envelope_from=clean_text(delivery.envelope_from, 320),
+        envelope_rcpts=[clean_text(r, 320) for r in delivery.envelope_rcpts],
+        client_address=clean_text(delivery.client_address, 64),
+        auth_verdict=(delivery.antispoof.verdict[:32] if delivery.antispoof
+                      else "pass" if delivery.authorization.authorized else "fail"),
+        auth_reason=clean_text("; ".join([delivery.authorization.reason]
+                                         + ([delivery.antispoof.reason] if delivery.antispoof else []))),
+        attachments=[
+            Attachment(filename=clean_text(a.filename, 500) or "attachment",
+                       content_type=clean_text(a.content_type, 200), size=a.size, sha256=a.sha256)
+            for a in parsed.attachments
+        ],
+    )
+
+
+async def _apply_plan(session: AsyncSession, message: Message, plan: FilingPlan, company_id: int,
+                      owner: User, fresh: bool) -> tuple[int, int]:
+    """Create the plan's records, then its links and review items; returns (links added, records made).
+
+    ``fresh``: the message row is new in this transaction, so it has no links or review items yet.
+    """
+    made = dict(company_id=company_id, owner_user_id=owner.id, created_from_message_id=message.id)
+    persons = {contact.email: Person(email=clean_text(contact.email, 320), name=clean_text(contact.name, 200),
+                                     org_id=contact.org_id, **made) for contact in plan.new_contacts}
+    leads = {lead.email: Lead(title=clean_text(lead.title, 300), email=clean_text(lead.email, 320),
+                              name=clean_text(lead.name, 200), **made) for lead in plan.new_leads}
+    session.add_all([*persons.values(), *leads.values()])
+    if persons or leads:
+        await session.flush()      # one INSERT per table for all of them
+    deals = {deal.email: Deal(title=clean_text(deal.title, 300),
+                              person_id=persons[deal.email].id if deal.email in persons else None, **made)
+             for deal in plan.new_deals}
+    if deals:
+        session.add_all(deals.values())
+        await session.flush()
+    created: dict[tuple[str, str], int] = {
+        **{("person", email): row.id for email, row in persons.items()},
+        **{("lead", email): row.id for email, row in leads.items()},
+        **{("deal", email): row.id for email, row in deals.items()},
+    }
+    existing: set[tuple[str, int]] = set()
+    if not fresh:
+        existing = set((await session.execute(
+            select(Link.kind, Link.record_id).where(Link.message_pk == message.id))).all())
+    rows = []
+    for planned in plan.links:
+        record_id = planned.record_id or created[planned.kind, planned.new_email]
+        if (planned.kind, record_id) in existing:
+            continue
+        existing.add((planned.kind, record_id))
+        rows.append(dict(message_pk=message.id, kind=planned.kind, record_id=record_id, rule=planned.rule,
+                         created_at=utcnow()))
+    if rows:      # one executemany; the links' own ids are not needed here
+        await session.execute(insert(Link), rows)
+    reviewed: set[tuple[str, int]] = set()
+    if plan.reviews and not fresh:
+        reviewed = set((await session.execute(select(ReviewItem.kind, ReviewItem.person_id)
+                                              .where(ReviewItem.message_pk == message.id))).all())
+    for review in plan.reviews:
+        if (review.kind, review.person_id) not in reviewed:
+            session.add(ReviewItem(company_id=company_id, message_pk=message.id, kind=review.kind,
+                                   person_id=review.person_id, candidates=list(review.candidates)))
+    return len(rows), len(created)
+
+
+async def bound_lock_waits(db: Database, session: AsyncSession) -> None:
+    """Let this transaction wait at most ``lock_timeout`` seconds for a lock; then the store errs (451)."""
+    milliseconds = max(1, int(db.settings.lock_timeout * 1000))
+    if db.engine.dialect.name == "postgresql":
+        await session.execute(text(f"SET LOCAL lock_timeout = {milliseconds}"))
+    else:
+        await session.execute(text(f"PRAGMA busy_timeout = {milliseconds}"))
+
+
+async def file_in(session: AsyncSession, db: Database, delivery: Delivery) -> Stored:
+    """Store and file ``delivery`` inside the caller's transaction (which commits it, or not)."""
+    parsed = delivery.parsed
+    owner = await session.get(User, delivery.authorization.user_id)
+    if owner is None:
+        raise LookupError(f"user {delivery.authorization.user_id} vanished during delivery")
+    message = await session.scalar(select(Message).where(
+        Message.company_id == delivery.company_id,
+        Message.message_id == stored_message_id(parsed, db.mail_domain),
+        Message.content_hash == parsed.content_hash))
+    created = message is None
+    plan = plan_filing(parsed, await load_context(session, db, delivery))
+    if message is None:
+        message = _new_message(db, delivery, owner, plan.direction)
+        session.add(message)
+        await session.flush()
+        session.add(MessageRaw(message_pk=message.id, raw=delivery.raw))
+    links_added, records = await _apply_plan(session, message, plan, delivery.company_id, owner, created)
+    await session.flush()
+    return Stored(message.id, created, links_added, records)
+
+
+async def _store_once(db: Database, delivery: Delivery) -> Stored:
+    async with db.writer_sessions() as session, session.begin():
+        await bound_lock_waits(db, session)
+        return await file_in(session, db, delivery)
+
+
+async def store_message(db: Database, delivery: Delivery) -> Stored:
+    """Store and file one message durably; a retry of the same message only adds links."""
+    for attempt in range(ATTEMPTS):
+        try:
+            return await _store_once(db, delivery)
+        except IntegrityError:
+            if attempt == ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+class Retry(Exception):
+    """A message of a batch met a unique-key race with another writer: file it again from a fresh read."""
+
+
+async def store_batch(db: Database, deliveries: list[Delivery]) -> list[Stored | Exception]:
+    """Store and file several messages in ONE transaction, each in a savepoint of its own.
+
+    One commit (one fsync on SQLite) makes the whole batch durable. A message whose filing fails is
+    rolled back alone: its slot holds the error (:class:`Retry` for a unique-key race with another
+    writer, which a fresh transaction resolves), and the others still commit. When the commit itself
+    fails, it raises: then nothing of the batch was written.
+    """
+    results: list[Stored | Exception] = []
+    async with db.writer_sessions() as session, session.begin():
+        await bound_lock_waits(db, session)
+        for delivery in deliveries:
+            try:
+                async with session.begin_nested():
+                    results.append(await file_in(session, db, delivery))
+            except IntegrityError as error:
+                results.append(Retry(repr(error)))
+            except Exception as error:   # this message's own failure; the batch goes on
+                if is_transient(error):
+                    raise
+                results.append(error)
+    return results

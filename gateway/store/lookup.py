@@ -1,0 +1,94 @@
+"""The reads that turn an envelope into decisions' inputs: who a recipient is, who the senders are.
+
+Shared by the live SMTP dialogue (gateway.handlers.smtp) and by replaying a quarantined message
+(gateway.quarantine), so that both take the same road: route -> resolve -> authorize -> store.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable
+
+from sqlalchemy import select
+
+from gateway.routing.addresses import token_matches
+from gateway.routing.links import RecordRef
+from gateway.routing.table import Route, route
+from gateway.senders import SenderIdentity
+from gateway.store.database import Database
+from gateway.store.models import RECORD_MODELS, AlternateAddress, Company, FormerSlug, User, utcnow
+from gateway.verification import alias_status
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a recipient address resolved to: a company, maybe one of its records or a confirmation."""
+
+    company: Company | None = None
+    record: RecordRef | None = None
+    verify_alias_id: int | None = None
+    why: str = ""
+
+
+async def resolve_recipient(db: Database, decision: Route) -> Target:
+    """The company (and record, or pending confirmation) a routed address names, as of now."""
+    now = utcnow()
+    async with db.sessions() as session:
+        company = await session.scalar(select(Company).where(Company.slug == decision.slug))
+        if company is None:
+            company = await session.scalar(
+                select(Company).join(FormerSlug, FormerSlug.company_id == Company.id)
+                .where(FormerSlug.slug == decision.slug, FormerSlug.expires_at > now))
+        if company is None:
+            return Target(why=f"no company {decision.slug!r} (nor a former address in its grace period)")
+        if decision.target == "company":
+            return Target(company)
+        if decision.target == "verify":
+            alias = await session.scalar(select(AlternateAddress).where(
+                AlternateAddress.reply_token == decision.token, AlternateAddress.company_id == company.id))
+            if alias is None or alias_status(alias, now) != "pending":
+                return Target(why="no pending confirmation with that token")
+            return Target(company, verify_alias_id=alias.id)
+        model = RECORD_MODELS[decision.kind]
+        record = await session.get(model, decision.record_id)
+        if record is None or record.company_id != company.id:
+            return Target(why=f"no {decision.kind} {decision.record_id} in {company.slug}")
+        expected = db.record_token(company.id, decision.kind, record.id, record.token_version)
+        if not token_matches(expected, decision.token):
+            return Target(why=f"token of {decision.kind} {record.id} is not current")
+        return Target(company, RecordRef(decision.kind, record.id))
+
+
+async def addressed_records(db: Database, company_id: int, rcpts: Iterable[str]) -> tuple[RecordRef, ...]:
+    """The records whose own addresses are among ``rcpts`` and still resolve (for a replay)."""
+    found: list[RecordRef] = []
+    for address in rcpts:
+        decision = route(address, db.mail_domain)
+        if decision.refused or decision.target != "record":
+            continue
+        target = await resolve_recipient(db, decision)
+        if target.company is not None and target.company.id == company_id and target.record is not None:
+            if target.record not in found:
+                found.append(target.record)
+    return tuple(found)
+
+
+async def sender_identities(db: Database, company_id: int, addresses: Iterable[str]) -> dict[str, SenderIdentity]:
+    """What the company knows of each address: a user's login or an alternate, in its state."""
+    wanted = sorted({a for a in addresses if a})
+    if not wanted:
+        return {}
+    found: dict[str, SenderIdentity] = {}
+    async with db.sessions() as session:
+        users = await session.scalars(select(User).where(
+            User.company_id == company_id, User.email.in_(wanted)))
+        for user in users:
+            found[user.email] = SenderIdentity(
+                user.email, user.id, "login", "active" if user.active else "inactive", user.active)
+        rows = await session.execute(
+            select(AlternateAddress, User.active).join(User, AlternateAddress.user_id == User.id)
+            .where(AlternateAddress.company_id == company_id, AlternateAddress.email.in_(wanted)))
+        for alternate, active in rows:
+            found.setdefault(alternate.email, SenderIdentity(
+                alternate.email, alternate.user_id, "alternate", alternate.status, active))
+    return found
