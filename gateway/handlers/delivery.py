@@ -1,0 +1,148 @@
+"""The last step of DATA: file an accepted message so that a 250 means "durably kept".
+
+:meth:`Filer.file` hands the message to a writer task, shielded from the SMTP session: a client that
+drops the connection after its final dot, or a session timeout, cannot cut a filing in half (the
+transaction commits or rolls back as a whole, and a retry of the same message is stored once).
+Messages that arrive together are committed together (gateway.store.filing.store_batch).
+
+The reply follows gateway.store.faults: a transient failure (database unreachable, locked, full) is
+451 and nothing is written; any other failure keeps the raw message in the quarantine, in its own
+small transaction, and answers 250; when even that write fails, 451. The final reply comes within
+``data_timeout`` of the final dot: a filing that outlasts it is answered 451 while it goes on, and if it
+commits after all, the sender's retry is recognized and stored once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from dataclasses import dataclass
+
+from gateway import quarantine
+from gateway.config import Settings
+from gateway.replies import ACCEPTED, TEMPORARY_FAILURE
+from gateway.store.database import Database
+from gateway.store.faults import is_transient
+from gateway.store.filing import Delivery, Retry, Stored, store_batch
+
+log = logging.getLogger("smartbcc.smtp")
+MAX_BATCH = 64               # messages committed together, at most
+WRITERS_POSTGRESQL = 4       # concurrent batches on PostgreSQL (SQLite has one writer)
+RACE_ATTEMPTS = 6            # a message that loses a unique-key race is filed again, from a fresh read;
+                             # one refused that often goes to the quarantine (a replay dedups)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    reply: str
+    stored: Stored | None = None
+    quarantined: int | None = None      # the quarantine entry that keeps the message
+
+    @property
+    def accepted(self) -> bool:
+        return self.stored is not None or self.quarantined is not None
+
+
+class Filer:
+    """Files accepted messages through a few writer tasks that each commit many messages at a time.
+
+    Sessions that finish DATA together share one transaction (:func:`store_batch`): under load the
+    cost of a commit (an fsync on SQLite) is paid once per batch instead of once per message, and on
+    SQLite there is one writer, so transactions never queue on the file lock. With a single session
+    sending, a batch is that one message and it is filed at once: batching waits for nothing.
+    """
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+        self.writers = 1 if db.engine.dialect.name == "sqlite" else WRITERS_POSTGRESQL
+        self._queue: asyncio.Queue[tuple[Delivery, asyncio.Future[Outcome]]] = asyncio.Queue()
+        self._tasks: list[asyncio.Task[None]] = []
+        self._running: set[asyncio.Future[Outcome]] = set()
+
+    async def file(self, delivery: Delivery, deadline: float) -> Outcome:
+        """File ``delivery``; the reply comes by ``deadline`` (event-loop time), else it is 451."""
+        loop = asyncio.get_running_loop()
+        if not self._tasks:
+            self._tasks = [loop.create_task(self._writer()) for _ in range(self.writers)]
+        done: asyncio.Future[Outcome] = loop.create_future()
+        self._running.add(done)
+        done.add_done_callback(self._running.discard)
+        self._queue.put_nowait((delivery, done))
+        try:
+            return await asyncio.wait_for(asyncio.shield(done), max(0.0, deadline - loop.time()))
+        except TimeoutError:
+            log.error("%s filing took over %g s; answering 451 (the filing goes on, a retry dedups)",
+                      delivery.client_address, self.settings.data_timeout)
+            return Outcome(str(TEMPORARY_FAILURE))
+
+    async def drain(self, timeout: float) -> None:
+        """Wait for filings still queued or running (the clients may be gone), then stop the writers."""
+        if self._running:
+            await asyncio.wait(set(self._running), timeout=timeout)
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks = []
+
+    async def _writer(self) -> None:
+        while True:
+            batch = [await self._queue.get()]
+            while len(batch) < MAX_BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                await self._write(batch)
+            except Exception:    # never leave a session without its reply
+                log.exception("filing a batch of %d failed unexpectedly; answering 451", len(batch))
+                for _, done in batch:
+                    if not done.done():
+                        done.set_result(Outcome(str(TEMPORARY_FAILURE)))
+
+    async def _write(self, batch: list[tuple[Delivery, asyncio.Future[Outcome]]]) -> None:
+        pending = batch
+        for attempt in range(RACE_ATTEMPTS):
+            if attempt:
+                await asyncio.sleep(random.uniform(0.0, 0.02 * attempt))   # let the other writer commit
+            try:
+                results = await store_batch(self.db, [delivery for delivery, _ in pending])
+            except Exception as error:
+                if len(pending) > 1 and not is_transient(error):
+                    # the commit failed for a reason of one message's making: file each alone
+                    for item in pending:
+                        await self._write([item])
+                    return
+                for delivery, done in pending:
+                    done.set_result(await self._not_filed(delivery, error))
+                return
+            retry = []
+            for (delivery, done), result in zip(pending, results):
+                if isinstance(result, Stored):
+                    reply = f"{ACCEPTED.code} {ACCEPTED.enhanced} {ACCEPTED.text} as {result.message_pk}"
+                    done.set_result(Outcome(reply, stored=result))
+                elif isinstance(result, Retry) and attempt < RACE_ATTEMPTS - 1:
+                    retry.append((delivery, done))
+                elif isinstance(result, Retry):     # no race lasts this long: a constraint refuses it
+                    log.warning("%s DATA: a unique key refused the message %d times (%s)",
+                                delivery.client_address, RACE_ATTEMPTS, result)
+                    done.set_result(await self._not_filed(delivery, result))
+                else:
+                    done.set_result(await self._not_filed(delivery, result))
+            if not retry:
+                return
+            pending = retry
+
+    async def _not_filed(self, delivery: Delivery, error: Exception) -> Outcome:
+        peer = delivery.client_address
+        if is_transient(error):
+            log.warning("%s DATA: the database is unavailable (%r); answering 451, nothing written", peer, error)
+            return Outcome(str(TEMPORARY_FAILURE))
+        log.error("%s DATA: filing failed; keeping the message in the quarantine", peer, exc_info=error)
+        try:
+            entry = await quarantine.keep(self.db, delivery, f"filing failed: {error!r}")
+        except Exception:
+            log.exception("%s DATA: could not keep the message in the quarantine either; answering 451", peer)
+            return Outcome(str(TEMPORARY_FAILURE))
+        log.warning("%s accepted message %s into quarantine entry %d (smartbcc quarantine replay %d)",
+                    peer, delivery.parsed.message_id, entry, entry)
+        return Outcome(str(ACCEPTED), quarantined=entry)

@@ -1,0 +1,127 @@
+"""SMTP DATA framing on large chunks (RFC 5321 4.5.2), as pure code over bytes: no I/O.
+
+The data of DATA is read in chunks of whatever size the socket delivers, never line by line.
+:class:`DataFramer` is fed those chunks in order and says where the data ends: only ``<CR><LF>.<CR><LF>``
+ends it, the data starting right after the 354 reply at the start of a line (so ``.<CR><LF>`` first is
+the empty message). A bare LF or CR around a dot (``<LF>.<LF>``, ``<CR><LF>.<LF>``, ``<CR>.<CR>``, ...)
+never ends it: those bytes stay in the message (SMTP smuggling, CVE-2023-51764). Lines are what
+``<CR><LF>`` ends, as aiosmtpd reads them. Their length and the message size are checked as the chunks
+arrive, like aiosmtpd's own DATA: the first limit overrun decides the refusal, and the data is dropped
+from then on (the end of the data is still awaited).
+"""
+
+from __future__ import annotations
+
+import enum
+
+END = b"\r\n.\r\n"
+START = b"\r\n"      # the data starts a line: as if a CRLF came just before it
+_DOT_LINE = len(b".\r\n")      # the end of the data that is not message
+_KEEP = len(END) - 1
+
+
+class Overrun(enum.Enum):
+    TOO_LONG = "a line longer than the line length limit"
+    TOO_MUCH = "more data than the size limit"
+
+
+def find_end(tail: bytes, chunk: bytes) -> int:
+    """Where ``<CR><LF>.<CR><LF>`` finishes in ``chunk``: the index just past it, or -1.
+
+    ``tail`` is what came just before ``chunk`` (its last four bytes are enough; :data:`START` before
+    the first chunk), so an end split across chunks is found in the chunk that completes it."""
+    tail = tail[-_KEEP:]
+    seam = (tail + chunk[:_KEEP]).find(END)
+    if seam >= 0:
+        return seam + len(END) - len(tail)
+    inside = chunk.find(END)
+    return inside + len(END) if inside >= 0 else -1
+
+
+def line_lengths(open_line: int, after_cr: bool, chunk: bytes) -> tuple[list[int], int]:
+    """The lengths (CRLF included) of the lines that ``chunk`` completes, and the length of the line it
+    leaves open. ``open_line`` is the length of the line left open before ``chunk``; ``after_cr`` says it
+    ends with a CR, whose LF may start ``chunk``."""
+    parts = chunk.split(b"\r\n")
+    closed = [len(part) + 2 for part in parts[:-1]]
+    left_open = len(parts[-1])
+    if after_cr and chunk.startswith(b"\n"):       # a CRLF across the seam: the LF closes the open line
+        if closed:
+            closed[0] -= 1
+        else:
+            left_open -= 1
+        return [open_line + 1, *closed], left_open
+    if closed:
+        closed[0] += open_line
+    else:
+        left_open += open_line
+    return closed, left_open
+
+
+def unstuff(data: bytes) -> bytes:
+    """RFC 5321 4.5.2 transparency undone: a line that begins with a dot loses that dot. Only CRLF
+    ends a line, so a dot after a bare CR or LF stays."""
+    data = data.replace(b"\r\n.", b"\r\n")
+    return data[1:] if data.startswith(b".") else data
+
+
+class DataFramer:
+    """The chunks of one DATA, fed in order, until the end of the data (:meth:`feed`); then the message
+    (:meth:`message`) or the limit it overran (:attr:`overrun`). ``size_limit`` 0 or None: no limit."""
+
+    def __init__(self, size_limit: int | None, line_limit: int) -> None:
+        self.size_limit = size_limit or None
+        self.line_limit = line_limit
+        self.size = 0                        # bytes of the message so far, as sent (dot-stuffed)
+        self.overrun: Overrun | None = None
+        self._chunks: list[bytes] = []
+        self._tail = START                   # the last bytes of the data so far
+        self._held = b""                     # "." or ".\r" after a CRLF: message, or the end's start
+        self._open_line = 0
+        self._after_cr = False
+
+    def feed(self, chunk: bytes) -> int:
+        """Take the next chunk. -1: the data goes on; else the index in ``chunk`` just past the end of
+        the data (what follows is the client's next command)."""
+        end = find_end(self._tail, chunk)
+        data = self._held + chunk if self._held else chunk
+        if end >= 0:
+            body, self._held = data[:len(self._held) + end - _DOT_LINE], b""
+        else:
+            self._tail = chunk[-_KEEP:] if len(chunk) >= _KEEP else (self._tail + chunk)[-_KEEP:]
+            hold = 1 if self._tail.endswith(END[:3]) else 2 if self._tail == END[:4] else 0
+            body, self._held = (data[:-hold], data[-hold:]) if hold else (data, b"")
+        if self.overrun is None and body:
+            self._check(body)
+            if self.overrun is None:
+                self._chunks.append(body)
+        self.size += len(body)
+        return end
+
+    def message(self) -> bytes:
+        """The message, dot-unstuffed, once the end was found with no overrun. Call it once."""
+        assert self.overrun is None
+        data = b"".join(self._chunks)
+        self._chunks.clear()
+        return unstuff(data)
+
+    def _check(self, body: bytes) -> None:
+        opened_before = self._open_line
+        closed, self._open_line = line_lengths(opened_before, self._after_cr, body)
+        self._after_cr = body.endswith(b"\r")
+        too_much = self.size_limit is not None and self.size + len(body) > self.size_limit
+        too_long = max(self._open_line, max(closed, default=0)) > self.line_limit
+        if too_long and too_much:            # both in this chunk: the limit reached first counts
+            first_beyond_size = self.size_limit - self.size   # type: ignore[operator]
+            too_long = self._first_too_long(-opened_before, [*closed, self._open_line]) < first_beyond_size
+        if too_long or too_much:
+            self.overrun = Overrun.TOO_LONG if too_long else Overrun.TOO_MUCH
+            self._chunks.clear()
+
+    def _first_too_long(self, start: int, lengths: list[int]) -> int:
+        """The index in the chunk of the byte that makes a line too long (lines from ``start`` on)."""
+        for length in lengths:
+            if length > self.line_limit:
+                return start + self.line_limit
+            start += length
+        raise AssertionError("no line is too long")

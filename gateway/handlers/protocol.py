@@ -1,0 +1,278 @@
+"""aiosmtpd's SMTP protocol, made to speak with enhanced status codes and to hold up against abuse.
+
+aiosmtpd writes some replies itself (``250 OK``, ``501 Syntax: ...``, ``552 Error: Too much mail
+data``). :class:`GatewaySMTP` adds the RFC 3463 code those lack, and words size refusals like the
+gateway's own. The greeting and the HELO/EHLO replies keep their plain form, as RFC 2034 asks.
+
+Against hostile clients it adds, on aiosmtpd's own knobs (``timeout``, ``command_call_limit``):
+- a bound on sessions, in total and per client address (``421 4.7.0`` before the greeting);
+- ``421 4.4.2`` and a closed connection when a client idles between commands (``idle_timeout``) or
+  stays silent in DATA (``data_timeout``); the DATA hook bounds its own work (gateway.handlers.smtp);
+- ``554 5.5.0`` and a hang-up for message data sent before the 354 reply (RFC 2920: DATA ends a
+  pipelined group; the same SMTP-smuggling guard Postfix applies);
+- ``501 5.5.2`` for a command argument with NUL, other control characters or invalid UTF-8, and
+  ``553 5.1.3`` for a path whose angle bracket is never closed (aiosmtpd's parser would accept it);
+- after any ``421`` the connection closes and whatever the client pipelined behind is dropped.
+DATA is read in large chunks, not line by line as aiosmtpd does (gateway.handlers.framing), with
+aiosmtpd's replies and limits. Only ``<CR><LF>.<CR><LF>`` ends DATA: a bare LF or CR before or after a
+dot stays inside the message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import re
+from typing import Any, AnyStr, Awaitable, Callable
+
+from aiosmtpd.smtp import MISSING, SMTP, syntax
+
+from gateway.handlers.framing import DataFramer, Overrun
+from gateway.limits import SessionCounter
+from gateway.replies import (
+    BAD_ADDRESS, BAD_CHARACTERS, DEFAULT_ENHANCED, MESSAGE_TOO_BIG, SHUTTING_DOWN, SYNC_ERROR, TIMEOUT,
+)
+
+log = logging.getLogger("smartbcc.smtp")
+
+_HAS_ENHANCED = re.compile(r"^\d{3}[ -][245]\.\d{1,3}\.\d{1,3}(?: |$)")
+_SINGLE_LINE = re.compile(r"^(?P<code>\d{3})(?: (?P<text>.*))?$", re.S)
+_PLAIN = {220, 334, 354}
+# NUL and other controls (TAB aside), and the surrogates that stand for bytes that are not UTF-8
+_BAD_CHARACTERS = re.compile("[\x00-\x08\x0a-\x1f\x7f\udc80-\udcff]")
+_UNBALANCED_PATH = re.compile(r"(?i)^(?:FROM|TO):\s*<[^>]*$")   # "<" opened and never closed
+CHATTY_COMMANDS = ("NOOP", "RSET", "HELO", "EHLO", "VRFY", "HELP", "STARTTLS")
+CHATTY_LIMIT = 50
+DATA_CHUNK = 256 * 1024     # what one read in DATA takes at most
+
+
+def with_enhanced_code(status: str) -> str:
+    """``250 OK`` -> ``250 2.0.0 OK``; replies that have a code, or need none, pass unchanged."""
+    if _HAS_ENHANCED.match(status):
+        return status
+    match = _SINGLE_LINE.match(status)
+    if match is None:
+        return status
+    code = int(match["code"])
+    if code in _PLAIN or code not in DEFAULT_ENHANCED:
+        return status
+    if code == 552:
+        return str(MESSAGE_TOO_BIG)
+    text = match["text"] or ""
+    return f"{code} {DEFAULT_ENHANCED[code]} {text}".rstrip()
+
+
+def command_call_limit(max_commands: int) -> dict[str, int]:
+    """aiosmtpd's per-session budget for each command: chatty ones get less (then 421 4.7.0)."""
+    return {"*": max_commands, **{name: min(CHATTY_LIMIT, max_commands) for name in CHATTY_COMMANDS}}
+
+
+def client_of(peer: Any) -> str:
+    return str(peer[0]) if isinstance(peer, tuple) and peer else str(peer or "?")
+
+
+class GatewaySMTP(SMTP):
+    _plain_replies = False
+
+    def __init__(self, handler: Any, *, sessions: SessionCounter | None = None, data_timeout: float = 600.0,
+                 live: set[GatewaySMTP] | None = None, **options: Any) -> None:
+        super().__init__(handler, **options)
+        self.sessions = sessions
+        self.live = live if live is not None else set()    # the server's open sessions, for shutdown
+        self.data_timeout = data_timeout
+        self._client: str | None = None      # set while this session counts against the bounds
+        self._refused = False
+        self._in_data = False
+        self._in_hook = False
+        self._stopping = False
+        self._smtp_methods = {name: self._guarded(method) for name, method in self._smtp_methods.items()}
+
+    # -- connection ---------------------------------------------------------------------------------
+
+    def connection_made(self, transport: Any) -> None:
+        first = self._original_transport is None and self._client is None
+        if first and self.sessions is not None:
+            client = client_of(transport.get_extra_info("peername"))
+            refusal = self.sessions.admit(client)
+            if refusal is not None:
+                log.warning("%s refused: %d sessions open (%d from it)", client, self.sessions.total,
+                            self.sessions.by_client.get(client, 0))
+                self._refused = True
+                transport.write(f"{refusal}\r\n".encode())
+                transport.close()
+                return
+            self._client = client
+        if first:
+            self.live.add(self)
+        super().connection_made(transport)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        if self._refused:
+            return
+        if self._client is not None and self.sessions is not None:
+            self.sessions.release(self._client)
+            self._client = None
+        self.live.discard(self)
+        super().connection_lost(error)
+
+    def data_received(self, data: bytes) -> None:
+        if self._in_data and self.transport is not None:
+            self._reset_timeout(self.data_timeout)   # data_timeout is the silence allowed inside DATA
+        super().data_received(data)
+
+    def _timeout_cb(self) -> None:
+        if self.transport is None:
+            return
+        log.info("%s %s timeout; closing", client_of(self.session and self.session.peer),
+                 "DATA" if self._in_data else "idle")
+        self.transport.write(f"{TIMEOUT}\r\n".encode())
+        self._hang_up()
+
+    @property
+    def in_transaction(self) -> bool:
+        """Between MAIL and the reply to DATA (or RSET): a transaction a stop lets finish."""
+        return self._in_data or self._in_hook or (self.envelope is not None and self.envelope.mail_from is not None)
+
+    def shut_down(self, force: bool = False) -> None:
+        """The server is stopping: a session between transactions hears 421 4.3.2 and is closed now; one
+        in a transaction may finish it (``force``: not even that), then hears 421 4.3.2 for what follows.
+        A filing under way still completes either way."""
+        self._stopping = True
+        if self.transport is None or self.transport.is_closing():
+            self.live.discard(self)          # gone already (a TLS session's old transport, say)
+        elif force or not self.in_transaction:
+            self.transport.write(f"{SHUTTING_DOWN}\r\n".encode())
+            self._hang_up()
+
+    def _hang_up(self) -> None:
+        """Close now; drop whatever the client pipelined behind, unread."""
+        self._reader._buffer.clear()   # type: ignore[attr-defined]
+        if self.transport is not None:
+            self.transport.close()
+
+    # -- replies --------------------------------------------------------------------------------------
+
+    async def push(self, status: AnyStr) -> None:
+        if isinstance(status, str) and not self._plain_replies:
+            status = with_enhanced_code(status)
+        await super().push(status)
+        if isinstance(status, str) and status.startswith("421"):
+            self._hang_up()
+
+    @syntax("HELO hostname")
+    async def smtp_HELO(self, hostname: str) -> None:
+        self._plain_replies = bool(hostname)
+        try:
+            await super().smtp_HELO(hostname)
+        finally:
+            self._plain_replies = False
+
+    @syntax("EHLO hostname")
+    async def smtp_EHLO(self, hostname: str) -> None:
+        self._plain_replies = bool(hostname)
+        try:
+            await super().smtp_EHLO(hostname)
+        finally:
+            self._plain_replies = False
+
+    # -- DATA -----------------------------------------------------------------------------------------
+
+    @syntax("DATA")
+    async def smtp_DATA(self, arg: str) -> None:
+        if self._reader._buffer:   # type: ignore[attr-defined]
+            log.warning("%s sent message data before the 354 reply (improper pipelining); closing",
+                        client_of(self.session and self.session.peer))
+            await super().push(str(SYNC_ERROR))
+            self._hang_up()
+            return
+        self._in_data = True
+        self._reset_timeout(self.data_timeout)
+        try:
+            await self._receive_data(arg)
+        finally:
+            self._in_data = False
+            if self.transport is not None:
+                self._reset_timeout()
+        if self._stopping:
+            self.shut_down()
+
+    async def _receive_data(self, arg: str) -> None:
+        """aiosmtpd's DATA (same checks, replies and envelope), its data read in large chunks rather than
+        line by line (gateway.handlers.framing). The deprecated ``process_message`` hook is not called."""
+        if await self.check_helo_needed() or await self.check_auth_needed("DATA"):
+            return
+        assert self.envelope is not None
+        if not self.envelope.rcpt_tos:
+            await self.push("503 Error: need RCPT command")
+            return
+        if arg:
+            await self.push("501 Syntax: DATA")
+            return
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        framer = DataFramer(self.data_size_limit, self.line_length_limit)
+        end = -1
+        while end < 0:
+            try:
+                chunk = await self._reader.read(DATA_CHUNK)
+            except asyncio.CancelledError:       # connection lost or EOF (aiosmtpd cancels this task)
+                log.info("Connection lost during DATA")
+                self._writer.close()
+                raise
+            if not chunk:                        # EOF that did not cancel: what readuntil would raise
+                raise asyncio.IncompleteReadError(b"", None)
+            end = framer.feed(chunk)
+        if end < len(chunk):                     # commands pipelined after the end: put back for the loop
+            self._reader._buffer[:0] = memoryview(chunk)[end:]   # type: ignore[attr-defined]
+        if framer.overrun is not None:
+            await self.push("500 Line too long (see RFC5321 4.5.3.1.6)" if framer.overrun is Overrun.TOO_LONG
+                            else "552 Error: Too much mail data")
+            self._set_post_data_state()
+            return
+        original_content = framer.message()
+        content: str | bytes = original_content
+        if self._decode_data:
+            try:
+                content = (original_content.decode("utf-8", errors="surrogateescape") if self.enable_SMTPUTF8
+                           else original_content.decode("ascii", errors="strict"))
+            except UnicodeDecodeError:
+                await self.push("500 Error: strict ASCII mode")
+                return
+        self.envelope.content = content
+        self.envelope.original_content = original_content
+        status = await self._call_handler_hook("DATA") if "DATA" in self._handle_hooks else MISSING
+        self._set_post_data_state()
+        await self.push("250 OK" if status is MISSING else status)
+
+    async def _call_handler_hook(self, command: str, *args: Any) -> Any:
+        if command != "DATA":
+            return await super()._call_handler_hook(command, *args)
+        self._in_data = False             # the message is in; the hook bounds its own work
+        self._in_hook = True
+        assert self._timeout_handle is not None
+        self._timeout_handle.cancel()
+        try:
+            return await super()._call_handler_hook(command, *args)
+        finally:
+            self._in_hook = False
+            if self.transport is not None:
+                self._reset_timeout()
+
+    def _guarded(self, method: Callable[[str], Awaitable[None]]) -> Callable[[str], Awaitable[None]]:
+        path_command = method.__name__ in ("smtp_MAIL", "smtp_RCPT")
+
+        @functools.wraps(method)
+        async def guarded(arg: str) -> None:
+            if self._stopping and method.__name__ != "smtp_QUIT" and not self.in_transaction:
+                await self.push(str(SHUTTING_DOWN))      # 421: push hangs up
+                return
+            if arg and _BAD_CHARACTERS.search(arg):
+                log.warning("%s command argument with control or non-UTF-8 characters: %r",
+                            client_of(self.session and self.session.peer), arg[:80])
+                await self.push(str(BAD_CHARACTERS))
+                return
+            if path_command and arg and _UNBALANCED_PATH.match(arg):
+                await self.push(str(BAD_ADDRESS))
+                return
+            await method(arg)
+        return guarded

@@ -1,0 +1,216 @@
+"""The aiosmtpd hooks: translate the SMTP dialogue into calls on the decisions and the store.
+
+Each hook answers from ``gateway.replies``; nothing here decides policy itself. Any unexpected error
+becomes ``451 4.3.0`` (via ``handle_exception`` too), so a sender retries instead of giving up, and a
+250 is only sent once the message is durably kept: filed and committed, or (when filing fails for a
+reason of its own) in the quarantine; see gateway.handlers.delivery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from gateway.addresses import InvalidAddress, normalize_email
+from gateway.auth.gate import Antispoof
+from gateway.config import Settings
+from gateway.handlers.delivery import Filer
+from gateway.handlers.parsing_pool import Parser
+from gateway.handlers.protocol import client_of
+from gateway.limits import SenderRate, is_own_address, loop_reason
+from gateway.mail.message import ParsedMessage
+from gateway.replies import (
+    ADDRESS_CONFIRMED, LOOP_DETECTED, OTHER_COMPANY, RECIPIENT_OK, SENDER_NOT_AUTHORIZED, SENDER_OK,
+    TEMPORARY_FAILURE, TOO_MANY_RECIPIENTS, UNKNOWN_MAILBOX, Refusal, Reply,
+)
+from gateway.routing.links import RecordRef
+from gateway.routing.table import route
+from gateway.senders import authorize
+from gateway.store.database import Database
+from gateway.store.filing import Delivery
+from gateway.store.lookup import resolve_recipient, sender_identities
+from gateway.store.models import AlternateAddress
+from gateway.verification import alias_status, mark_verified
+
+log = logging.getLogger("smartbcc.smtp")
+
+
+
+@dataclass
+class Transaction:
+    """What one MAIL ... DATA transaction has established so far (kept on the aiosmtpd envelope)."""
+
+    envelope_from: str = ""
+    company_id: int | None = None
+    company_slug: str = ""
+    addressed: list[RecordRef] = field(default_factory=list)
+    verify_alias_id: int | None = None     # a reply that confirms this alternate address
+    antispoof: tuple[str, str] = ("", "")  # the company's own anti-spoofing (mode, policy), "" = default
+
+
+def _transaction(envelope: Any) -> Transaction:
+    txn = getattr(envelope, "smartbcc", None)
+    if txn is None:
+        txn = Transaction()
+        envelope.smartbcc = txn
+    return txn
+
+
+class GatewayHandler:
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+        self.antispoof = Antispoof(db, settings)
+        self.filer = Filer(db, settings)
+        self.parser = Parser(db.mail_domain)
+        self.rates = SenderRate(settings.sender_hourly_limit, settings.auto_hourly_limit)
+
+    # -- dialogue ---------------------------------------------------------------------------------
+
+    async def handle_EHLO(self, server, session, envelope, hostname: str, responses: list[str]) -> list[str]:
+        session.host_name = hostname
+        kept = [line for line in responses[:-1] if not line[4:].upper().startswith("AUTH")]
+        return [*kept, "250-PIPELINING", "250 ENHANCEDSTATUSCODES"]
+
+    async def handle_MAIL(self, server, session, envelope, address: str, mail_options: list[str]) -> str:
+        sender = "" if address in ("", "<>") else address
+        try:
+            sender = normalize_email(sender) if sender else ""
+        except InvalidAddress:
+            sender = address
+        if sender and is_own_address(sender, self.db.mail_domain):
+            return self._refuse(session, "MAIL", LOOP_DETECTED, f"{sender} is one of the gateway's own addresses")
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        envelope.smartbcc = Transaction(envelope_from=sender)
+        return str(SENDER_OK)
+
+    async def handle_RSET(self, server, session, envelope) -> str:
+        envelope.smartbcc = Transaction()
+        return "250 2.0.0 OK"
+
+    async def handle_RCPT(self, server, session, envelope, address: str, rcpt_options: list[str]) -> str:
+        txn = _transaction(envelope)
+        decision = route(address, self.db.mail_domain)
+        if decision.refused:
+            return self._refuse(session, "RCPT", decision.reply, f"{address}: {decision.reason}")
+        if len(envelope.rcpt_tos) >= self.settings.max_recipients:
+            return self._refuse(session, "RCPT", TOO_MANY_RECIPIENTS,
+                                f"{address}: over {self.settings.max_recipients} recipients")
+        target = await resolve_recipient(self.db, decision)
+        if target.company is None:
+            return self._refuse(session, "RCPT", UNKNOWN_MAILBOX, f"{address}: {target.why}")
+        company = target.company
+        if txn.company_id is not None and (txn.company_id != company.id
+                                           or txn.verify_alias_id != target.verify_alias_id):
+            return self._refuse(session, "RCPT", OTHER_COMPANY,
+                                f"{address}: needs a transaction of its own after {envelope.rcpt_tos}")
+        txn.company_id, txn.company_slug = company.id, company.slug
+        txn.antispoof = (company.antispoof_mode or "", company.antispoof_policy or "")
+        txn.verify_alias_id = target.verify_alias_id
+        if target.record is not None and target.record not in txn.addressed:
+            txn.addressed.append(target.record)
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return str(RECIPIENT_OK)
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        started = time.monotonic()
+        deadline = asyncio.get_running_loop().time() + self.settings.data_timeout   # for the final reply
+        txn = _transaction(envelope)
+        raw: bytes = envelope.original_content or b""
+        try:
+            async with asyncio.timeout_at(deadline):
+                delivery = await self._admit(session, envelope, txn, raw)
+        except Refusal as refusal:
+            return self._refuse(session, "DATA", refusal.reply, refusal.detail)
+        except TimeoutError:
+            log.error("%s DATA: deciding took over %g s; answering 451", _peer(session), self.settings.data_timeout)
+            return str(TEMPORARY_FAILURE)
+        except Exception:
+            log.exception("%s DATA: could not decide on the message; answering 451", _peer(session))
+            return str(TEMPORARY_FAILURE)
+        if isinstance(delivery, str):
+            return delivery
+        outcome = await self.filer.file(delivery, deadline)
+        if outcome.accepted:
+            self.rates.record(_rate_key(delivery.company_id, delivery.authorization.address),
+                              bool(delivery.parsed.auto_generated), time.monotonic())
+        if outcome.stored is not None:
+            stored = outcome.stored
+            log.info("%s accepted message %s (%s) for %s: %s, %d links added, %d contacts created, %.0f ms",
+                     _peer(session), stored.message_pk, delivery.parsed.message_id, txn.company_slug,
+                     "stored" if stored.created else "seen before", stored.links_added,
+                     stored.contacts_created, (time.monotonic() - started) * 1000)
+        return outcome.reply
+
+    async def _admit(self, session: Any, envelope: Any, txn: Transaction, raw: bytes) -> Delivery | str:
+        """Everything decided before filing: parse, loops, who sends, rate, anti-spoofing (or a Refusal)."""
+        parsed = await self._parse(raw)
+        if txn.company_id is None:
+            raise Refusal(UNKNOWN_MAILBOX, "no recipient was accepted")
+        if txn.verify_alias_id is not None:
+            return await self._confirm_alias(session, txn, parsed)
+        looping = loop_reason(parsed, txn.envelope_from, self.db.mail_domain)
+        if looping:
+            raise Refusal(LOOP_DETECTED, looping)
+        authors = [box.email for box in parsed.from_]
+        identities = await sender_identities(self.db, txn.company_id, [*authors, txn.envelope_from])
+        verdict = authorize(txn.envelope_from, authors, identities)
+        if not verdict.authorized:
+            raise Refusal(SENDER_NOT_AUTHORIZED, verdict.reason)
+        rate = self.rates.decide(_rate_key(txn.company_id, verdict.address), bool(parsed.auto_generated),
+                                 time.monotonic())
+        if rate.reply is not None:
+            raise Refusal(rate.reply, f"{verdict.address}: {rate.reason}")
+        antispoof = await self.antispoof.judge(txn.company_id, raw, parsed, verdict, txn.envelope_from, session,
+                                               txn.antispoof)
+        return Delivery(
+            company_id=txn.company_id, raw=raw, parsed=parsed, authorization=verdict,
+            envelope_from=txn.envelope_from, envelope_rcpts=tuple(envelope.rcpt_tos),
+            addressed=tuple(txn.addressed), client_address=_peer(session), antispoof=antispoof,
+        )
+
+    async def handle_exception(self, error: Exception) -> str:
+        log.error("SMTP session error, answering 451: %r", error, exc_info=error)
+        return str(TEMPORARY_FAILURE)
+
+    # -- helpers ----------------------------------------------------------------------------------
+
+    def _refuse(self, session: Any, stage: str, reply: Reply | None, detail: str) -> str:
+        assert reply is not None
+        log.info("%s %s refused %s: %s", _peer(session), stage, f"{reply.code} {reply.enhanced}", detail)
+        return str(reply)
+
+    async def _parse(self, raw: bytes) -> ParsedMessage:
+        return await self.parser.parse(raw)
+
+    def close(self) -> None:
+        """Release what the handler holds beyond the database (the parsing process)."""
+        self.parser.close()
+
+    async def _confirm_alias(self, session: Any, txn: Transaction, parsed: ParsedMessage) -> str:
+        """The alternate mailbox answered its confirmation mail: verify it if the sender is that mailbox."""
+        senders = {txn.envelope_from, *(box.email for box in parsed.from_)}
+        async with self.db.sessions() as db_session, db_session.begin():
+            alias = await db_session.get(AlternateAddress, txn.verify_alias_id, with_for_update=True)
+            if alias is None or alias_status(alias) != "pending":
+                raise Refusal(UNKNOWN_MAILBOX, "the confirmation was used or expired meanwhile")
+            if alias.email not in senders:
+                raise Refusal(SENDER_NOT_AUTHORIZED,
+                              f"confirmation for {alias.email} came from {sorted(senders)}")
+            mark_verified(alias)
+        log.info("%s confirmed alternate address %s (alias %d)", _peer(session), alias.email, alias.id)
+        return str(ADDRESS_CONFIRMED)
+
+
+def _peer(session: Any) -> str:
+    return client_of(getattr(session, "peer", None))
+
+
+def _rate_key(company_id: int, sender: str) -> str:
+    """Senders are counted per company: the address that authorized the message."""
+    return f"{company_id}:{sender}"

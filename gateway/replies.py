@@ -1,0 +1,66 @@
+"""Every SMTP reply the gateway gives, in one place.
+
+Inner code raises :class:`Refusal` carrying one of these; only the SMTP handler turns it into text.
+Texts are generic on purpose: the detail goes to the log, not to the sending server.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Reply:
+    code: int
+    enhanced: str
+    text: str
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.enhanced} {self.text}"
+
+    @property
+    def is_temporary(self) -> bool:
+        return 400 <= self.code < 500
+
+
+SENDER_OK = Reply(250, "2.1.0", "Sender OK")
+RECIPIENT_OK = Reply(250, "2.1.5", "Recipient OK")
+ACCEPTED = Reply(250, "2.0.0", "Message accepted")
+ADDRESS_CONFIRMED = Reply(250, "2.0.0", "Address confirmed")
+MESSAGE_TOO_BIG = Reply(552, "5.3.4", "Message size exceeds fixed limit")
+RELAY_DENIED = Reply(550, "5.7.1", "Relaying denied")
+UNKNOWN_MAILBOX = Reply(550, "5.1.1", "No such mailbox here")
+TOO_MANY_RECIPIENTS = Reply(452, "4.5.3", "Too many recipients")
+OTHER_COMPANY = Reply(452, "4.5.3", "Send to this recipient in a separate transaction")
+SENDER_NOT_AUTHORIZED = Reply(550, "5.7.1", "Sender not authorized for this address")
+NOT_AUTHENTICATED = Reply(550, "5.7.1", "Sender authentication failed (SPF, DKIM, DMARC)")
+AUTHENTICATION_DEFERRED = Reply(451, "4.7.0", "Sender authentication temporarily unavailable, try again later")
+BAD_ADDRESS = Reply(553, "5.1.3", "Malformed address")
+TEMPORARY_FAILURE = Reply(451, "4.3.0", "Temporary failure, please try again later")
+SHUTTING_DOWN = Reply(421, "4.3.2", "Service shutting down, try again later")
+# protocol abuse, limits and loops (gateway.handlers.protocol, gateway.limits)
+TOO_MANY_SESSIONS = Reply(421, "4.7.0", "Too many connections, try again later")
+TIMEOUT = Reply(421, "4.4.2", "Timeout exceeded, closing connection")
+SYNC_ERROR = Reply(554, "5.5.0", "SMTP protocol synchronization error")
+BAD_CHARACTERS = Reply(501, "5.5.2", "Syntax error: invalid character in command")
+LOOP_DETECTED = Reply(550, "5.4.6", "Mail loop detected")
+SENDER_RATE = Reply(451, "4.7.1", "Too much mail from this sender, try again later")
+
+
+class Refusal(Exception):
+    """Raised by inner code to answer the client with ``reply``; ``detail`` is for the log only."""
+
+    def __init__(self, reply: Reply, detail: str = "") -> None:
+        super().__init__(detail or reply.text)
+        self.reply = reply
+        self.detail = detail
+
+
+# Enhanced codes for replies that aiosmtpd writes itself (RFC 3463, RFC 5248).
+DEFAULT_ENHANCED = {
+    211: "2.0.0", 214: "2.0.0", 221: "2.0.0", 235: "2.7.0", 250: "2.0.0", 251: "2.1.5", 252: "2.7.0",
+    421: "4.3.2", 450: "4.2.0", 451: "4.3.0", 452: "4.3.1", 454: "4.7.0", 458: "4.4.0",
+    500: "5.5.2", 501: "5.5.4", 502: "5.5.1", 503: "5.5.1", 504: "5.5.4", 530: "5.7.0",
+    535: "5.7.8", 550: "5.0.0", 551: "5.1.6", 552: "5.3.4", 553: "5.1.3", 554: "5.0.0",
+    555: "5.5.4",
+}

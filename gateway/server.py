@@ -1,0 +1,135 @@
+"""Run the SMTP server: one asyncio server, one handler, one database handle for the process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import ssl
+from dataclasses import dataclass
+
+from gateway.config import ConfigError, Settings
+from gateway.handlers.protocol import GatewaySMTP, command_call_limit
+from gateway.handlers.smtp import GatewayHandler
+from gateway.limits import SessionCounter
+from gateway.store.database import Database
+
+log = logging.getLogger("smartbcc.server")
+
+
+@dataclass
+class RunningGateway:
+    settings: Settings
+    db: Database
+    server: asyncio.Server
+    handler: GatewayHandler
+    sessions: SessionCounter
+    live: set[GatewaySMTP]
+    certificates: Certificates
+
+    @property
+    def port(self) -> int:
+        return self.server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        """Stop listening; sessions between transactions hear 421 4.3.2 now, those in one may finish it
+        within ``shutdown_timeout`` (then 421 4.3.2 too); filings under way commit; the database closes."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.settings.shutdown_timeout
+        self.server.close()
+        for session in list(self.live):
+            session.shut_down()
+        while self.live and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        if self.live:
+            log.warning("%d sessions still in a transaction after %g s; closing them", len(self.live),
+                        self.settings.shutdown_timeout)
+            for session in list(self.live):
+                session.shut_down(force=True)
+            await asyncio.sleep(0)
+        await self.server.wait_closed()
+        await self.handler.filer.drain(max(1.0, deadline - loop.time()))
+        await asyncio.to_thread(self.handler.close)
+        await self.db.close()
+
+
+class Certificates:
+    """The STARTTLS context: loaded at start, loaded again on SIGHUP (renewed certificates)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.context = tls_context(settings)
+
+    def reload(self) -> bool:
+        """Load the files again; on failure keep serving with the old ones (and say why)."""
+        try:
+            self.context = tls_context(self.settings)
+        except ConfigError as error:
+            log.error("certificate reload failed, keeping the current one: %s", error)
+            return False
+        log.info("reloaded the TLS certificate from %s", self.settings.tls_cert_file or "(none configured)")
+        return True
+
+
+def tls_context(settings: Settings) -> ssl.SSLContext | None:
+    """The server's STARTTLS context, when a certificate is configured (read once, at start)."""
+    if not settings.tls_cert_file:
+        return None
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    try:
+        context.load_cert_chain(settings.tls_cert_file, settings.tls_key_file)
+    except (OSError, ssl.SSLError) as error:
+        raise ConfigError(f"cannot use tls_cert_file {settings.tls_cert_file} with tls_key_file "
+                          f"{settings.tls_key_file}: {error}") from None
+    return context
+
+
+async def start(settings: Settings) -> RunningGateway:
+    """Open the database and listen; the returned gateway serves until ``stop()``."""
+    certificates = Certificates(settings)
+    db = await Database.open(settings)
+    handler = GatewayHandler(db, settings)
+    sessions = SessionCounter(settings.max_sessions, settings.max_sessions_per_client)
+    call_limit = command_call_limit(settings.max_commands)
+    live: set[GatewaySMTP] = set()
+    loop = asyncio.get_running_loop()
+
+    def protocol() -> GatewaySMTP:
+        return GatewaySMTP(
+            handler, sessions=sessions, data_timeout=settings.data_timeout, live=live,
+            data_size_limit=settings.max_message_size, enable_SMTPUTF8=True, tls_context=certificates.context,
+            require_starttls=settings.require_tls,
+            hostname=settings.greeting_name, ident="smartbcc ESMTP", timeout=settings.idle_timeout,
+            command_call_limit=call_limit, loop=loop,
+        )
+
+    try:
+        server = await loop.create_server(protocol, host=settings.host, port=settings.port)
+    except OSError:
+        await db.close()
+        raise
+    return RunningGateway(settings, db, server, handler, sessions, live, certificates)
+
+
+def configure_logging(level: str) -> None:
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("mail.log").setLevel(logging.WARNING)   # aiosmtpd's per-command chatter
+
+
+async def run(settings: Settings) -> None:
+    """Serve until SIGINT or SIGTERM."""
+    configure_logging(settings.log_level)
+    gateway = await start(settings)
+    log.info("smartbcc listening on %s:%d for mail to @%s (database %s)", settings.host, gateway.port,
+             gateway.db.mail_domain, gateway.db.engine.url.render_as_string(hide_password=True))
+    stopped = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopped.set)
+    loop.add_signal_handler(signal.SIGHUP, gateway.certificates.reload)
+    try:
+        await stopped.wait()
+    finally:
+        log.info("smartbcc stopping")
+        await gateway.stop()
