@@ -1,0 +1,136 @@
+"""Stored messages: list, show (every parsed field, attachments, links), export the raw bytes, delete."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.services.errors import NotFound, ServiceError, company_by_slug
+from gateway.services.records import NOUNS
+from gateway.store.database import Database
+from gateway.store.models import (
+    RECORD_MODELS, Attachment, Company, Link, Message, MessageRaw, ReviewItem, User,
+)
+
+_OWN_COLUMNS = ("id", "company_id", "owner_user_id")
+
+
+@dataclass(frozen=True)
+class MessageSummary:
+    id: int
+    company: str
+    received_at: datetime
+    from_email: str
+    from_name: str
+    subject: str
+    owner: str            # the owning user's login address
+    links: int
+
+
+@dataclass(frozen=True)
+class AttachmentView:
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+
+
+@dataclass(frozen=True)
+class LinkView:
+    kind: str
+    id: int               # the record's id
+    rule: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class MessageDetails:
+    id: int
+    company: str
+    owner: str
+    fields: dict[str, Any]        # every other column of the Message model, by name
+    attachments: tuple[AttachmentView, ...]
+    links: tuple[LinkView, ...]
+    review: tuple[dict[str, Any], ...]   # open questions for the review queue (kind, person_id, candidates)
+
+
+async def _message(session: AsyncSession, message_pk: int) -> Message:
+    message = await session.get(Message, message_pk)
+    if message is None:
+        raise NotFound(f"no message with id {message_pk} (see `smartbcc messages list`)")
+    return message
+
+
+async def list_messages(db: Database, company_slug: str | None = None,
+                        record: tuple[str, int] | None = None) -> list[MessageSummary]:
+    """Messages newest first; of one company, and/or those linked to one record."""
+    links = (select(func.count()).where(Link.message_pk == Message.id).correlate(Message).scalar_subquery())
+    query = (select(Message.id, Company.slug, Message.received_at, Message.from_email, Message.from_name,
+                    Message.subject, User.email, links)
+             .join(Company, Message.company_id == Company.id).join(User, Message.owner_user_id == User.id)
+             .order_by(Message.received_at.desc(), Message.id.desc()))
+    async with db.sessions() as session:
+        company = None
+        if company_slug is not None:
+            company = await company_by_slug(session, company_slug)
+            query = query.where(Message.company_id == company.id)
+        if record is not None:
+            kind, record_id = record
+            found = await session.get(RECORD_MODELS[kind], record_id)
+            if found is None:
+                raise NotFound(f"no {NOUNS[kind]} with id {record_id} (see `smartbcc {kind} list`)")
+            if company is not None and found.company_id != company.id:
+                raise ServiceError(f"{NOUNS[kind]} {record_id} belongs to another company, not {company.slug!r}")
+            query = query.where(Message.id.in_(
+                select(Link.message_pk).where(Link.kind == kind, Link.record_id == record_id)))
+        return [MessageSummary(*row) for row in await session.execute(query)]
+
+
+async def message_details(db: Database, message_pk: int) -> MessageDetails:
+    async with db.sessions() as session:
+        message = await _message(session, message_pk)
+        company = await session.get(Company, message.company_id)
+        owner = await session.get(User, message.owner_user_id)
+        fields = {column.key: getattr(message, column.key)
+                  for column in Message.__mapper__.column_attrs if column.key not in _OWN_COLUMNS}
+        attachments = await session.scalars(
+            select(Attachment).where(Attachment.message_pk == message.id).order_by(Attachment.id))
+        links = await session.scalars(select(Link).where(Link.message_pk == message.id).order_by(Link.id))
+        review = await session.scalars(
+            select(ReviewItem).where(ReviewItem.message_pk == message.id).order_by(ReviewItem.id))
+        return MessageDetails(
+            message.id, company.slug, owner.email if owner else "", fields,
+            tuple(AttachmentView(a.filename, a.content_type, a.size, a.sha256) for a in attachments),
+            tuple(LinkView(link.kind, link.record_id, link.rule, link.created_at) for link in links),
+            tuple({"kind": item.kind, "person_id": item.person_id, "candidates": item.candidates,
+                   "status": item.status} for item in review),
+        )
+
+
+async def message_raw(db: Database, message_pk: int) -> bytes:
+    """The message exactly as it was received."""
+    async with db.sessions() as session:
+        await _message(session, message_pk)
+        raw = await session.scalar(select(MessageRaw.raw).where(MessageRaw.message_pk == message_pk))
+    if raw is None:
+        raise NotFound(f"message {message_pk} has no stored raw bytes")
+    return bytes(raw)
+
+
+async def delete_message(db: Database, message_pk: int) -> MessageSummary:
+    """Delete a message with its links, raw bytes, attachments and review items: no record shows it."""
+    async with db.sessions() as session, session.begin():
+        message = await _message(session, message_pk)
+        company = await session.get(Company, message.company_id)
+        owner = await session.get(User, message.owner_user_id)
+        count = await session.scalar(select(func.count()).where(Link.message_pk == message.id))
+        summary = MessageSummary(message.id, company.slug, message.received_at, message.from_email,
+                                 message.from_name, message.subject, owner.email if owner else "", count)
+        for model in (Link, Attachment, MessageRaw, ReviewItem):
+            await session.execute(delete(model).where(model.message_pk == message.id))
+        await session.execute(delete(Message).where(Message.id == message.id))
+    return summary

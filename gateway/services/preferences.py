@@ -1,0 +1,166 @@
+"""Settings admins change on a company (CRM mode, never-log list, limits, sending to any address) and on
+a user (auto-linking, default sharing). A user's default sharing is stamped on each message at receipt:
+changing it later leaves mail already received as it was. Switching a company from classic to simple
+CRM mode converts its active leads into deals in the same transaction (gateway.services.crm_mode)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from gateway.addresses import InvalidAddress, normalize_domain, normalize_email
+from gateway.conversion import ACTIVITIES, LEADS_TO, ConversionOptions
+from gateway.services.crm_mode import ConvertedLead, convert_active_leads
+from gateway.services.errors import Conflict, NotFound, ServiceError, company_by_slug, user_by_email
+from gateway.store.database import Database
+from gateway.store.models import Exclusion, utcnow
+
+CRM_MODES = ("simple", "classic")
+CLASSIC_CREATES = ("lead", "contact")
+ANTISPOOF_MODES = ("none", "upstream", "verify")
+ANTISPOOF_POLICIES = ("default", "strict")
+VISIBILITIES = ("private", "shared")
+
+
+@dataclass(frozen=True)
+class CompanySettings:
+    slug: str
+    crm_mode: str
+    classic_creates: str
+    deal_for_new_inquiry: bool
+    max_new_contacts: int
+    antispoof_mode: str | None
+    antispoof_policy: str | None
+    exclusions: tuple[str, ...]
+    allow_any_address: bool = False
+    any_address_creates: str = "lead"
+    converted: tuple[ConvertedLead, ...] = ()     # leads a switch to simple mode just turned into deals
+
+
+@dataclass(frozen=True)
+class UserSettings:
+    email: str
+    auto_link: bool
+    default_visibility: str
+
+
+def _choice(value: str | None, allowed: tuple[str, ...], what: str) -> str | None:
+    if value is not None and value not in allowed:
+        raise ServiceError(f"{what} is one of {', '.join(allowed)}, not {value!r}")
+    return value
+
+
+async def company_settings(db: Database, slug: str) -> CompanySettings:
+    async with db.sessions() as session:
+        company = await company_by_slug(session, slug)
+        patterns = await session.scalars(select(Exclusion.pattern).where(Exclusion.company_id == company.id)
+                                         .order_by(Exclusion.pattern))
+        return CompanySettings(company.slug, company.crm_mode, company.classic_creates,
+                               company.deal_for_new_inquiry, company.max_new_contacts, company.antispoof_mode,
+                               company.antispoof_policy, tuple(patterns), company.allow_any_address,
+                               company.any_address_creates)
+
+
+def _conversion(leads_to: str | None, pipeline: str | None, activities: str | None) -> ConversionOptions | None:
+    if leads_to is None and pipeline is None and activities is None:
+        return None
+    _choice(leads_to, LEADS_TO, "--leads-to")
+    _choice(activities, ACTIVITIES, "--activities")
+    if pipeline is not None and not 0 < len(pipeline.strip()) <= 64:
+        raise ServiceError("--pipeline is a name of 1 to 64 characters")
+    default = ConversionOptions()
+    return ConversionOptions(leads_to or default.leads_to, (pipeline or default.pipeline).strip(),
+                             activities or default.activities)
+
+
+async def set_company(db: Database, slug: str, *, crm_mode: str | None = None, classic_creates: str | None = None,
+                      deal_for_new_inquiry: bool | None = None, max_new_contacts: int | None = None,
+                      antispoof_mode: str | None = None, antispoof_policy: str | None = None,
+                      allow_any_address: bool | None = None, any_address_creates: str | None = None,
+                      leads_to: str | None = None, pipeline: str | None = None,
+                      activities: str | None = None) -> CompanySettings:
+    """Change what is given; ``antispoof_*`` = "deployment" clears the override.
+
+    Classic -> simple converts every active lead into a deal (``leads_to``, ``pipeline``, ``activities``:
+    see gateway.conversion); those three options are refused on any other change.
+    """
+    _choice(crm_mode, CRM_MODES, "--crm-mode")
+    _choice(any_address_creates, CLASSIC_CREATES, "--any-address-creates")
+    conversion = _conversion(leads_to, pipeline, activities)
+    _choice(classic_creates, CLASSIC_CREATES, "--classic-creates")
+    _choice(antispoof_mode, (*ANTISPOOF_MODES, "deployment"), "--antispoof")
+    _choice(antispoof_policy, (*ANTISPOOF_POLICIES, "deployment"), "--antispoof-policy")
+    if max_new_contacts is not None and not 0 <= max_new_contacts <= 1000:
+        raise ServiceError("--max-new-contacts is a number from 0 to 1000")
+    converted: tuple[ConvertedLead, ...] = ()
+    async with db.sessions() as session, session.begin():
+        company = await company_by_slug(session, slug)
+        switching = crm_mode == "simple" and company.crm_mode == "classic"
+        if conversion is not None and not switching:
+            raise ServiceError("--leads-to, --pipeline and --activities say how leads convert when a company "
+                               f"switches from classic to simple: add --crm-mode simple ({company.slug} is "
+                               f"{company.crm_mode} now)")
+        if switching:
+            converted = await convert_active_leads(session, company, conversion or ConversionOptions(), utcnow())
+        if crm_mode is not None:
+            company.crm_mode = crm_mode
+        if classic_creates is not None:
+            company.classic_creates = classic_creates
+        if deal_for_new_inquiry is not None:
+            company.deal_for_new_inquiry = deal_for_new_inquiry
+        if max_new_contacts is not None:
+            company.max_new_contacts = max_new_contacts
+        if antispoof_mode is not None:
+            company.antispoof_mode = None if antispoof_mode == "deployment" else antispoof_mode
+        if antispoof_policy is not None:
+            company.antispoof_policy = None if antispoof_policy == "deployment" else antispoof_policy
+        if allow_any_address is not None:
+            company.allow_any_address = allow_any_address
+        if any_address_creates is not None:
+            company.any_address_creates = any_address_creates
+    return replace(await company_settings(db, slug), converted=converted)
+
+
+def exclusion_pattern(value: str) -> str:
+    """``someone@example.com`` or a bare domain ``example.com``, normalized."""
+    value = value.strip().lstrip("@")
+    try:
+        return normalize_email(value) if "@" in value else normalize_domain(value)
+    except InvalidAddress as error:
+        raise ServiceError(f"{value!r} is neither an address nor a domain: {error}") from None
+
+
+async def add_exclusion(db: Database, slug: str, value: str) -> CompanySettings:
+    pattern = exclusion_pattern(value)
+    try:
+        async with db.sessions() as session, session.begin():
+            company = await company_by_slug(session, slug)
+            session.add(Exclusion(company_id=company.id, pattern=pattern))
+    except IntegrityError:
+        raise Conflict(f"{pattern} is already on {slug}'s never-log list") from None
+    return await company_settings(db, slug)
+
+
+async def remove_exclusion(db: Database, slug: str, value: str) -> CompanySettings:
+    pattern = exclusion_pattern(value)
+    async with db.sessions() as session, session.begin():
+        company = await company_by_slug(session, slug)
+        result = await session.execute(delete(Exclusion).where(
+            Exclusion.company_id == company.id, Exclusion.pattern == pattern))
+        if result.rowcount == 0:
+            raise NotFound(f"{pattern} is not on {slug}'s never-log list")
+    return await company_settings(db, slug)
+
+
+async def set_user(db: Database, email: str, *, auto_link: bool | None = None,
+                   default_visibility: str | None = None) -> UserSettings:
+    _choice(default_visibility, VISIBILITIES, "--default-sharing")
+    async with db.sessions() as session, session.begin():
+        user = await user_by_email(session, email)
+        if auto_link is not None:
+            user.auto_link = auto_link
+        if default_visibility is not None:
+            user.default_visibility = default_visibility
+        return UserSettings(user.email, user.auto_link, user.default_visibility)
