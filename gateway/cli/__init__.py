@@ -1,0 +1,47 @@
+"""The `smartbcc` admin command line: thin commands over ``gateway.services``.
+
+Global options (before the command) choose the deployment; each also reads SMARTBCC_* variables and
+an optional TOML file. Every command takes ``--json``.
+"""
+
+from __future__ import annotations
+
+import click
+
+from gateway.cli import filing, sending
+from gateway.cli.aliases import alias
+from gateway.cli.common import App
+from gateway.cli.companies import company
+from gateway.cli.deployment import init, serve
+from gateway.cli.messages import messages
+from gateway.cli.quarantine import quarantine
+from gateway.cli.records import RECORD_GROUPS
+from gateway.cli.routes import routes
+from gateway.cli.users import user
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", "config_file", metavar="FILE", help="TOML settings file (or SMARTBCC_CONFIG).")
+@click.option("--data-dir", metavar="DIR", help="Folder of the embedded SQLite database (SMARTBCC_DATA_DIR).")
+@click.option("--database-url", metavar="URL",
+              help="postgresql://user@host/db or sqlite:///path; empty: SQLite in the data folder.")
+@click.option("--mail-domain", metavar="DOMAIN", help="The gateway's mail domain (SMARTBCC_MAIL_DOMAIN).")
+@click.pass_context
+def cli(ctx: click.Context, config_file: str | None, data_dir: str | None, database_url: str | None,
+        mail_domain: str | None) -> None:
+    """smartbcc: the Smart-Bcc gateway's admin commands.
+
+    Start with `smartbcc init`, then `company add`, `user add`, and `serve`.
+    """
+    ctx.obj = App(config_file, {"data_dir": data_dir, "database_url": database_url, "mail_domain": mail_domain})
+
+
+for command in (init, serve, company, user, alias, *RECORD_GROUPS, messages, routes):
+    cli.add_command(command)
+filing.register(cli)
+sending.register(cli)
+cli.add_command(quarantine)
+
+
+def main() -> None:
+    cli(prog_name="smartbcc")

@@ -1,0 +1,143 @@
+"""What every command shares: lazy settings, one database handle per command, clean user errors, output.
+
+A user error (bad input, unknown slug, missing schema, unreachable database) becomes
+``Error: <what to fix>`` on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Awaitable, Callable, Iterator, Sequence, TypeVar
+
+import click
+from sqlalchemy.exc import DBAPIError
+
+from gateway.addresses import InvalidAddress
+from gateway.config import ConfigError, Settings, load_settings
+from gateway.outbound import OutboundError
+from gateway.services import ServiceError
+from gateway.store.database import Database
+from gateway.store.migrate import SchemaNotReady
+from gateway.verification import VerificationError
+
+T = TypeVar("T")
+USER_ERRORS = (ServiceError, ConfigError, InvalidAddress, SchemaNotReady, OutboundError, VerificationError)
+
+
+@dataclass
+class App:
+    """The group's options; settings are loaded on first use, so `--help` works with a broken config."""
+
+    config_file: str | None = None
+    overrides: dict[str, Any] = field(default_factory=dict)
+    _settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            with user_errors():
+                self._settings = load_settings(self.config_file, self.overrides)
+        return self._settings
+
+
+def database_reason(error: BaseException) -> str:
+    orig = getattr(error, "orig", None) or error
+    return str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+
+
+@contextmanager
+def user_errors(app: App | None = None) -> Iterator[None]:
+    """Turn the errors a user can fix into click errors that say what to fix."""
+    try:
+        yield
+    except click.ClickException:
+        raise
+    except USER_ERRORS as error:
+        raise click.ClickException(str(error)) from None
+    except (DBAPIError, OSError, asyncio.TimeoutError) as error:
+        where = ""
+        if app is not None:
+            from gateway.services.deployment import database_display
+            try:
+                where = f" {database_display(app.settings)}"
+            except (ConfigError, click.ClickException):
+                pass
+        raise click.ClickException(
+            f"cannot use the database{where}: {database_reason(error)} "
+            "(check --database-url / SMARTBCC_DATABASE_URL, or --data-dir)") from None
+
+
+def with_db(app: App, work: Callable[[Database], Awaitable[T]]) -> T:
+    """Open the database, run ``work(db)`` in a fresh event loop, close the database."""
+    settings = app.settings
+
+    async def main() -> T:
+        db = await Database.open(settings)
+        try:
+            return await work(db)
+        finally:
+            await db.close()
+
+    with user_errors(app):
+        return asyncio.run(main())
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+pass_app = click.make_pass_decorator(App, ensure=True)
+
+
+def jsonable(value: Any) -> Any:
+    """Dataclasses to objects (a ``fields`` dict is merged into its owner), datetimes to ISO 8601."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        out: dict[str, Any] = {}
+        for item in dataclasses.fields(value):
+            inner = getattr(value, item.name)
+            if item.name == "fields" and isinstance(inner, dict):
+                out.update(jsonable(inner))
+            else:
+                out[item.name] = jsonable(inner)
+        return out
+    if isinstance(value, dict):
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def emit_json(value: Any) -> None:
+    click.echo(json.dumps(jsonable(value), indent=2, ensure_ascii=False))
+
+
+def text(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S")
+    return str(value)
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], empty: str = "(none)") -> None:
+    """Aligned columns; ``empty`` when there are no rows."""
+    if not rows:
+        click.echo(empty)
+        return
+    cells = [[text(c) for c in row] for row in rows]
+    widths = [max(len(h), *(len(row[i]) for row in cells)) for i, h in enumerate(headers)]
+    for row in [list(headers), *cells]:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+
+
+def lines(pairs: Sequence[tuple[str, Any]]) -> None:
+    """``label: value`` lines, labels aligned."""
+    width = max(len(label) for label, _ in pairs)
+    for label, value in pairs:
+        click.echo(f"{label + ':':<{width + 1}} {text(value)}")

@@ -1,0 +1,50 @@
+"""`smartbcc init` and `smartbcc serve`."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+
+import click
+
+from gateway.cli.common import App, emit_json, json_option, lines, pass_app, user_errors
+from gateway.services.deployment import initialize_database
+
+
+_LISTEN_ERRORS = {errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL, errno.EPERM}
+
+
+@click.command()
+@json_option
+@pass_app
+def init(app: App, as_json: bool) -> None:
+    """Create the database schema, or bring it up to date (safe to run again)."""
+    settings = app.settings
+    with user_errors(app):
+        result = asyncio.run(initialize_database(settings))
+    if as_json:
+        emit_json({"database": result.database, "mail_domain": settings.mail_domain,
+                   "revision_before": result.before, "revision": result.after, "state": result.state})
+        return
+    lines([("database", result.database), ("mail domain", settings.mail_domain),
+           ("schema", f"{result.after} ({result.state})")])
+
+
+@click.command()
+@click.option("--host", help="Address to listen on (default from settings: 127.0.0.1).")
+@click.option("--port", type=click.IntRange(0, 65535), help="Port to listen on (default 2525; 25 as the MX).")
+@pass_app
+def serve(app: App, host: str | None, port: int | None) -> None:
+    """Run the SMTP gateway until SIGTERM or Ctrl-C."""
+    import gateway.server
+
+    settings = app.settings
+    changes = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    with user_errors(app):
+        try:
+            asyncio.run(gateway.server.run(settings.replace(**changes)))
+        except OSError as error:
+            if error.errno not in _LISTEN_ERRORS:
+                raise
+            where = f"{changes.get('host', settings.host)}:{changes.get('port', settings.port)}"
+            raise click.ClickException(f"cannot listen on {where}: {error.strerror or error}") from None

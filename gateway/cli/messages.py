@@ -1,0 +1,117 @@
+"""`smartbcc messages list|show|export|delete`."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+from typing import Callable
+
+import click
+
+from gateway.cli.common import App, emit_json, json_option, jsonable, lines, pass_app, table, text, with_db
+from gateway.services import messages as service
+
+_RECORD_KINDS = ("deal", "lead", "person", "project", "org")
+
+
+@click.group()
+def messages() -> None:
+    """Stored messages: what was received, where it was filed, and the raw bytes."""
+
+
+def _record_options(command: Callable[..., None]) -> Callable[..., None]:
+    for kind in reversed(_RECORD_KINDS):
+        command = click.option(f"--{kind}", f"{kind}_id", type=int, metavar="ID",
+                               help=f"Only messages linked to this {kind}.")(command)
+    return command
+
+
+@messages.command("list")
+@click.option("--company", "company_slug", metavar="SLUG", help="Only this company's messages.")
+@_record_options
+@json_option
+@pass_app
+def list_(app: App, company_slug: str | None, as_json: bool, **ids: int | None) -> None:
+    """List messages, newest first."""
+    chosen = [(name[:-3], value) for name, value in ids.items() if value is not None]
+    if len(chosen) > 1:
+        raise click.UsageError("give at most one of --deal, --lead, --person, --project, --org")
+    record = chosen[0] if chosen else None
+    views = with_db(app, lambda db: service.list_messages(db, company_slug, record))
+    if as_json:
+        emit_json(views)
+        return
+    table(["ID", "RECEIVED", "FROM", "SUBJECT", "OWNER", "LINKS"],
+          [[v.id, v.received_at, v.from_email, v.subject, v.owner, v.links] for v in views],
+          empty="No messages.")
+
+
+@messages.command("show")
+@click.argument("message_id", type=int, metavar="ID")
+@json_option
+@pass_app
+def show(app: App, message_id: int, as_json: bool) -> None:
+    """Show a message: parsed fields, attachments, sender authorization and links."""
+    details = with_db(app, lambda db: service.message_details(db, message_id))
+    if as_json:
+        emit_json(details)
+        return
+    fields = details.fields
+    bodies = ("text_body", "html_body")
+    lines([("id", details.id), ("company", details.company), ("owner", details.owner),
+           *((name.replace("_", " "), _short(value)) for name, value in fields.items() if name not in bodies)])
+    click.echo("\nattachments:")
+    table(["FILENAME", "TYPE", "SIZE", "SHA256"],
+          [[a.filename, a.content_type, a.size, a.sha256] for a in details.attachments])
+    click.echo("\nlinks:")
+    table(["KIND", "ID", "RULE", "LINKED"], [[k.kind, k.id, k.rule, k.created_at] for k in details.links])
+    if details.review:
+        click.echo("\nwaiting for review:")
+        table(["KIND", "PERSON", "CANDIDATES", "STATUS"],
+              [[r["kind"], r["person_id"], r["candidates"], r["status"]] for r in details.review])
+    click.echo(f"\ntext body:\n{fields['text_body'] or '(none)'}")
+
+
+def _short(value: object) -> str:
+    if isinstance(value, (list, dict)):
+        return json.dumps(jsonable(value), ensure_ascii=False)
+    return text(value)
+
+
+@messages.command("export")
+@click.argument("message_id", type=int, metavar="ID")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True), metavar="FILE",
+              help="Write to FILE instead of standard output.")
+@json_option
+@pass_app
+def export(app: App, message_id: int, output: str | None, as_json: bool) -> None:
+    """Write the message exactly as received (raw bytes)."""
+    raw = with_db(app, lambda db: service.message_raw(db, message_id))
+    if output is None and not as_json:
+        click.echo(raw, nl=False)
+        return
+    if output is not None:
+        try:
+            with open(output, "wb") as handle:
+                handle.write(raw)
+        except OSError as error:
+            raise click.ClickException(f"cannot write {output}: {error.strerror or error}") from None
+    if as_json:
+        emit_json({"id": message_id, "size": len(raw), "sha256": hashlib.sha256(raw).hexdigest(),
+                   "output": output, **({} if output else {"raw_base64": base64.b64encode(raw).decode()})})
+    else:
+        click.echo(f"Wrote message {message_id} ({len(raw)} bytes) to {output}")
+
+
+@messages.command("delete")
+@click.argument("message_id", type=int, metavar="ID")
+@json_option
+@pass_app
+def delete(app: App, message_id: int, as_json: bool) -> None:
+    """Delete a message with its links, raw bytes and attachments: no record shows it any more."""
+    summary = with_db(app, lambda db: service.delete_message(db, message_id))
+    if as_json:
+        emit_json(summary)
+        return
+    click.echo(f"Deleted message {summary.id} ({summary.subject!r}) and its {summary.links} links")

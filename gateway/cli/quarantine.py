@@ -1,0 +1,50 @@
+"""`smartbcc quarantine list|replay`: accepted messages that could not be filed, and filing them again."""
+
+from __future__ import annotations
+
+import click
+
+from gateway import quarantine as service
+from gateway.cli.common import App, emit_json, json_option, pass_app, table, with_db
+
+
+@click.group()
+def quarantine() -> None:
+    """Messages that were accepted (250) but could not be filed: kept raw until replayed."""
+
+
+@quarantine.command("list")
+@click.option("--all", "include_replayed", is_flag=True, help="Include entries replayed already.")
+@json_option
+@pass_app
+def list_(app: App, include_replayed: bool, as_json: bool) -> None:
+    """List waiting entries, oldest first, with why each could not be filed."""
+    entries = with_db(app, lambda db: service.list_entries(db, include_replayed))
+    if as_json:
+        emit_json(entries)
+        return
+    table(["ID", "RECEIVED", "STATUS", "COMPANY", "FROM", "SIZE", "TRIES", "REASON"],
+          [[e.id, e.received_at, e.status, e.company or "-", e.envelope_from or "<>", e.size, e.attempts,
+            e.reason.splitlines()[0][:80] if e.reason else ""] for e in entries],
+          empty="The quarantine is empty.")
+
+
+@quarantine.command("replay")
+@click.argument("entry_id", type=int, metavar="ID")
+@json_option
+@pass_app
+def replay(app: App, entry_id: int, as_json: bool) -> None:
+    """File entry ID the way live delivery does; a message stored before is not stored twice."""
+    async def work(db):   # type: ignore[no-untyped-def]
+        try:
+            return await service.replay(db, entry_id)
+        except service.QuarantineError as error:
+            raise click.ClickException(str(error)) from None
+
+    replayed = with_db(app, work)
+    if as_json:
+        emit_json(replayed)
+        return
+    how = "stored as" if replayed.created else "already stored as"
+    click.echo(f"Replayed quarantine entry {replayed.entry_id}: {how} message {replayed.message_pk} "
+               f"({replayed.links_added} links added)")

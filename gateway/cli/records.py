@@ -1,0 +1,139 @@
+"""`smartbcc person|org|lead|deal|project add|list|show|rotate-address` and `lead|deal|project close`."""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import click
+
+from gateway.cli.common import App, emit_json, json_option, lines, pass_app, table, text, with_db
+from gateway.services import records
+from gateway.services.records import CLOSED_STATUSES, NOUNS, RecordView
+from gateway.store.database import Database
+
+company_required = click.option("--company", "company_slug", required=True, metavar="SLUG",
+                                help="The company the record belongs to.")
+org_option = click.option("--org", "org_id", type=int, metavar="ID", help="Its organization (same company).")
+person_option = click.option("--person", "person_id", type=int, metavar="ID", help="Its contact (same company).")
+
+
+def _added(view: RecordView, as_json: bool) -> None:
+    if as_json:
+        emit_json(view)
+        return
+    click.echo(f"Added {NOUNS[view.kind]} {view.id} to company {view.company}: {view.label}")
+    click.echo(f"Bcc address: {view.address}")
+
+
+def _show(view: RecordView) -> None:
+    lines([("kind", NOUNS[view.kind]), ("id", view.id), ("company", view.company),
+           ("address", view.address), *((k.replace("_", " "), v) for k, v in view.fields.items()),
+           ("created", view.created_at)])
+    click.echo("")
+    table(["MESSAGE", "RECEIVED", "RULE", "SUBJECT"],
+          [[m.id, m.received_at, m.rule, m.subject] for m in view.messages], empty="No messages linked.")
+
+
+@click.command("add")
+@company_required
+@click.option("--email", required=True, help="The contact's address (one contact per address).")
+@click.option("--name", default="", help="The contact's name.")
+@org_option
+@json_option
+@pass_app
+def add_person(app: App, company_slug: str, email: str, name: str, org_id: int | None, as_json: bool) -> None:
+    """Add a contact."""
+    _added(with_db(app, lambda db: records.add_person(db, company_slug, email, name, org_id)), as_json)
+
+
+@click.command("add")
+@company_required
+@click.option("--name", required=True, help="The organization's name.")
+@click.option("--domain", help="Its mail domain: mail from that domain links to it.")
+@json_option
+@pass_app
+def add_org(app: App, company_slug: str, name: str, domain: str | None, as_json: bool) -> None:
+    """Add an organization."""
+    _added(with_db(app, lambda db: records.add_org(db, company_slug, name, domain)), as_json)
+
+
+def _add_dealish(kind: str) -> click.Command:
+    @click.command("add", help=f"Add a {kind}.")
+    @company_required
+    @click.option("--title", required=True, help=f"The {kind}'s title.")
+    @person_option
+    @org_option
+    @json_option
+    @pass_app
+    def command(app: App, company_slug: str, title: str, person_id: int | None, org_id: int | None,
+                as_json: bool, **extra: str) -> None:
+        _added(with_db(app, lambda db: records.add_record(
+            db, kind, company_slug, title, person_id, org_id, **extra)), as_json)
+    if kind == "lead":
+        command = click.option("--email", help="The lead's own address.")(command)
+        command = click.option("--name", help="The lead's person name.")(command)
+    return command
+
+
+def _list(kind: str) -> click.Command:
+    @click.command("list", help=f"List a company's {NOUNS[kind]}s.")
+    @company_required
+    @json_option
+    @pass_app
+    def command(app: App, company_slug: str, as_json: bool) -> None:
+        views = with_db(app, lambda db: records.list_records(db, kind, company_slug))
+        if as_json:
+            emit_json(views)
+            return
+        extra = [name for name in records.FIELDS[kind] if name not in ("title", "name", "closed_at")]
+        table(["ID", "TITLE" if kind in CLOSED_STATUSES else "NAME", *(n.upper() for n in extra), "ADDRESS"],
+              [[v.id, v.label, *(text(v.fields[n]) for n in extra), v.address] for v in views])
+    return command
+
+
+def _by_id(kind: str, name: str, help: str, work: Callable[..., Any], done: str,
+           options: tuple[Callable[[Any], Any], ...] = ()) -> click.Command:
+    """A command on one record: ``<kind> <name> ID``; ``work(db, kind, id, **options)`` returns its view."""
+    @click.argument("record_id", type=int, metavar="ID")
+    @json_option
+    @pass_app
+    def command(app: App, record_id: int, as_json: bool, **values: Any) -> None:
+        view = with_db(app, lambda db: work(db, kind, record_id, **values))
+        if as_json:
+            emit_json(view)
+        elif done:
+            click.echo(f"{NOUNS[view.kind].capitalize()} {view.id} {done.format(**view.fields)}: {view.address}")
+        else:
+            _show(view)
+    for option in options:
+        command = option(command)
+    return click.command(name, help=help)(command)
+
+
+def _close_options(kind: str) -> tuple[Callable[[Any], Any], ...]:
+    return tuple(click.option(f"--{status}", "status", flag_value=status, help=f"Close it as {status}.")
+                 for status in reversed(CLOSED_STATUSES[kind]))
+
+
+async def _close(db: Database, kind: str, record_id: int, status: str | None) -> RecordView:
+    if status is None:
+        raise click.UsageError(f"say how it ends: {' or '.join('--' + s for s in CLOSED_STATUSES[kind])}")
+    return await records.close_record(db, kind, record_id, status)
+
+
+def record_group(kind: str) -> click.Group:
+    group = click.Group(kind, help=f"{NOUNS[kind].capitalize()}s, each with a Bcc address of its own.")
+    adder = {"person": add_person, "org": add_org}.get(kind) or _add_dealish(kind)
+    group.add_command(adder)
+    group.add_command(_list(kind))
+    group.add_command(_by_id(kind, "show", f"Show a {NOUNS[kind]}, its address and its messages.",
+                             records.show_record, ""))
+    group.add_command(_by_id(kind, "rotate-address", "Give it a new Bcc address; the old one is refused.",
+                             records.rotate_address, "has a new address"))
+    if kind in CLOSED_STATUSES:
+        group.add_command(_by_id(kind, "close", f"Close the {kind}.", _close, "is now {status}",
+                                 _close_options(kind)))
+    return group
+
+
+RECORD_GROUPS = tuple(record_group(kind) for kind in NOUNS)

@@ -1,0 +1,132 @@
+"""Sending from a record: `recipients KIND ID`, `send KIND ID`, `record-email add|list|remove`; and the
+registration of `activity`, `permission` and `invoice|quote|smart` (see :func:`register`)."""
+
+from __future__ import annotations
+
+import click
+
+from gateway.cli import activities, documents, permissions
+from gateway.cli.common import App, emit_json, json_option, pass_app, table, with_db
+from gateway.recipients import NOUNS, OWN_ADDRESS_KINDS, SENDING_KINDS, RecipientList
+from gateway.services import record_emails, sending
+
+kind_argument = click.argument("kind", type=click.Choice(SENDING_KINDS), metavar="KIND")
+id_argument = click.argument("record_id", type=int, metavar="ID")
+as_option = click.option("--as", "user_email", required=True, metavar="USER_EMAIL",
+                         help="The user who sends (their rights decide what they may see and mail).")
+
+
+def _print_recipients(listing: RecipientList) -> None:
+    click.echo(f"Recipients of {NOUNS[listing.kind]} {listing.record_id}, most recently used first:")
+    table(["EMAIL", "NAME", "RECORD", "VIA", "LAST USED"],
+          [[r.email, r.name, f"{NOUNS[r.kind]} {r.record_id}", r.via, r.last_used_at] for r in listing.recipients])
+    for hidden in listing.hidden:
+        click.echo(f"Hidden {NOUNS[hidden.kind]} {hidden.record_id} ({hidden.via}): "
+                   "the sender may not view it, so it cannot be mailed")
+    if listing.any_address:
+        click.echo("The company allows sending to any address.")
+
+
+@click.command("recipients")
+@kind_argument
+@id_argument
+@as_option
+@json_option
+@pass_app
+def recipients(app: App, kind: str, record_id: int, user_email: str, as_json: bool) -> None:
+    """Who may receive mail sent from a record (KIND: lead, person, org, deal, project, invoice, quote,
+    smart), by Bitrix24's rules: the record's own addresses and its contact's and company's."""
+    listing = with_db(app, lambda db: sending.list_recipients(db, kind, record_id, user_email))
+    emit_json(listing) if as_json else _print_recipients(listing)
+
+
+def _body(body_file: click.File) -> str:
+    data = body_file.read()  # type: ignore[attr-defined]
+    try:
+        return data.decode("utf-8") if isinstance(data, bytes) else data
+    except UnicodeDecodeError as error:
+        raise click.ClickException(f"the body file is not UTF-8 text: {error}") from None
+
+
+@click.command("send")
+@kind_argument
+@id_argument
+@as_option
+@click.option("--to", "to", metavar="ADDRESS",
+              help="The recipient (default: the first of `smartbcc recipients KIND ID`).")
+@click.option("--subject", required=True, help="The subject.")
+@click.option("--body-file", required=True, type=click.File("rb"), metavar="FILE",
+              help="The text body, UTF-8 (- reads standard input).")
+@json_option
+@pass_app
+def send(app: App, kind: str, record_id: int, user_email: str, to: str | None, subject: str,
+         body_file: click.File, as_json: bool) -> None:
+    """Send mail from a record through the smarthost; it is stored and linked like a Bcc'd message."""
+    body = _body(body_file)
+    sent = with_db(app, lambda db: sending.send_from_record(db, kind, record_id, user_email, to, subject, body))
+    if as_json:
+        emit_json(sent)
+        return
+    click.echo(f"Sent to {sent.to} from {NOUNS[sent.kind]} {sent.record_id}: {sent.smarthost_reply}")
+    if sent.created:
+        click.echo(f"{sent.to} was new to the CRM: added {NOUNS[sent.created[0]]} {sent.created[1]}")
+    click.echo(f"Stored as message {sent.message_pk}, linked to "
+               + ", ".join(f"{NOUNS.get(kind, kind)} {rid} ({rule})" for kind, rid, rule in sent.links))
+
+
+@click.group("record-email")
+def record_email() -> None:
+    """The addresses of a lead, contact (person) or organization (org), besides its own email field."""
+
+
+def _print_addresses(view: record_emails.RecordAddresses) -> None:
+    table(["EMAIL", "FIELD", "LAST USED"],
+          [[a.email, "own field" if a.primary else "added", a.last_used_at] for a in view.addresses],
+          empty=f"{NOUNS[view.kind].capitalize()} {view.record_id} has no address.")
+
+
+def _address_command(change):  # type: ignore[no-untyped-def]
+    @click.argument("kind", type=click.Choice(OWN_ADDRESS_KINDS), metavar="KIND")
+    @id_argument
+    @click.argument("email")
+    @json_option
+    @pass_app
+    def command(app: App, kind: str, record_id: int, email: str, as_json: bool) -> None:
+        view = with_db(app, lambda db: change(db, kind, record_id, email))
+        emit_json(view) if as_json else _print_addresses(view)
+    return command
+
+
+record_email.command("add", help="Give a lead, person or org another address (KIND ID EMAIL).")(
+    _address_command(record_emails.add_address))
+record_email.command("remove", help="Take an added address off a lead, person or org (KIND ID EMAIL).")(
+    _address_command(record_emails.remove_address))
+
+
+@record_email.command("list")
+@click.argument("kind", type=click.Choice(OWN_ADDRESS_KINDS), metavar="KIND")
+@id_argument
+@json_option
+@pass_app
+def list_addresses(app: App, kind: str, record_id: int, as_json: bool) -> None:
+    """A lead's, person's or org's addresses, with when mail sent from the CRM last went to each."""
+    view = with_db(app, lambda db: record_emails.list_addresses(db, kind, record_id))
+    emit_json(view) if as_json else _print_addresses(view)
+
+
+def _extend_record_add(cli: click.Group, kind: str, option: click.Option) -> None:
+    """A field of the existing `<kind> add` command that this feature needs (the add passes it on)."""
+    cli.commands[kind].commands["add"].params.append(option)  # type: ignore[attr-defined]
+
+
+def register(cli: click.Group) -> None:
+    """Add `recipients`, `send`, `record-email`, `activity`, `permission`, `invoice|quote|smart` to the
+    top-level group, and `lead add --company-name`, `deal add --pipeline`."""
+    for command in (recipients, send, record_email, activities.activity, permissions.permission,
+                    *documents.DOCUMENT_GROUPS):
+        cli.add_command(command)
+    _extend_record_add(cli, "lead", click.Option(
+        ["--company-name"], help="The prospect's company; converting the lead can make it an organization."))
+    _extend_record_add(cli, "deal", click.Option(["--pipeline"], metavar="NAME",
+                                                 help="Its pipeline (default: default)."))
+

@@ -1,0 +1,62 @@
+"""`smartbcc user add|list|activate|deactivate`."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import click
+
+from gateway.cli.common import App, emit_json, json_option, pass_app, table, with_db
+from gateway.services import users
+
+
+@click.group()
+def user() -> None:
+    """Users: the people whose mail the gateway accepts, by their login address."""
+
+
+@user.command("add")
+@click.argument("email")
+@click.option("--company", "company_slug", required=True, metavar="SLUG", help="The user's company.")
+@click.option("--name", default="", help="Full name.")
+@json_option
+@pass_app
+def add(app: App, email: str, company_slug: str, name: str, as_json: bool) -> None:
+    """Add a user with login address EMAIL (unique in the deployment)."""
+    view = with_db(app, lambda db: users.add_user(db, email, company_slug, name))
+    if as_json:
+        emit_json(view)
+        return
+    click.echo(f"Added user {view.email} (id {view.id}) to company {view.company}")
+
+
+@user.command("list")
+@click.option("--company", "company_slug", metavar="SLUG", help="Only this company's users.")
+@json_option
+@pass_app
+def list_(app: App, company_slug: str | None, as_json: bool) -> None:
+    """List users."""
+    views = with_db(app, lambda db: users.list_users(db, company_slug))
+    if as_json:
+        emit_json(views)
+        return
+    table(["ID", "EMAIL", "NAME", "COMPANY", "ACTIVE"],
+          [[v.id, v.email, v.name, v.company, v.active] for v in views])
+
+
+def _set_active(active: bool) -> Callable[..., None]:
+    @click.argument("email")
+    @json_option
+    @pass_app
+    def command(app: App, email: str, as_json: bool) -> None:
+        view = with_db(app, lambda db: users.set_user_active(db, email, active))
+        if as_json:
+            emit_json(view)
+            return
+        click.echo(f"User {view.email} is now {'active' if view.active else 'inactive'}")
+    return command
+
+
+user.command("activate", help="Let the user's mail in again.")(_set_active(True))
+user.command("deactivate", help="Refuse the user's mail from now on; their records and messages stay.")(
+    _set_active(False))
