@@ -1,0 +1,164 @@
+"""SIGKILL while sessions are in DATA: every message that got a 250 is in the database after restart,
+each whole (raw bytes, parsed row, links), and nothing else is, half or whole, but what was sent entire.
+
+The gateway runs as its own process (`python -m gateway.cli serve`), as ops run it; the clients are
+asyncio sessions sending in a loop, some stalling mid-DATA, when the process is killed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import importlib.util
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from gwtest import seed, with_db
+from rawsmtp import COMPANY, USER, Raw, message
+from gateway.store.models import Link, Message, MessageRaw
+
+ROOT = Path(__file__).resolve().parents[2]
+CLIENTS = 16
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def serve(settings, port: int, log: Path) -> subprocess.Popen:
+    """The gateway in a process of its own; returns once it accepts connections."""
+    if importlib.util.find_spec("gateway.cli") is not None:
+        command = [sys.executable, "-m", "gateway.cli", "--data-dir", str(settings.data_dir),
+                   "--database-url", settings.database_url, "--mail-domain", settings.mail_domain,
+                   "serve", "--port", str(port)]
+    else:
+        command = [sys.executable, "-c", "import asyncio, sys; from gateway.config import load_settings; "
+                   "from gateway.server import run; asyncio.run(run(load_settings(overrides=dict("
+                   f"data_dir={str(settings.data_dir)!r}, database_url={settings.database_url!r}, "
+                   f"mail_domain={settings.mail_domain!r}, port={port}))))"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SMARTBCC_LOG_LEVEL": "WARNING"}
+    with log.open("ab") as stderr:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        assert process.poll() is None, log.read_text()
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return process
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise AssertionError(f"the gateway did not start: {log.read_text()}")
+
+
+async def _reply(reader: asyncio.StreamReader) -> int:
+    while True:
+        line = await reader.readline()
+        if not line:
+            raise ConnectionError("closed")
+        if line[3:4] != b"-":
+            return int(line[:3])
+
+
+async def client(number: int, port: int, sent: dict[str, bytes], acked: set[str]) -> None:
+    """Send message after message; every fourth client stalls in the middle of its third DATA."""
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    except OSError:
+        return
+    try:
+        await _reply(reader)
+        writer.write(b"EHLO client.example\r\n")
+        await _reply(reader)
+        for serial in range(10_000):
+            message_id = f"<kill-{number}-{serial}@acme.example>"
+            raw = message(subject=f"client {number} message {serial}", message_id=message_id,
+                          body=f"line {serial} of client {number}\n" * 300)
+            writer.write(f"MAIL FROM:<{USER}>\r\nRCPT TO:<{COMPANY}>\r\nDATA\r\n".encode())
+            assert [await _reply(reader) for _ in range(3)] == [250, 250, 354]
+            if number % 4 == 0 and serial == 2:
+                writer.write(raw[: len(raw) // 2])
+                await reader.read()                   # stalled mid-DATA until the connection dies
+                return
+            writer.write(raw + b".\r\n")
+            sent[message_id] = raw
+            if await _reply(reader) == 250:
+                acked.add(message_id)
+    except (ConnectionError, OSError, asyncio.IncompleteReadError):
+        return
+    finally:
+        writer.close()
+        try:
+            await writer.wait_closed()
+        except (ConnectionError, OSError):
+            pass
+
+
+async def kill_under_load(process: subprocess.Popen, port: int) -> tuple[dict[str, bytes], set[str]]:
+    sent: dict[str, bytes] = {}
+    acked: set[str] = set()
+    tasks = [asyncio.create_task(client(n, port, sent, acked)) for n in range(CLIENTS)]
+    deadline = time.monotonic() + 20
+    while len(acked) < 24 and time.monotonic() < deadline:
+        await asyncio.sleep(0.01)
+    process.send_signal(signal.SIGKILL)
+    process.wait(10)
+    await asyncio.wait(tasks, timeout=10)
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    return sent, acked
+
+
+async def _stored(db):
+    async with db.sessions() as session:
+        rows = (await session.execute(
+            select(Message.message_id, Message.sha256, Message.size, MessageRaw.raw,
+                   select(func.count()).where(Link.message_pk == Message.id).scalar_subquery())
+            .outerjoin(MessageRaw, MessageRaw.message_pk == Message.id))).all()
+    return {row[0]: row[1:] for row in rows}
+
+
+def test_sigkill_in_data_loses_no_accepted_message_and_leaves_none_half(settings, tmp_path):
+    seed(settings)
+    port, log = _free_port(), tmp_path / "gateway.log"
+    process = serve(settings, port, log)
+    try:
+        sent, acked = asyncio.run(kill_under_load(process, port))
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert process.returncode == -signal.SIGKILL
+    assert len(acked) >= 24, f"only {len(acked)} messages got a 250 before the kill; log: {log.read_text()[-2000:]}"
+
+    stored = with_db(settings, _stored)
+    assert acked <= set(stored), f"accepted but lost: {sorted(acked - set(stored))[:5]}"
+    assert set(stored) <= set(sent), "stored though never sent whole"
+    for message_id, (sha256, size, raw, links) in stored.items():
+        assert raw == sent[message_id], message_id                     # the bytes, whole
+        assert (sha256, size) == (hashlib.sha256(raw).hexdigest(), len(raw))
+        assert links >= 3, message_id                                  # person, organization, deal
+    if settings.is_embedded:
+        check = sqlite3.connect(settings.data_dir / "smartbcc.db")
+        assert check.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        check.close()
+
+    process = serve(settings, port, log)                               # after the restart: business as usual
+    try:
+        with Raw("127.0.0.1", port) as smtp:
+            smtp.envelope()
+            assert smtp.data(message(subject="after the restart"))[0] == 250
+    finally:
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(20) == 0
+    assert len(with_db(settings, _stored)) == len(stored) + 1

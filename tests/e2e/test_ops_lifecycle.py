@@ -1,0 +1,188 @@
+"""The gateway as ops run it: a `smartbcc serve` process that reloads its certificate on SIGHUP, can
+insist on STARTTLS, and stops gracefully on SIGTERM (transactions under way finish, the rest hear 421)."""
+
+from __future__ import annotations
+
+import datetime
+import os
+import signal
+import smtplib
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from gwtest import ThreadedGateway, messages, seed
+from rawsmtp import Raw, message
+from gateway.config import ConfigError, load_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def make_certificate(folder: Path, name: str) -> tuple[Path, Path]:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    folder.mkdir(parents=True, exist_ok=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+            .not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256()))
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def serve(settings, port: int, log: Path, **extra: str) -> subprocess.Popen:
+    """`smartbcc serve` in a process of its own, settings through SMARTBCC_* as ops set them."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SMARTBCC_") or k.startswith("SMARTBCC_TEST_")}
+    env.update(PYTHONPATH=str(ROOT), SMARTBCC_DATA_DIR=str(settings.data_dir),
+               SMARTBCC_DATABASE_URL=settings.database_url, SMARTBCC_MAIL_DOMAIN=settings.mail_domain,
+               SMARTBCC_LOG_LEVEL="INFO", **{f"SMARTBCC_{k.upper()}": v for k, v in extra.items()})
+    with log.open("ab") as stderr:
+        process = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--port", str(port)],
+                                   cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        assert process.poll() is None, log.read_text()
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return process
+        except OSError:
+            time.sleep(0.05)
+    process.kill()
+    raise AssertionError(f"the gateway did not start: {log.read_text()}")
+
+
+def served_certificate(port: int) -> str:
+    """The common name of the certificate the gateway shows after STARTTLS."""
+    from cryptography import x509
+
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+        smtp.starttls(context=context)
+        der = smtp.sock.getpeercert(binary_form=True)
+    return x509.load_der_x509_certificate(der).subject.rfc4514_string()
+
+
+def wait_for(condition, seconds: float = 10.0) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_sighup_reloads_the_certificate_and_a_broken_one_is_not_taken(settings, tmp_path):
+    seed(settings)
+    live = tmp_path / "tls"
+    cert, key = make_certificate(live, "first.bcc.example.net")
+    port = free_port()
+    log = tmp_path / "serve.log"
+    process = serve(settings, port, log, tls_cert_file=str(cert), tls_key_file=str(key))
+    try:
+        assert served_certificate(port) == "CN=first.bcc.example.net"
+
+        make_certificate(live, "renewed.bcc.example.net")          # the renewal writes new files
+        assert served_certificate(port) == "CN=first.bcc.example.net"   # read at start, not per session
+        process.send_signal(signal.SIGHUP)
+        assert wait_for(lambda: "reloaded the TLS certificate" in log.read_text()), log.read_text()
+        assert served_certificate(port) == "CN=renewed.bcc.example.net"
+
+        key.write_text("not a key\n")                               # a botched renewal
+        process.send_signal(signal.SIGHUP)
+        assert wait_for(lambda: "certificate reload failed" in log.read_text()), log.read_text()
+        assert process.poll() is None
+        assert served_certificate(port) == "CN=renewed.bcc.example.net"
+    finally:
+        process.terminate()
+        assert process.wait(30) == 0, log.read_text()
+
+
+def test_require_tls_refuses_mail_before_starttls(settings, tmp_path):
+    seeded = seed(settings)
+    cert, key = make_certificate(tmp_path / "tls", "bcc.example.net")
+    strict = load_settings(overrides={"data_dir": str(settings.data_dir), "database_url": settings.database_url,
+                                      "mail_domain": settings.mail_domain, "port": 0, "tls_cert_file": str(cert),
+                                      "tls_key_file": str(key), "require_tls": True}, environ={})
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    with ThreadedGateway(strict) as gateway:
+        with smtplib.SMTP(gateway.host, gateway.port, timeout=10) as smtp:
+            smtp.ehlo("client.example")
+            assert smtp.mail("ada@acme.example") == (530, b"5.7.0 Must issue a STARTTLS command first")
+            smtp.starttls(context=context)
+            smtp.ehlo("client.example")
+            assert smtp.mail("ada@acme.example")[0] == 250
+            assert smtp.rcpt(seeded.company_address)[0] == 250
+            code, _ = smtp.data(message(message_id="<over-tls@acme.example>"))
+            assert code == 250
+    assert [m.message_id for m in messages(settings)] == ["<over-tls@acme.example>"]
+
+
+def test_require_tls_without_a_certificate_is_a_configuration_error(settings):
+    with pytest.raises(ConfigError, match="require_tls needs a certificate"):
+        load_settings(overrides={"data_dir": str(settings.data_dir), "require_tls": True}, environ={})
+
+
+def test_sigterm_lets_a_transaction_finish_and_turns_the_rest_away(settings, tmp_path):
+    seeded = seed(settings)
+    port = free_port()
+    log = tmp_path / "serve.log"
+    process = serve(settings, port, log, shutdown_timeout="20")
+    try:
+        with Raw("127.0.0.1", port) as idle, Raw("127.0.0.1", port) as sending:
+            _stop_during_data(process, port, seeded, idle, sending)
+        assert process.wait(30) == 0, log.read_text()
+    finally:
+        if process.poll() is None:
+            process.kill()
+    assert [m.message_id for m in messages(settings)] == ["<in-flight@acme.example>"]
+
+
+def _stop_during_data(process, port, seeded, idle, sending) -> None:
+    idle.ehlo("idle.example")
+    sending.envelope(rcpt=seeded.company_address)
+    assert sending.cmd("DATA")[0] == 354
+    body = message(message_id="<in-flight@acme.example>", body="Here is the quote.\n" * 200)
+    sending.send(body[: len(body) // 2])                      # half the message is on its way
+
+    process.send_signal(signal.SIGTERM)
+    assert idle.reply() == (421, "4.3.2 Service shutting down, try again later")   # told at once
+    assert idle.closed()
+    assert wait_for(lambda: _refused(port)), "the gateway still accepts new connections"
+
+    sending.send(body[len(body) // 2:] + b".\r\n")             # the rest of the message, then the dot
+    code, text = sending.reply()
+    assert (code, text[:5]) == (250, "2.0.0"), text
+    assert sending.reply()[0] == 421                            # and then the session is over
+    assert sending.closed()
+
+
+def _refused(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as connection:
+            connection.settimeout(2)
+            greeting = connection.recv(100)
+            return greeting == b""
+    except OSError:
+        return True

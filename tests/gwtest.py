@@ -1,0 +1,150 @@
+"""Helpers for tests that run the real gateway: a server on a loopback port, seeded data, DB reads."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable, TypeVar
+
+from sqlalchemy import func, select
+
+from gateway.config import Settings
+from gateway.server import RunningGateway, start
+from gateway.store.database import Database, initialize
+from gateway.store.models import (
+    AlternateAddress, Company, Deal, Lead, Link, Message, MessageRaw, Organization, Person, Project, User,
+)
+
+T = TypeVar("T")
+
+
+class ThreadedGateway:
+    """The real server (gateway.server.start) on its own event loop in a thread, for sync clients."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.gateway: RunningGateway | None = None
+
+    def __enter__(self) -> "ThreadedGateway":
+        self.thread.start()
+        self.gateway = asyncio.run_coroutine_threadsafe(start(self.settings), self.loop).result(30)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        assert self.gateway is not None
+        asyncio.run_coroutine_threadsafe(self.gateway.stop(), self.loop).result(30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+    @property
+    def host(self) -> str:
+        return self.settings.host
+
+    @property
+    def port(self) -> int:
+        assert self.gateway is not None
+        return self.gateway.port
+
+
+def with_db(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    """Run ``work(db)`` on a fresh handle of the test's database (its own event loop)."""
+    async def main() -> T:
+        db = await Database.open(settings)
+        try:
+            return await work(db)
+        finally:
+            await db.close()
+    return asyncio.run(main())
+
+
+@dataclass(frozen=True)
+class Seed:
+    company_id: int
+    slug: str
+    user_id: int
+    other_company_id: int
+    person_id: int          # bob@customer.example, in org "Customer Inc" (domain customer.example)
+    org_id: int
+    deal_id: int            # bob's only open deal
+    company_address: str
+    deal_address: str
+
+
+async def _seed(db: Database) -> Seed:
+    async with db.sessions() as session, session.begin():
+        acme = Company(name="Acme", domain="acme.example", slug="acme")
+        globex = Company(name="Globex", domain="globex.example", slug="globex")
+        session.add_all([acme, globex])
+        await session.flush()
+        ada = User(company_id=acme.id, email="ada@acme.example", name="Ada Lovelace")
+        session.add_all([ada, User(company_id=globex.id, email="gus@globex.example", name="Gus")])
+        org = Organization(company_id=acme.id, name="Customer Inc", domain="customer.example")
+        session.add(org)
+        await session.flush()
+        bob = Person(company_id=acme.id, email="bob@customer.example", name="Bob Buyer", org_id=org.id)
+        session.add(bob)
+        await session.flush()
+        deal = Deal(company_id=acme.id, title="Bob's big order", person_id=bob.id, org_id=org.id)
+        session.add(deal)
+        await session.flush()
+        return Seed(acme.id, "acme", ada.id, globex.id, bob.id, org.id, deal.id,
+                    db.company_address("acme"), db.record_address("acme", acme.id, "deal", deal.id, 1))
+
+
+def seed(settings: Settings) -> Seed:
+    asyncio.run(initialize(settings))
+    return with_db(settings, _seed)
+
+
+def add_alternate(settings: Settings, user_email: str, alt: str, status: str) -> None:
+    async def work(db: Database) -> None:
+        async with db.sessions() as session, session.begin():
+            user = await session.scalar(select(User).where(User.email == user_email))
+            session.add(AlternateAddress(company_id=user.company_id, user_id=user.id, email=alt, status=status))
+    with_db(settings, work)
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    id: int
+    message_id: str
+    subject: str
+    owner_user_id: int
+    visibility: str
+    raw: bytes
+    links: frozenset[tuple[str, int, str]]
+
+
+def messages(settings: Settings) -> list[StoredMessage]:
+    async def work(db: Database) -> list[StoredMessage]:
+        async with db.sessions() as session:
+            out = []
+            for message in (await session.scalars(select(Message).order_by(Message.id))).all():
+                raw = await session.scalar(select(MessageRaw.raw).where(MessageRaw.message_pk == message.id))
+                links = (await session.execute(select(Link.kind, Link.record_id, Link.rule)
+                                               .where(Link.message_pk == message.id))).all()
+                out.append(StoredMessage(message.id, message.message_id, message.subject,
+                                         message.owner_user_id, message.visibility, raw, frozenset(links)))
+            return out
+    return with_db(settings, work)
+
+
+def count(settings: Settings, model: type) -> int:
+    async def work(db: Database) -> int:
+        async with db.sessions() as session:
+            return await session.scalar(select(func.count()).select_from(model))
+    return with_db(settings, work)
+
+
+def persons(settings: Settings) -> dict[str, int]:
+    async def work(db: Database) -> dict[str, int]:
+        async with db.sessions() as session:
+            return {p.email: p.id for p in await session.scalars(select(Person))}
+    return with_db(settings, work)
+
+
+RECORDS = {"deal": Deal, "lead": Lead, "project": Project, "person": Person, "org": Organization}
