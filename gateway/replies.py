@@ -56,6 +56,22 @@ class Refusal(Exception):
         self.detail = detail
 
 
+def reason_of(status: str) -> str:
+    """A short name for a reply as sent (``550 5.1.1 No such mailbox here`` -> ``unknown_mailbox``), for
+    logs and metrics. Replies aiosmtpd writes itself get the name of their kind."""
+    for text, name in _REASONS:
+        if status.startswith(text):
+            return name
+    code = status[:3]
+    if code == "500" and "too long" in status.lower():
+        return "line_too_long"
+    return {"530": "tls_required", "554": "protocol", "421": "closing"}.get(code, "protocol")
+
+
+_REASONS = sorted(((str(value), name.lower()) for name, value in dict(globals()).items()
+                   if isinstance(value, Reply)), key=lambda pair: -len(pair[0]))
+
+
 # Enhanced codes for replies that aiosmtpd writes itself (RFC 3463, RFC 5248).
 DEFAULT_ENHANCED = {
     211: "2.0.0", 214: "2.0.0", 221: "2.0.0", 235: "2.7.0", 250: "2.0.0", 251: "2.1.5", 252: "2.7.0",

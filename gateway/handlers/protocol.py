@@ -24,11 +24,14 @@ import asyncio
 import functools
 import logging
 import re
+import secrets
+import time
 from typing import Any, AnyStr, Awaitable, Callable
 
 from aiosmtpd.smtp import MISSING, SMTP, syntax
 
 from gateway.handlers.framing import DataFramer, Overrun
+from gateway.handlers.journal import Journal, Peer, TransactionRecord, path_of
 from gateway.limits import SessionCounter
 from gateway.replies import (
     BAD_ADDRESS, BAD_CHARACTERS, DEFAULT_ENHANCED, MESSAGE_TOO_BIG, SHUTTING_DOWN, SYNC_ERROR, TIMEOUT,
@@ -76,8 +79,12 @@ class GatewaySMTP(SMTP):
     _plain_replies = False
 
     def __init__(self, handler: Any, *, sessions: SessionCounter | None = None, data_timeout: float = 600.0,
-                 live: set[GatewaySMTP] | None = None, **options: Any) -> None:
+                 live: set[GatewaySMTP] | None = None, journal: Journal | None = None, **options: Any) -> None:
+        self._record: TransactionRecord | None = None     # the transaction under way, for the journal
         super().__init__(handler, **options)
+        self.journal = journal or Journal()
+        self.session_id = secrets.token_hex(6)            # names the session in the transaction log
+        self._last_status = ""
         self.sessions = sessions
         self.live = live if live is not None else set()    # the server's open sessions, for shutdown
         self.data_timeout = data_timeout
@@ -113,6 +120,7 @@ class GatewaySMTP(SMTP):
         if self._client is not None and self.sessions is not None:
             self.sessions.release(self._client)
             self._client = None
+        self._end_transaction(None)
         self.live.discard(self)
         super().connection_lost(error)
 
@@ -156,6 +164,8 @@ class GatewaySMTP(SMTP):
     async def push(self, status: AnyStr) -> None:
         if isinstance(status, str) and not self._plain_replies:
             status = with_enhanced_code(status)
+        if isinstance(status, str):
+            self._last_status = status
         await super().push(status)
         if isinstance(status, str) and status.startswith("421"):
             self._hang_up()
@@ -222,11 +232,14 @@ class GatewaySMTP(SMTP):
             if not chunk:                        # EOF that did not cancel: what readuntil would raise
                 raise asyncio.IncompleteReadError(b"", None)
             end = framer.feed(chunk)
+        if self._record is not None:
+            self._record.data_ended, self._record.size = time.monotonic(), framer.size
         if end < len(chunk):                     # commands pipelined after the end: put back for the loop
             self._reader._buffer[:0] = memoryview(chunk)[end:]   # type: ignore[attr-defined]
         if framer.overrun is not None:
             await self.push("500 Line too long (see RFC5321 4.5.3.1.6)" if framer.overrun is Overrun.TOO_LONG
                             else "552 Error: Too much mail data")
+            self._end_transaction(self._last_status, "DATA")
             self._set_post_data_state()
             return
         original_content = framer.message()
@@ -237,12 +250,59 @@ class GatewaySMTP(SMTP):
                            else original_content.decode("ascii", errors="strict"))
             except UnicodeDecodeError:
                 await self.push("500 Error: strict ASCII mode")
+                self._end_transaction(self._last_status, "DATA")
                 return
         self.envelope.content = content
         self.envelope.original_content = original_content
+        if self._record is not None:
+            self._record.size = len(original_content)
+        envelope = self.envelope
         status = await self._call_handler_hook("DATA") if "DATA" in self._handle_hooks else MISSING
         self._set_post_data_state()
         await self.push("250 OK" if status is MISSING else status)
+        self._end_transaction(self._last_status, "DATA", getattr(envelope, "smartbcc", None))
+
+    # -- the transaction log --------------------------------------------------------------------------
+
+    def _set_rset_state(self) -> None:
+        """RSET, HELO/EHLO, STARTTLS: a transaction under way ends here, abandoned."""
+        self._end_transaction(None)
+        super()._set_rset_state()
+
+    def _observe(self, command: str, arg: str) -> None:
+        """After MAIL and RCPT: start the transaction's record, note its recipients, or log a refused MAIL."""
+        status, record = self._last_status, self._record
+        if command == "smtp_MAIL" and record is None:
+            if status.startswith("2") and self.envelope is not None and self.envelope.mail_from is not None:
+                self._record = TransactionRecord(sender=path_of(arg))
+            elif status and not status.startswith("2"):
+                self._record = TransactionRecord(sender=path_of(arg or ""))
+                self._end_transaction(status, "MAIL")
+        elif command == "smtp_RCPT" and record is not None and status:
+            if status.startswith("2"):
+                record.recipients.append(path_of(arg))
+            else:
+                record.refused.append(path_of(arg or ""))
+                record.last_refusal = status
+                self.journal.recipient_refused(status)
+
+    def _end_transaction(self, status: str | None, stage: str | None = None, facts: Any = None) -> None:
+        """Hand the transaction under way, if any, to the journal: one line, one count."""
+        record, self._record = self._record, None
+        if record is None:
+            return
+        if stage is None:
+            stage = "DATA" if self._in_data or record.data_ended is not None else "RCPT" if (
+                record.recipients or record.refused) else "MAIL"
+        if facts is None and status is None:
+            facts = getattr(self.envelope, "smartbcc", None)
+        session = self.session
+        peer = Peer(self.session_id, client_of(session and session.peer), getattr(session, "host_name", "") or "",
+                    getattr(session, "ssl", None) is not None)
+        try:
+            self.journal.end(peer, record, stage, status, facts)
+        except Exception:        # the log must never cost a session
+            log.exception("could not write the transaction log line")
 
     async def _call_handler_hook(self, command: str, *args: Any) -> Any:
         if command != "DATA":
@@ -266,13 +326,18 @@ class GatewaySMTP(SMTP):
             if self._stopping and method.__name__ != "smtp_QUIT" and not self.in_transaction:
                 await self.push(str(SHUTTING_DOWN))      # 421: push hangs up
                 return
-            if arg and _BAD_CHARACTERS.search(arg):
-                log.warning("%s command argument with control or non-UTF-8 characters: %r",
-                            client_of(self.session and self.session.peer), arg[:80])
-                await self.push(str(BAD_CHARACTERS))
-                return
-            if path_command and arg and _UNBALANCED_PATH.match(arg):
-                await self.push(str(BAD_ADDRESS))
-                return
-            await method(arg)
+            self._last_status = ""
+            try:
+                if arg and _BAD_CHARACTERS.search(arg):
+                    log.warning("%s command argument with control or non-UTF-8 characters: %r",
+                                client_of(self.session and self.session.peer), arg[:80])
+                    await self.push(str(BAD_CHARACTERS))
+                    return
+                if path_command and arg and _UNBALANCED_PATH.match(arg):
+                    await self.push(str(BAD_ADDRESS))
+                    return
+                await method(arg)
+            finally:
+                if path_command:
+                    self._observe(method.__name__, arg)
         return guarded

@@ -49,6 +49,13 @@ class Transaction:
     addressed: list[RecordRef] = field(default_factory=list)
     verify_alias_id: int | None = None     # a reply that confirms this alternate address
     antispoof: tuple[str, str] = ("", "")  # the company's own anti-spoofing (mode, policy), "" = default
+    # what DATA came to, for the transaction log (gateway.handlers.journal)
+    message_id: str = ""
+    kept: str = ""                         # filed, seen_before, quarantined or confirmation
+    message_pk: int | None = None
+    links_added: int | None = None
+    contacts_created: int | None = None
+    detail: str = ""                       # why it was refused or deferred
 
 
 def _transaction(envelope: Any) -> Transaction:
@@ -126,22 +133,31 @@ class GatewayHandler:
             async with asyncio.timeout_at(deadline):
                 delivery = await self._admit(session, envelope, txn, raw)
         except Refusal as refusal:
+            txn.detail = refusal.detail
             return self._refuse(session, "DATA", refusal.reply, refusal.detail)
         except TimeoutError:
             log.error("%s DATA: deciding took over %g s; answering 451", _peer(session), self.settings.data_timeout)
+            txn.detail = "deciding took too long"
             return str(TEMPORARY_FAILURE)
-        except Exception:
+        except Exception as error:
             log.exception("%s DATA: could not decide on the message; answering 451", _peer(session))
+            txn.detail = repr(error)
             return str(TEMPORARY_FAILURE)
         if isinstance(delivery, str):
+            txn.kept = "confirmation"
             return delivery
         outcome = await self.filer.file(delivery, deadline)
         if outcome.accepted:
             self.rates.record(_rate_key(delivery.company_id, delivery.authorization.address),
                               bool(delivery.parsed.auto_generated), time.monotonic())
+        if outcome.quarantined is not None:
+            txn.kept, txn.detail = "quarantined", f"quarantine entry {outcome.quarantined}"
         if outcome.stored is not None:
             stored = outcome.stored
-            log.info("%s accepted message %s (%s) for %s: %s, %d links added, %d contacts created, %.0f ms",
+            txn.kept = "filed" if stored.created else "seen_before"
+            txn.message_pk, txn.links_added = stored.message_pk, stored.links_added
+            txn.contacts_created = stored.contacts_created
+            log.debug("%s accepted message %s (%s) for %s: %s, %d links added, %d contacts created, %.0f ms",
                      _peer(session), stored.message_pk, delivery.parsed.message_id, txn.company_slug,
                      "stored" if stored.created else "seen before", stored.links_added,
                      stored.contacts_created, (time.monotonic() - started) * 1000)
@@ -150,6 +166,7 @@ class GatewayHandler:
     async def _admit(self, session: Any, envelope: Any, txn: Transaction, raw: bytes) -> Delivery | str:
         """Everything decided before filing: parse, loops, who sends, rate, anti-spoofing (or a Refusal)."""
         parsed = await self._parse(raw)
+        txn.message_id = parsed.message_id or ""
         if txn.company_id is None:
             raise Refusal(UNKNOWN_MAILBOX, "no recipient was accepted")
         if txn.verify_alias_id is not None:

@@ -1,0 +1,140 @@
+"""One log line and one count per SMTP transaction, however it ends.
+
+A transaction starts with an accepted MAIL and ends with the final reply to DATA, or earlier: RSET, a
+new HELO/EHLO, STARTTLS, QUIT, a dropped connection or a timeout (abandoned), or a MAIL the gateway
+refuses. :class:`GatewaySMTP` (gateway.handlers.protocol) keeps a :class:`TransactionRecord` and hands
+it here at the end; the handler leaves what it learned (company, Message-ID, how the message was kept,
+the reason for a refusal) on the envelope's ``smartbcc`` transaction.
+
+The line goes to the logger ``smartbcc.transaction`` in logfmt (``key=value``, values quoted when they
+hold spaces, quotes or ``=``), so it reads as text and parses with any log shipper::
+
+    session=3f9a1c0e2b7d client=203.0.113.9 helo=mail.example.com tls=yes sender=ann@example.com
+    recipients=bcc@acme.bcc.example outcome=accepted stage=DATA code=250 status=2.0.0 kept=filed company=acme message_id=<CA+x@mail.example.com> message=812 size=5123 reply_ms=14.2 ms=61.0
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+from gateway.metrics import Metrics
+from gateway.replies import reason_of
+
+log = logging.getLogger("smartbcc.transaction")
+
+_PLAIN_VALUE = re.compile(r"^[^\s\"='\\\x00-\x1f\x7f]+$")
+_PATH = re.compile(r"<([^>]*)>")
+MAX_VALUE = 300          # a value longer than this is cut (and says so)
+
+
+@dataclass
+class TransactionRecord:
+    """What the dialogue of one transaction showed: sender, recipients, and when things happened."""
+
+    sender: str
+    started: float = field(default_factory=time.monotonic)
+    recipients: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)     # recipients refused at RCPT
+    last_refusal: str = ""                               # the reply to the last of them
+    data_ended: float | None = None                      # when the final dot arrived
+    size: int = 0                                        # bytes of the message data
+
+
+@dataclass(frozen=True)
+class Peer:
+    """Who the session is: for the line's first fields."""
+
+    session: str
+    client: str
+    helo: str
+    tls: bool
+
+
+def path_of(argument: str) -> str:
+    """``TO:<a@b> NOTIFY=NEVER`` -> ``a@b``: the address a MAIL or RCPT argument names."""
+    match = _PATH.search(argument)
+    return match[1] if match else argument.partition(":")[2].strip() or argument
+
+
+def outcome_of(status: str | None) -> str:
+    if not status:
+        return "abandoned"
+    return {"2": "accepted", "4": "deferred"}.get(status[:1], "refused")
+
+
+def logfmt(fields: Iterable[tuple[str, Any]]) -> str:
+    """``[("a", 1), ("b", "x y")]`` -> ``a=1 b="x y"``; None values are left out."""
+    parts = []
+    for key, value in fields:
+        if value is None:
+            continue
+        text = "yes" if value is True else "no" if value is False else str(value)
+        if len(text) > MAX_VALUE:
+            text = text[:MAX_VALUE] + "..."
+        if not _PLAIN_VALUE.match(text):
+            text = '"' + (text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+                          .replace("\r", "\\r").replace("\t", "\\t")) + '"'
+            text = re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", lambda m: f"\\x{ord(m[0]):02x}", text)
+        parts.append(f"{key}={text}")
+    return " ".join(parts)
+
+
+class Journal:
+    """Ends transactions: writes the line and counts the outcome (``metrics`` None: the line only)."""
+
+    def __init__(self, metrics: Metrics | None = None) -> None:
+        self.metrics = metrics
+
+    def end(self, peer: Peer, record: TransactionRecord, stage: str, status: str | None,
+            facts: Any = None) -> None:
+        """``status``: the final reply (None: the client left without one); ``facts``: the handler's
+        transaction (gateway.handlers.smtp.Transaction) or None."""
+        now = time.monotonic()
+        if status is None and record.refused and not record.recipients:
+            stage, status = "RCPT", record.last_refusal       # nobody to deliver to: refused at RCPT
+        outcome = outcome_of(status)
+        code, enhanced = _codes(status)
+        reason = reason_of(status) if status and outcome != "accepted" else ""
+        kept = getattr(facts, "kept", "") if outcome == "accepted" else ""
+        reply_seconds = now - record.data_ended if record.data_ended is not None and status else None
+        line = logfmt([
+            ("session", peer.session), ("client", peer.client), ("helo", peer.helo or None),
+            ("tls", peer.tls), ("sender", record.sender or "<>"),
+            ("recipients", ",".join(record.recipients) or None),
+            ("refused_recipients", ",".join(record.refused) or None),
+            ("outcome", outcome), ("stage", stage), ("code", code), ("status", enhanced),
+            ("reason", reason or None), ("kept", kept or None),
+            ("company", getattr(facts, "company_slug", "") or None),
+            ("message_id", getattr(facts, "message_id", "") or None),
+            ("message", getattr(facts, "message_pk", None)),
+            ("links_added", getattr(facts, "links_added", None)),
+            ("contacts_created", getattr(facts, "contacts_created", None)),
+            ("detail", getattr(facts, "detail", "") or None),
+            ("size", record.size if record.data_ended is not None else None),
+            ("reply_ms", None if reply_seconds is None else f"{reply_seconds * 1000:.1f}"),
+            ("ms", f"{(now - record.started) * 1000:.1f}"),
+        ])
+        log.log(logging.WARNING if outcome == "deferred" else logging.INFO, line)
+        if self.metrics is not None:
+            self.metrics.transaction_ended(outcome, stage, code, reason, kept, record.size, reply_seconds)
+
+    def recipient_refused(self, status: str) -> None:
+        if self.metrics is not None:
+            code, _ = _codes(status)
+            self.metrics.recipients_refused.labels(str(code or ""), reason_of(status)).inc()
+
+
+def _codes(status: str | None) -> tuple[int | None, str | None]:
+    if not status:
+        return None, None
+    words = status.split(" ", 2)
+    try:
+        code = int(words[0][:3])
+    except ValueError:
+        return None, None
+    enhanced = words[1] if len(words) > 1 and re.fullmatch(r"[245]\.\d{1,3}\.\d{1,3}", words[1]) else None
+    return code, enhanced
