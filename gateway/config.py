@@ -59,6 +59,9 @@ class Settings:
     tls_key_file: str = ""
     require_tls: bool = False            # refuse MAIL before STARTTLS (530 5.7.0); not for a public MX
     shutdown_timeout: float = 30.0       # on stop, seconds transactions under way may take to finish
+    # monitoring (gateway.monitoring): /metrics, /healthz, /readyz over HTTP; port 0 turns it off
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int = 0
 
     @property
     def effective_database_url(self) -> str:
@@ -154,6 +157,8 @@ def load_settings(
         raise ConfigError("max_message_size and max_recipients must be above zero")
     if not 0 <= settings.port <= 65535:
         raise ConfigError(f"port {settings.port} is outside 0-65535")
+    if not 0 <= settings.metrics_port <= 65535:
+        raise ConfigError(f"metrics_port {settings.metrics_port} is outside 0-65535 (0 turns metrics off)")
     check_antispoof(settings)
     check_limits(settings)
     return settings

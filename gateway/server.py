@@ -9,9 +9,12 @@ import ssl
 from dataclasses import dataclass
 
 from gateway.config import ConfigError, Settings
+from gateway.handlers.journal import Journal
 from gateway.handlers.protocol import GatewaySMTP, command_call_limit
 from gateway.handlers.smtp import GatewayHandler
 from gateway.limits import SessionCounter
+from gateway.metrics import Metrics
+from gateway.monitoring import Monitoring
 from gateway.store.database import Database
 
 log = logging.getLogger("smartbcc.server")
@@ -26,16 +29,24 @@ class RunningGateway:
     sessions: SessionCounter
     live: set[GatewaySMTP]
     certificates: Certificates
+    metrics: Metrics
+    monitoring: Monitoring | None = None
+    stopping: bool = False
 
     @property
     def port(self) -> int:
         return self.server.sockets[0].getsockname()[1]
+
+    @property
+    def metrics_port(self) -> int | None:
+        return self.monitoring.port if self.monitoring is not None else None
 
     async def stop(self) -> None:
         """Stop listening; sessions between transactions hear 421 4.3.2 now, those in one may finish it
         within ``shutdown_timeout`` (then 421 4.3.2 too); filings under way commit; the database closes."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings.shutdown_timeout
+        self.stopping = True                 # /readyz answers 503 from now on
         self.server.close()
         for session in list(self.live):
             session.shut_down()
@@ -50,6 +61,8 @@ class RunningGateway:
         await self.server.wait_closed()
         await self.handler.filer.drain(max(1.0, deadline - loop.time()))
         await asyncio.to_thread(self.handler.close)
+        if self.monitoring is not None:
+            await self.monitoring.close()
         await self.db.close()
 
 
@@ -92,11 +105,13 @@ async def start(settings: Settings) -> RunningGateway:
     sessions = SessionCounter(settings.max_sessions, settings.max_sessions_per_client)
     call_limit = command_call_limit(settings.max_commands)
     live: set[GatewaySMTP] = set()
+    metrics = Metrics(lambda: len(live))
+    journal = Journal(metrics)
     loop = asyncio.get_running_loop()
 
     def protocol() -> GatewaySMTP:
         return GatewaySMTP(
-            handler, sessions=sessions, data_timeout=settings.data_timeout, live=live,
+            handler, sessions=sessions, data_timeout=settings.data_timeout, live=live, journal=journal,
             data_size_limit=settings.max_message_size, enable_SMTPUTF8=True, tls_context=certificates.context,
             require_starttls=settings.require_tls,
             hostname=settings.greeting_name, ident="smartbcc ESMTP", timeout=settings.idle_timeout,
@@ -108,7 +123,20 @@ async def start(settings: Settings) -> RunningGateway:
     except OSError:
         await db.close()
         raise
-    return RunningGateway(settings, db, server, handler, sessions, live, certificates)
+    gateway = RunningGateway(settings, db, server, handler, sessions, live, certificates, metrics)
+    if settings.metrics_port:
+        monitoring = Monitoring(db, metrics, lambda: gateway.stopping)
+        try:
+            await monitoring.start(settings.metrics_host, settings.metrics_port)
+        except OSError as error:
+            server.close()
+            await server.wait_closed()
+            await asyncio.to_thread(handler.close)
+            await db.close()
+            raise ConfigError(f"cannot serve metrics on {settings.metrics_host}:{settings.metrics_port}: "
+                              f"{error.strerror or error}; set metrics_port to a free port, or 0 for none") from None
+        gateway.monitoring = monitoring
+    return gateway
 
 
 def configure_logging(level: str) -> None:
@@ -123,6 +151,9 @@ async def run(settings: Settings) -> None:
     gateway = await start(settings)
     log.info("smartbcc listening on %s:%d for mail to @%s (database %s)", settings.host, gateway.port,
              gateway.db.mail_domain, gateway.db.engine.url.render_as_string(hide_password=True))
+    if gateway.monitoring is not None:
+        log.info("metrics on http://%s:%d/metrics (health: /healthz, readiness: /readyz)",
+                 settings.metrics_host, gateway.metrics_port)
     stopped = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):

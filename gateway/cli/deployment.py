@@ -33,13 +33,15 @@ def init(app: App, as_json: bool) -> None:
 @click.command()
 @click.option("--host", help="Address to listen on (default from settings: 127.0.0.1).")
 @click.option("--port", type=click.IntRange(0, 65535), help="Port to listen on (default 2525; 25 as the MX).")
+@click.option("--metrics-port", type=click.IntRange(0, 65535),
+              help="HTTP port for /metrics, /healthz and /readyz on metrics_host (default 0: none).")
 @pass_app
-def serve(app: App, host: str | None, port: int | None) -> None:
+def serve(app: App, host: str | None, port: int | None, metrics_port: int | None) -> None:
     """Run the SMTP gateway until SIGTERM or Ctrl-C."""
     import gateway.server
 
     settings = app.settings
-    changes = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    changes = {k: v for k, v in {"host": host, "port": port, "metrics_port": metrics_port}.items() if v is not None}
     with user_errors(app):
         try:
             asyncio.run(gateway.server.run(settings.replace(**changes)))

@@ -83,3 +83,16 @@ def test_dns_resolver_forms(value, expected):
 def test_bad_antispoof_settings_name_the_problem(env, message):
     with pytest.raises(ConfigError, match=message):
         load_settings(environ=env)
+
+
+def test_the_deploy_example_config_is_valid():
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parents[2] / "deploy" / "smartbcc.toml.example"
+    settings = load_settings(example, environ={})
+    assert (settings.port, settings.metrics_port, settings.metrics_host) == (25, 9325, "127.0.0.1")
+
+
+def test_metrics_port_outside_the_range_says_so():
+    with pytest.raises(ConfigError, match="metrics_port 70000 is outside 0-65535"):
+        load_settings(overrides={"metrics_port": 70000}, environ={})
