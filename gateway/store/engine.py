@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from gateway.config import ConfigError, Settings
+from gateway.store import sqlite_driver
 
 SUPPORTED_DRIVERS = {"sqlite+aiosqlite", "postgresql+asyncpg"}
 
@@ -16,17 +18,22 @@ SUPPORTED_DRIVERS = {"sqlite+aiosqlite", "postgresql+asyncpg"}
 WRITER = {"smartbcc_writer": True}    # execution option of a transaction that will write
 
 
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
-    # SQLAlchemy, not the sqlite3 module, says when a transaction begins (see _sqlite_begin): the
-    # module's own habit of beginning only before the first write breaks SAVEPOINTs and lets a
-    # read-then-write transaction fail on lock upgrade instead of waiting.
-    dbapi_connection.isolation_level = None
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA synchronous=FULL")   # a 250 is only given for what survives a power cut
-    cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.close()
+def _sqlite_pragmas(lock_timeout: float) -> Callable[..., None]:
+    milliseconds = max(1, int(lock_timeout * 1000))
+
+    def on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        # SQLAlchemy, not the sqlite3 module, says when a transaction begins (see _sqlite_begin): the
+        # module's own habit of beginning only before the first write breaks SAVEPOINTs and lets a
+        # read-then-write transaction fail on lock upgrade instead of waiting.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=FULL")   # a 250 is only given for what survives a power cut
+        # a transaction waits at most lock_timeout for the write lock (BEGIN IMMEDIATE), then errs: 451
+        cursor.execute(f"PRAGMA busy_timeout={milliseconds}")
+        cursor.close()
+    return on_connect
 
 
 def _sqlite_begin(connection) -> None:  # type: ignore[no-untyped-def]
@@ -57,8 +64,8 @@ def make_engine(settings: Settings) -> AsyncEngine:
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 5})
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        engine = create_async_engine(url, module=sqlite_driver.DBAPI, connect_args={"timeout": 5})
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas(settings.lock_timeout))
         event.listen(engine.sync_engine, "begin", _sqlite_begin)
         return engine
     return create_async_engine(url, pool_pre_ping=True, pool_size=settings.database_pool_size,
