@@ -10,9 +10,9 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable
+from typing import Any, Iterable
 
-from sqlalchemy import func, insert, literal, select, text, union_all
+from sqlalchemy import Select, String, bindparam, func, insert, literal, null, select, text, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -24,6 +24,7 @@ from gateway.routing.links import (
     plan_filing,
 )
 from gateway.senders import Authorization
+from gateway.store import sqlite_driver
 from gateway.store.database import Database
 from gateway.store.faults import is_transient
 from gateway.store.models import (
@@ -76,13 +77,6 @@ def stored_message_id(parsed: ParsedMessage, mail_domain: str) -> str:
     return message_id
 
 
-async def own_addresses(session: AsyncSession, company_id: int) -> frozenset[str]:
-    logins = await session.scalars(select(User.email).where(User.company_id == company_id))
-    alternates = await session.scalars(
-        select(AlternateAddress.email).where(AlternateAddress.company_id == company_id))
-    return frozenset([*logins, *alternates])
-
-
 @dataclass(frozen=True)
 class CompanyFacts:
     """What filing needs of the company itself: read once per transaction, however many messages."""
@@ -96,6 +90,36 @@ class CompanyFacts:
     deal_for_new_inquiry: bool
 
 
+# The statements filing runs for every message are built once: building and caching a statement
+# costs about as much as running it on SQLite.
+_COMPANY_ID = bindparam("company_id")
+_COMPANY_STRINGS = union_all(   # the company's own addresses and its never-log patterns, in one trip
+    select(literal("own").label("what"), User.email.label("value")).where(User.company_id == _COMPANY_ID),
+    select(literal("own"), AlternateAddress.email).where(AlternateAddress.company_id == _COMPANY_ID),
+    select(literal("excluded"), Exclusion.pattern).where(Exclusion.company_id == _COMPANY_ID),
+)
+_EMAILS = bindparam("emails", expanding=True)
+_KNOWN = union_all(   # who the participants are: contacts, open leads, their other addresses, organizations
+    select(literal("person").label("what"), Person.id.label("id"), Person.email.label("value"),
+           Person.org_id.label("org_id"), Person.id.label("ordinal"))
+    .where(Person.company_id == _COMPANY_ID, Person.email.in_(_EMAILS)),
+    select(literal("lead"), Lead.id, Lead.email, null(), Lead.id)
+    .where(Lead.company_id == _COMPANY_ID, Lead.email.in_(_EMAILS), Lead.status == "open"),
+    select(literal("other ", String) + RecordEmail.kind, RecordEmail.record_id, RecordEmail.email,
+           Person.org_id, RecordEmail.id)
+    .outerjoin(Person, (RecordEmail.kind == "person") & (Person.id == RecordEmail.record_id))
+    .where(RecordEmail.company_id == _COMPANY_ID, RecordEmail.email.in_(_EMAILS),
+           RecordEmail.kind.in_(("person", "lead"))),
+    select(literal("organization"), Organization.id, Organization.domain, null(), Organization.id)
+    .where(Organization.company_id == _COMPANY_ID, Organization.domain.in_(bindparam("domains", expanding=True))),
+)
+_THREAD = (select(Link.kind, Link.record_id).join(Message, Link.message_pk == Message.id)
+           .where(Message.company_id == _COMPANY_ID, Message.message_id.in_(bindparam("ids", expanding=True)))
+           .order_by(Link.id))
+_SEEN = select(Message.id).where(Message.company_id == _COMPANY_ID, Message.message_id == bindparam("message_id"),
+                                 Message.content_hash == bindparam("content_hash"))
+
+
 async def company_facts(session: AsyncSession, company_id: int) -> CompanyFacts:
     cache = session.info.setdefault("smartbcc_company_facts", {})
     facts = cache.get(company_id)
@@ -103,9 +127,12 @@ async def company_facts(session: AsyncSession, company_id: int) -> CompanyFacts:
         company = await session.get(Company, company_id)
         if company is None:
             raise LookupError(f"company {company_id} vanished during delivery")
-        patterns = set(await session.scalars(select(Exclusion.pattern).where(Exclusion.company_id == company_id)))
+        strings: dict[str, set[str]] = {"own": set(), "excluded": set()}
+        for what, value in await session.execute(_COMPANY_STRINGS, {"company_id": company_id}):
+            strings[what].add(value)
+        patterns = strings["excluded"]
         facts = cache[company_id] = CompanyFacts(
-            await own_addresses(session, company_id),
+            frozenset(strings["own"]),
             frozenset(p for p in patterns if "@" in p), frozenset(p for p in patterns if "@" not in p),
             company.max_new_contacts, company.crm_mode, company.classic_creates, company.deal_for_new_inquiry)
     return facts
@@ -125,46 +152,50 @@ async def load_context(session: AsyncSession, db: Database, delivery: Delivery) 
         classic_creates=facts.classic_creates, deal_for_new_inquiry=facts.deal_for_new_inquiry,
     )
     emails = [box.email for box in participants(parsed, base)]
-    persons = (await session.scalars(select(Person).where(
-        Person.company_id == company_id, Person.email.in_(emails)))).all() if emails else []
-    leads = (await session.execute(select(Lead.id, Lead.email).where(
-        Lead.company_id == company_id, Lead.email.in_(emails), Lead.status == "open")
-        .order_by(Lead.id))).all() if emails else []
-    known_persons = [KnownPerson(p.id, p.email, p.org_id) for p in persons]
-    known_leads = [KnownLead(row.id, row.email) for row in leads]
-    unmatched = sorted(set(emails) - {p.email for p in persons} - {row.email for row in leads})
-    if unmatched:     # a contact's or lead's other addresses (record_emails) are theirs too
-        more = await session.execute(
-            select(RecordEmail.kind, RecordEmail.record_id, RecordEmail.email, Person.org_id)
-            .outerjoin(Person, (RecordEmail.kind == "person") & (Person.id == RecordEmail.record_id))
-            .where(RecordEmail.company_id == company_id, RecordEmail.email.in_(unmatched),
-                   RecordEmail.kind.in_(("person", "lead")))
-            .order_by(RecordEmail.id))
-        for row in more:
-            if row.kind == "person" and all(k.email != row.email for k in known_persons):
-                known_persons.append(KnownPerson(row.record_id, row.email, row.org_id))
-            elif row.kind == "lead" and all(k.email != row.email for k in known_leads):
-                known_leads.append(KnownLead(row.record_id, row.email))
+    domains = sorted({split_email(email)[1] for email in emails})
+    found: dict[str, list[Any]] = {"person": [], "lead": [], "other person": [], "other lead": [],
+                                   "organization": []}
+    if emails:
+        rows = await session.execute(_KNOWN, {"company_id": company_id, "emails": emails, "domains": domains})
+        for row in rows:
+            found[row.what].append(row)
+    for rows_of_kind in found.values():    # by id, as the planner's choices must not change the outcome
+        rows_of_kind.sort(key=lambda row: row.ordinal)
+    known_persons = [KnownPerson(row.id, row.value, row.org_id) for row in found["person"]]
+    known_leads = [KnownLead(row.id, row.value) for row in found["lead"]]
+    matched = {person.email for person in known_persons} | {lead.email for lead in known_leads}
+    # a contact's or lead's other addresses (record_emails) are theirs too, unless the address is
+    # itself a contact's or a lead's own
+    for row in found["other person"]:
+        if row.value not in matched and all(k.email != row.value for k in known_persons):
+            known_persons.append(KnownPerson(row.id, row.value, row.org_id))
+    for row in found["other lead"]:
+        if row.value not in matched and all(k.email != row.value for k in known_leads):
+            known_leads.append(KnownLead(row.id, row.value))
     thread_ids = [*parsed.in_reply_to, *parsed.references]
     thread_records: list[RecordRef] = []
     if thread_ids:
-        rows = await session.execute(
-            select(Link.kind, Link.record_id).join(Message, Link.message_pk == Message.id)
-            .where(Message.company_id == company_id, Message.message_id.in_(thread_ids))
-            .order_by(Link.id))
+        rows = await session.execute(_THREAD, {"company_id": company_id, "ids": thread_ids})
         thread_records = [RecordRef(row.kind, row.record_id) for row in rows]
     open_records = await _open_records(session, company_id, sorted({p.id for p in known_persons}),
                                        set(thread_records))
-    domains = sorted({split_email(email)[1] for email in emails})
-    orgs = sorted((await session.execute(select(Organization.domain, Organization.id).where(
-        Organization.company_id == company_id, Organization.domain.in_(domains)))).all(),
-        key=lambda row: row.id) if domains else []     # sorted here: ORDER BY id would scan by id
     return FilingContext(
         **{**base.__dict__,
            "persons": tuple(known_persons), "leads": tuple(known_leads),
            "open_records": tuple(open_records), "thread_records": tuple(dict.fromkeys(thread_records)),
-           "org_by_domain": tuple((domain, org_id) for domain, org_id in orgs if domain)},
+           "org_by_domain": tuple((row.value, row.id) for row in found["organization"] if row.value)},
     )
+
+
+def _open_of_kind(kind: str) -> Select[Any]:
+    model = RECORD_MODELS[kind]
+    latest = (select(func.max(Link.created_at)).where(Link.kind == kind, Link.record_id == model.id)
+              .correlate(model).scalar_subquery())
+    return (select(literal(kind).label("kind"), model.id, model.person_id, model.created_at, latest.label("latest"))
+            .where(model.person_id.in_(bindparam("person_ids", expanding=True)), model.status == "open"))
+
+
+_OPEN_RECORDS = union_all(*(_open_of_kind(kind) for kind in DEALISH_KINDS))
 
 
 async def _open_records(session: AsyncSession, company_id: int, person_ids: list[int],
@@ -176,16 +207,8 @@ async def _open_records(session: AsyncSession, company_id: int, person_ids: list
     """
     if not person_ids:
         return []
-    parts = []
-    for kind in DEALISH_KINDS:
-        model = RECORD_MODELS[kind]
-        latest = (select(func.max(Link.created_at)).where(Link.kind == kind, Link.record_id == model.id)
-                  .correlate(model).scalar_subquery())
-        parts.append(select(literal(kind).label("kind"), model.id, model.person_id, model.created_at,
-                            latest.label("latest"))
-                     .where(model.person_id.in_(person_ids), model.status == "open"))
     found: list[OpenRecord] = []
-    for row in await session.execute(union_all(*parts)):
+    for row in await session.execute(_OPEN_RECORDS, {"person_ids": person_ids}):
         activity = row.latest or row.created_at
         if isinstance(activity, str):     # SQLite hands back max() of a datetime column as text
             activity = datetime.fromisoformat(activity)
@@ -234,13 +257,13 @@ def _new_message(db: Database, delivery: Delivery, owner: User, direction: str) 
     )
 
 
-async def _apply_plan(session: AsyncSession, message: Message, plan: FilingPlan, company_id: int,
+async def _apply_plan(session: AsyncSession, message_pk: int, plan: FilingPlan, company_id: int,
                       owner: User, fresh: bool) -> tuple[int, int]:
     """Create the plan's records, then its links and review items; returns (links added, records made).
 
     ``fresh``: the message row is new in this transaction, so it has no links or review items yet.
     """
-    made = dict(company_id=company_id, owner_user_id=owner.id, created_from_message_id=message.id)
+    made = dict(company_id=company_id, owner_user_id=owner.id, created_from_message_id=message_pk)
     persons = {contact.email: Person(email=clean_text(contact.email, 320), name=clean_text(contact.name, 200),
                                      org_id=contact.org_id, **made) for contact in plan.new_contacts}
     leads = {lead.email: Lead(title=clean_text(lead.title, 300), email=clean_text(lead.email, 320),
@@ -262,35 +285,52 @@ async def _apply_plan(session: AsyncSession, message: Message, plan: FilingPlan,
     existing: set[tuple[str, int]] = set()
     if not fresh:
         existing = set((await session.execute(
-            select(Link.kind, Link.record_id).where(Link.message_pk == message.id))).all())
+            select(Link.kind, Link.record_id).where(Link.message_pk == message_pk))).all())
     rows = []
     for planned in plan.links:
         record_id = planned.record_id or created[planned.kind, planned.new_email]
         if (planned.kind, record_id) in existing:
             continue
         existing.add((planned.kind, record_id))
-        rows.append(dict(message_pk=message.id, kind=planned.kind, record_id=record_id, rule=planned.rule,
+        rows.append(dict(message_pk=message_pk, kind=planned.kind, record_id=record_id, rule=planned.rule,
                          created_at=utcnow()))
     if rows:      # one executemany; the links' own ids are not needed here
         await session.execute(insert(Link), rows)
     reviewed: set[tuple[str, int]] = set()
     if plan.reviews and not fresh:
         reviewed = set((await session.execute(select(ReviewItem.kind, ReviewItem.person_id)
-                                              .where(ReviewItem.message_pk == message.id))).all())
+                                              .where(ReviewItem.message_pk == message_pk))).all())
     for review in plan.reviews:
         if (review.kind, review.person_id) not in reviewed:
-            session.add(ReviewItem(company_id=company_id, message_pk=message.id, kind=review.kind,
+            session.add(ReviewItem(company_id=company_id, message_pk=message_pk, kind=review.kind,
                                    person_id=review.person_id, candidates=list(review.candidates)))
     return len(rows), len(created)
 
 
+async def keep_raw(session: AsyncSession, message_pk: int, raw: bytes) -> None:
+    """The message's bytes, exactly as received, in its ``message_raw`` row.
+
+    On SQLite the row is made with a zero-filled blob of the right size, then the bytes are written into
+    it in place (incremental blob I/O): binding them as a parameter would have SQLite copy the whole
+    message twice in memory (the bound value, then the record it builds).
+    """
+    connection = await session.connection()
+    if connection.dialect.name != "sqlite" or len(raw) < sqlite_driver.BLOB_IN_PLACE:
+        session.add(MessageRaw(message_pk=message_pk, raw=raw))
+        return
+    await session.execute(insert(MessageRaw).values(message_pk=message_pk, raw=func.zeroblob(len(raw))))
+    await sqlite_driver.write_blob(await connection.get_raw_connection(), "message_raw", "raw", message_pk, raw)
+
+
 async def bound_lock_waits(db: Database, session: AsyncSession) -> None:
-    """Let this transaction wait at most ``lock_timeout`` seconds for a lock; then the store errs (451)."""
-    milliseconds = max(1, int(db.settings.lock_timeout * 1000))
+    """Let this transaction wait at most ``lock_timeout`` seconds for a lock; then the store errs (451).
+
+    SQLite's connections carry that bound from the start (``busy_timeout``, gateway.store.engine), which
+    also covers the wait for the write lock at ``BEGIN IMMEDIATE``; PostgreSQL's is set per transaction.
+    """
     if db.engine.dialect.name == "postgresql":
+        milliseconds = max(1, int(db.settings.lock_timeout * 1000))
         await session.execute(text(f"SET LOCAL lock_timeout = {milliseconds}"))
-    else:
-        await session.execute(text(f"PRAGMA busy_timeout = {milliseconds}"))
 
 
 async def file_in(session: AsyncSession, db: Database, delivery: Delivery) -> Stored:
@@ -299,20 +339,20 @@ async def file_in(session: AsyncSession, db: Database, delivery: Delivery) -> St
     owner = await session.get(User, delivery.authorization.user_id)
     if owner is None:
         raise LookupError(f"user {delivery.authorization.user_id} vanished during delivery")
-    message = await session.scalar(select(Message).where(
-        Message.company_id == delivery.company_id,
-        Message.message_id == stored_message_id(parsed, db.mail_domain),
-        Message.content_hash == parsed.content_hash))
-    created = message is None
+    message_pk = await session.scalar(_SEEN, {
+        "company_id": delivery.company_id, "message_id": stored_message_id(parsed, db.mail_domain),
+        "content_hash": parsed.content_hash})
+    created = message_pk is None
     plan = plan_filing(parsed, await load_context(session, db, delivery))
-    if message is None:
+    if message_pk is None:
         message = _new_message(db, delivery, owner, plan.direction)
         session.add(message)
         await session.flush()
-        session.add(MessageRaw(message_pk=message.id, raw=delivery.raw))
-    links_added, records = await _apply_plan(session, message, plan, delivery.company_id, owner, created)
+        message_pk = message.id
+        await keep_raw(session, message_pk, delivery.raw)
+    links_added, records = await _apply_plan(session, message_pk, plan, delivery.company_id, owner, created)
     await session.flush()
-    return Stored(message.id, created, links_added, records)
+    return Stored(message_pk, created, links_added, records)
 
 
 async def _store_once(db: Database, delivery: Delivery) -> Stored:
@@ -345,8 +385,17 @@ async def store_batch(db: Database, deliveries: list[Delivery]) -> list[Stored |
     fails, it raises: then nothing of the batch was written.
     """
     results: list[Stored | Exception] = []
-    async with db.writer_sessions() as session, session.begin():
+    async with db.writer_sessions() as session, session.begin() as transaction:
         await bound_lock_waits(db, session)
+        if len(deliveries) == 1:      # alone, the transaction is the message's own: no savepoint needed
+            try:
+                results.append(await file_in(session, db, deliveries[0]))
+            except Exception as error:
+                if is_transient(error):
+                    raise
+                await transaction.rollback()
+                results.append(Retry(repr(error)) if isinstance(error, IntegrityError) else error)
+            return results
         for delivery in deliveries:
             try:
                 async with session.begin_nested():

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, literal, select, union_all
 
 from gateway.routing.addresses import token_matches
 from gateway.routing.links import RecordRef
@@ -79,16 +79,21 @@ async def sender_identities(db: Database, company_id: int, addresses: Iterable[s
     if not wanted:
         return {}
     found: dict[str, SenderIdentity] = {}
-    async with db.sessions() as session:
-        users = await session.scalars(select(User).where(
-            User.company_id == company_id, User.email.in_(wanted)))
-        for user in users:
-            found[user.email] = SenderIdentity(
-                user.email, user.id, "login", "active" if user.active else "inactive", user.active)
-        rows = await session.execute(
-            select(AlternateAddress, User.active).join(User, AlternateAddress.user_id == User.id)
-            .where(AlternateAddress.company_id == company_id, AlternateAddress.email.in_(wanted)))
-        for alternate, active in rows:
-            found.setdefault(alternate.email, SenderIdentity(
-                alternate.email, alternate.user_id, "alternate", alternate.status, active))
+    async with db.engine.connect() as connection:
+        rows = (await connection.execute(_IDENTITIES, {"company_id": company_id, "wanted": wanted})).all()
+    for row in sorted(rows, key=lambda row: row.what != "login"):     # a login wins over an alternate
+        status = row.status if row.what == "alternate" else "active" if row.active else "inactive"
+        found.setdefault(row.email, SenderIdentity(row.email, row.user_id, row.what, status, bool(row.active)))
     return found
+
+
+_COMPANY_ID, _WANTED = bindparam("company_id"), bindparam("wanted", expanding=True)
+_IDENTITIES = union_all(    # the addresses' logins and alternates, in one trip
+    select(literal("login").label("what"), User.email.label("email"), User.id.label("user_id"),
+           literal("").label("status"), User.active.label("active"))
+    .where(User.company_id == _COMPANY_ID, User.email.in_(_WANTED)),
+    select(literal("alternate"), AlternateAddress.email, AlternateAddress.user_id, AlternateAddress.status,
+           User.active)
+    .join(User, AlternateAddress.user_id == User.id)
+    .where(AlternateAddress.company_id == _COMPANY_ID, AlternateAddress.email.in_(_WANTED)),
+)

@@ -79,6 +79,21 @@ def test_accepted_message_is_stored_exactly_and_filed(gateway, settings):
     }
 
 
+@pytest.mark.parametrize("megabytes", [1, 19])
+def test_large_message_is_stored_byte_for_byte(gateway, settings, megabytes):
+    """Large messages take other roads (the parsing process, the blob written in place on SQLite)."""
+    line = "".join(chr(33 + i % 90) for i in range(76)) + "\n"
+    body = ".leading dot, stuffed in transit\n" + line * (megabytes * 1024 * 1024 // len(line))
+    raw = mail(subject=f"{megabytes} MB", body=body)
+    assert len(raw) > megabytes * 1024 * 1024
+    replies = transaction(gateway, "ada@acme.example", [gateway.seed.company_address], raw)
+    assert replies[-1][0] == 250, replies
+    [stored] = messages(settings)
+    assert len(stored.raw) == len(raw) and stored.raw == raw
+    assert stored.subject == f"{megabytes} MB"
+    assert ("deal", gateway.seed.deal_id, "only-open-deal") in stored.links
+
+
 def test_mail_from_size_above_limit_is_552(gateway):
     with client(gateway) as smtp:
         code, reply = smtp.mail("ada@acme.example", ["SIZE=%d" % (20 * 1024 * 1024 + 1)])
