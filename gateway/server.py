@@ -8,6 +8,7 @@ import signal
 import ssl
 from dataclasses import dataclass
 
+from gateway import memory
 from gateway.config import ConfigError, Settings
 from gateway.handlers.journal import Journal
 from gateway.handlers.protocol import GatewaySMTP, command_call_limit
@@ -148,6 +149,7 @@ def configure_logging(level: str) -> None:
 async def run(settings: Settings) -> None:
     """Serve until SIGINT or SIGTERM."""
     configure_logging(settings.log_level)
+    memory.return_large_blocks()
     gateway = await start(settings)
     log.info("smartbcc listening on %s:%d for mail to @%s (database %s)", settings.host, gateway.port,
              gateway.db.mail_domain, gateway.db.engine.url.render_as_string(hide_password=True))

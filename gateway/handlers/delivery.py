@@ -98,6 +98,7 @@ class Filer:
                 for _, done in batch:
                     if not done.done():
                         done.set_result(Outcome(str(TEMPORARY_FAILURE)))
+            del batch    # not held (with its messages' bytes) while waiting for the next one
 
     async def _write(self, batch: list[tuple[Delivery, asyncio.Future[Outcome]]]) -> None:
         pending = batch

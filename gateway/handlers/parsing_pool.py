@@ -3,8 +3,10 @@
 Parsing is pure Python: in a thread it would still hold the interpreter lock for most of a large
 message, and every session of the gateway would wait. A worker process (started by a fork server, so
 it inherits none of the gateway's threads or sockets) parses it instead; the loop only waits for the
-result. When the pool cannot be used (it broke, or the system refuses processes) the message is parsed
-in a thread: slower for the others, never lost.
+result. The message reaches the worker through a private temporary file (mode 0600, removed once
+parsed), not the pool's pipe, which would hold a pickled copy of it here. When the pool cannot be
+used (it broke, or the system refuses processes) the message is parsed in a thread: slower for the
+others, never lost.
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
+import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -37,10 +41,20 @@ class Parser:
         pool = self._get_pool()
         if pool is not None:
             try:
-                return await loop.run_in_executor(pool, _parse, raw, self.mail_domain)
+                path = await asyncio.to_thread(_spool, raw)
+            except OSError as error:     # no room for a temporary file: hand the bytes over instead
+                log.warning("cannot spool a %d-byte message for parsing (%r)", len(raw), error)
+                path = None
+            try:
+                if path is None:
+                    return await loop.run_in_executor(pool, _parse, raw, self.mail_domain)
+                return await loop.run_in_executor(pool, _parse_file, path, self.mail_domain)
             except (BrokenProcessPool, OSError) as error:
                 log.warning("the parsing process failed (%r); parsing in a thread from now on", error)
                 self._broken = True
+            finally:
+                if path is not None:
+                    os.unlink(path)
         return await asyncio.to_thread(parse_message, raw, mail_domain=self.mail_domain)
 
     def _get_pool(self) -> ProcessPoolExecutor | None:
@@ -60,4 +74,23 @@ class Parser:
 
 
 def _parse(raw: bytes, mail_domain: str) -> ParsedMessage:
+    return parse_message(raw, mail_domain=mail_domain)
+
+
+def _spool(raw: bytes) -> str:
+    """The message in a private temporary file, for the parsing process to read: handing it over
+    through the pool's pipe would copy it (pickled) in this process while it waits to be sent."""
+    descriptor, path = tempfile.mkstemp(prefix="smartbcc-parse-", suffix=".eml")
+    try:
+        with os.fdopen(descriptor, "wb") as spool:
+            spool.write(raw)
+    except BaseException:
+        os.unlink(path)
+        raise
+    return path
+
+
+def _parse_file(path: str, mail_domain: str) -> ParsedMessage:
+    with open(path, "rb") as spool:
+        raw = spool.read()
     return parse_message(raw, mail_domain=mail_domain)

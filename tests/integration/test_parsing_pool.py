@@ -1,0 +1,63 @@
+"""Big messages are parsed in the worker process, handed over through a temporary file that goes away."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from gateway.handlers import parsing_pool
+from gateway.handlers.parsing_pool import Parser
+from gateway.mail.parsing import parse_message
+
+
+def _big_message(size: int) -> bytes:
+    head = (b"From: Ada <ada@acme.example>\r\nTo: Bob <bob@customer.example>\r\n"
+            b"Subject: the big one\r\nMessage-ID: <big.1@acme.example>\r\n\r\n")
+    line = b"x" * 76 + b"\r\n"
+    return head + line * (size // len(line))
+
+
+@pytest.fixture
+def private_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    return tmp_path
+
+
+async def test_a_big_message_is_parsed_in_the_worker_and_its_spool_file_removed(private_tmp: Path) -> None:
+    raw = _big_message(2 * 1024 * 1024)
+    parser = Parser("bcc.example.net")
+    try:
+        parsed = await parser.parse(raw)
+        assert parser._pool is not None and not parser._broken
+    finally:
+        parser.close()
+    assert parsed == parse_message(raw, mail_domain="bcc.example.net")
+    assert parsed.subject == "the big one" and parsed.message_id == "<big.1@acme.example>"
+    assert list(private_tmp.glob("smartbcc-parse-*")) == []
+
+
+async def test_without_room_for_the_spool_file_the_bytes_go_through_the_pipe(
+        private_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_room(raw: bytes) -> str:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(parsing_pool, "_spool", no_room)
+    raw = _big_message(parsing_pool.IN_PROCESS_LIMIT * 2)
+    parser = Parser("bcc.example.net")
+    try:
+        parsed = await parser.parse(raw)
+        assert not parser._broken
+    finally:
+        parser.close()
+    assert parsed.subject == "the big one"
+
+
+def test_the_spool_file_is_private(private_tmp: Path) -> None:
+    path = Path(parsing_pool._spool(b"hello"))
+    try:
+        assert path.parent == private_tmp and path.read_bytes() == b"hello"
+        assert path.stat().st_mode & 0o777 == 0o600
+    finally:
+        path.unlink()
