@@ -99,8 +99,9 @@ def targets(report: Report) -> list[tuple[str, str, str, bool | None]]:
     big = report.find("smartbcc", "20m")
     if big:
         per_message = big.memory.growth / big.phase.size / max(1, big.phase.concurrency)
+        helpers = f", of which helper processes {_mib(big.memory.helpers)}" if big.memory.helpers else ""
         rows.append(("20m peak memory growth / message size", f"{per_message:.2f}x ({_mib(big.memory.growth)}"
-                     f" over {big.phase.concurrency} in flight)", f"<= {TARGET_MEMORY:g}x",
+                     f" over {big.phase.concurrency} in flight{helpers})", f"<= {TARGET_MEMORY:g}x",
                      per_message <= TARGET_MEMORY))
     else:
         rows.append(("20m peak memory growth / message size", "n/a", f"<= {TARGET_MEMORY:g}x", None))
@@ -127,7 +128,8 @@ def targets(report: Report) -> list[tuple[str, str, str, bool | None]]:
 
 
 def _phase_row(server: str, size_name: str, phase: Phase, memory: Memory | None, cpu: CpuSplit | None) -> str:
-    mem = f"{_mib(memory.start_rss)} -> {_mib(memory.peak)} (+{_mib(memory.growth)})" if memory else ""
+    mem = (f"{_mib(memory.start_rss)} -> {_mib(memory.peak)} (+{_mib(memory.own_growth)})"
+           + (f", helper processes +{_mib(memory.helpers)}" if memory.helpers else "")) if memory else ""
     split = f"{cpu.client}/{cpu.server}/{cpu.other}" if cpu else ""
     per_message = (f"{cpu.server * 10 / phase.messages_per_second:,.1f}" if cpu and phase.messages_per_second
                    else "")
@@ -154,7 +156,8 @@ def to_json(report: Report) -> dict[str, object]:
         "facts": report.facts, "parameters": report.parameters,
         "targets": [{"target": t, "measured": m, "goal": g, "met": ok} for t, m, g, ok in targets(report)],
         "phases": [{"server": m.server, "size_name": m.size_name, **_phase_json(m.phase),
-                    "rss_start": m.memory.start_rss, "rss_peak": m.memory.peak, "cpu": m.cpu.__dict__}
+                    "rss_start": m.memory.start_rss, "rss_peak": m.memory.peak,
+                    "helpers_growth": m.memory.helpers, "cpu": m.cpu.__dict__}
                    for m in report.measured],
         "mixed": {server: {"small": _phase_json(small), "big": _phase_json(big)}
                   for server, (small, big) in report.mixed.items()},

@@ -40,16 +40,35 @@ def _status_kib(pid: int, field: str) -> int:
     raise LookupError(f"{field} not in /proc/{pid}/status")
 
 
+def descendants(pid: int) -> list[int]:
+    """The processes ``pid`` started, and theirs (smartbcc's parsing worker and its fork server)."""
+    found: list[int] = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            kids = [int(kid) for kid in children.read_text().split()]
+        except OSError:
+            continue
+        for kid in kids:
+            found += [kid, *descendants(kid)]
+    return found
+
+
 @dataclass(frozen=True)
 class Memory:
-    """One phase's memory, in bytes: the RSS it started from and the peak it reached."""
+    """One phase's memory, in bytes: the RSS it started from and the peak it reached; ``helpers``: the
+    growth of the processes the server started (a helper that appeared during the phase counts whole)."""
 
     start_rss: int
     peak: int
+    helpers: int = 0
+
+    @property
+    def own_growth(self) -> int:
+        return max(0, self.peak - self.start_rss)
 
     @property
     def growth(self) -> int:
-        return max(0, self.peak - self.start_rss)
+        return self.own_growth + self.helpers
 
 
 class ServerProcess:
@@ -62,6 +81,7 @@ class ServerProcess:
         self.baseline_rss = 0
         self.peak = 0
         self._phase_start = 0
+        self._helpers_start: dict[int, int] = {}
         self.peak_resettable = True
 
     @property
@@ -85,16 +105,26 @@ class ServerProcess:
         return _status_kib(self.pid, "VmRSS") * 1024
 
     def begin_phase(self) -> None:
-        try:
-            Path(f"/proc/{self.pid}/clear_refs").write_text("5")
-        except OSError:
-            self.peak_resettable = False    # then every phase reports the process's peak so far
+        self._helpers_start = {}
+        for pid in [self.pid, *descendants(self.pid)]:
+            try:
+                Path(f"/proc/{pid}/clear_refs").write_text("5")
+                if pid != self.pid:
+                    self._helpers_start[pid] = _status_kib(pid, "VmRSS") * 1024
+            except OSError:
+                self.peak_resettable = False    # then every phase reports the process's peak so far
         self._phase_start = self.rss()
 
     def end_phase(self) -> Memory:
         peak = _status_kib(self.pid, "VmHWM") * 1024
         self.peak = max(self.peak, peak)
-        return Memory(self._phase_start, peak)
+        helpers = 0
+        for pid in descendants(self.pid):
+            try:
+                helpers += max(0, _status_kib(pid, "VmHWM") * 1024 - self._helpers_start.get(pid, 0))
+            except (OSError, LookupError):
+                continue
+        return Memory(self._phase_start, peak, helpers)
 
     def stop(self) -> None:
         if self.process.poll() is None:
