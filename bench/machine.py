@@ -45,6 +45,30 @@ def thread_cpu(pid: int) -> dict[int, float]:
     return out
 
 
+def descendants(pid: int) -> list[int]:
+    """The processes ``pid`` started, and theirs (smartbcc's parsing worker and its fork server)."""
+    found: list[int] = []
+    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+        try:
+            kids = [int(kid) for kid in children.read_text().split()]
+        except OSError:
+            continue
+        for kid in kids:
+            found += [kid, *descendants(kid)]
+    return found
+
+
+def server_cpu(pid: int) -> dict[int, float]:
+    """CPU seconds of a server process and of each process it started (its helpers)."""
+    out = {pid: process_cpu(pid)}
+    for helper in descendants(pid):
+        try:
+            out[helper] = process_cpu(helper)
+        except (OSError, ValueError, IndexError):
+            pass     # a helper that just ended
+    return out
+
+
 def process_cpu_path(path: Path) -> float:
     stat = path.read_text()
     fields = stat[stat.rindex(")") + 2:].split()
@@ -66,15 +90,18 @@ class CpuSplit:
 
 
 class CpuMeter:
+    """The CPU of a phase: the load generator (this process), the server with its helper processes
+    (smartbcc's parsing process), and everything else on the machine."""
+
     def __init__(self, server_pid: int) -> None:
         self.server_pid = server_pid
-        self.start = (time.perf_counter(), _busy_seconds(), _own_cpu(), process_cpu(server_pid))
+        self.start = (time.perf_counter(), _busy_seconds(), _own_cpu(), server_cpu(server_pid))
 
     def stop(self) -> CpuSplit:
-        wall, busy, own, server = (time.perf_counter(), _busy_seconds(), _own_cpu(), process_cpu(self.server_pid))
+        wall, busy, own, server = (time.perf_counter(), _busy_seconds(), _own_cpu(), server_cpu(self.server_pid))
         seconds = max(wall - self.start[0], 1e-9)
         client = (own - self.start[2]) / seconds * 100
-        served = (server - self.start[3]) / seconds * 100
+        served = sum(cpu - self.start[3].get(pid, 0.0) for pid, cpu in server.items()) / seconds * 100
         total = (busy - self.start[1]) / seconds * 100
         return CpuSplit(round(client), round(served), round(max(0.0, total - client - served)))
 

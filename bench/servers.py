@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.machine import descendants
 from gateway.config import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,19 +39,6 @@ def _status_kib(pid: int, field: str) -> int:
         if line.startswith(field + ":"):
             return int(line.split()[1])
     raise LookupError(f"{field} not in /proc/{pid}/status")
-
-
-def descendants(pid: int) -> list[int]:
-    """The processes ``pid`` started, and theirs (smartbcc's parsing worker and its fork server)."""
-    found: list[int] = []
-    for children in Path(f"/proc/{pid}/task").glob("*/children"):
-        try:
-            kids = [int(kid) for kid in children.read_text().split()]
-        except OSError:
-            continue
-        for kid in kids:
-            found += [kid, *descendants(kid)]
-    return found
 
 
 @dataclass(frozen=True)
