@@ -14,9 +14,9 @@ from sqlalchemy import select
 
 from gateway.services.activities import ActivityView, activity_view
 from gateway.services.errors import ServiceError, company_by_slug, record_by_id
-from gateway.services.records import LinkedMessage
+from gateway.services.records import LinkedMessage, linked_messages
 from gateway.store.database import Database
-from gateway.store.models import RECORD_MODELS, Activity, Company, Link, Message, User
+from gateway.store.models import RECORD_MODELS, Activity, Company, User
 
 DOCUMENT_KINDS = ("invoice", "quote", "smart")
 FIELDS = ("title", "status", "person_id", "org_id", "closed_at")
@@ -80,11 +80,7 @@ async def show_document(db: Database, kind: str, record_id: int) -> DocumentView
     async with db.sessions() as session:
         record = await record_by_id(session, _kind(kind), record_id)
         company = await session.get(Company, record.company_id)
-        rows = await session.execute(
-            select(Message.id, Message.received_at, Message.subject, Link.rule)
-            .join(Link, Link.message_pk == Message.id)
-            .where(Link.kind == kind, Link.record_id == record.id).order_by(Message.received_at, Message.id))
-        messages = tuple(LinkedMessage(row.id, row.received_at, row.subject, row.rule) for row in rows)
+        messages = await linked_messages(session, kind, record.id)
         activities = (await session.execute(
             select(Activity, User).outerjoin(User, User.id == Activity.owner_user_id)
             .where(Activity.company_id == record.company_id, Activity.kind == kind, Activity.record_id == record.id)

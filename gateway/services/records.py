@@ -57,6 +57,15 @@ def record_view(db: Database, company: Company, kind: str, record: Any,
     return RecordView(kind, record.id, company.slug, address, fields, record.created_at, messages)
 
 
+async def linked_messages(session: AsyncSession, kind: str, record_id: int) -> tuple[LinkedMessage, ...]:
+    """The messages filed on a record, oldest first, each with the rule that linked it."""
+    rows = await session.execute(
+        select(Message.id, Message.received_at, Message.subject, Link.rule)
+        .join(Link, Link.message_pk == Message.id)
+        .where(Link.kind == kind, Link.record_id == record_id).order_by(Message.received_at, Message.id))
+    return tuple(LinkedMessage(row.id, row.received_at, row.subject, row.rule) for row in rows)
+
+
 async def _get(session: AsyncSession, kind: str, record_id: int, company: Company | None = None) -> Any:
     record = await session.get(RECORD_MODELS[kind], record_id)
     if record is None:
@@ -144,12 +153,7 @@ async def show_record(db: Database, kind: str, record_id: int, company_slug: str
         wanted = await company_by_slug(session, company_slug) if company_slug else None
         record = await _get(session, kind, record_id, wanted)
         company = await session.get(Company, record.company_id)
-        rows = await session.execute(
-            select(Message.id, Message.received_at, Message.subject, Link.rule)
-            .join(Link, Link.message_pk == Message.id)
-            .where(Link.kind == kind, Link.record_id == record.id).order_by(Message.received_at, Message.id))
-        messages = tuple(LinkedMessage(row.id, row.received_at, row.subject, row.rule) for row in rows)
-        return record_view(db, company, kind, record, messages)
+        return record_view(db, company, kind, record, await linked_messages(session, kind, record.id))
 
 
 async def close_record(db: Database, kind: str, record_id: int, status: str) -> RecordView:

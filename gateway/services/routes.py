@@ -11,7 +11,8 @@ from gateway.routing.addresses import token_matches
 from gateway.routing.table import Route, route
 from gateway.services.records import NOUNS
 from gateway.store.database import Database
-from gateway.store.models import RECORD_MODELS, AlternateAddress, Company, FormerSlug, utcnow
+from gateway.store.lookup import company_of_slug
+from gateway.store.models import RECORD_MODELS, AlternateAddress, utcnow
 from gateway.verification import alias_status
 
 
@@ -61,12 +62,8 @@ async def explain_route(address: str, mail_domain: str, db: Database | None = No
     found = replace(found, database_checked=True)
     now = utcnow()
     async with db.sessions() as session:
-        company = await session.scalar(select(Company).where(Company.slug == decision.slug))
-        if company is None:
-            company = await session.scalar(
-                select(Company).join(FormerSlug, FormerSlug.company_id == Company.id)
-                .where(FormerSlug.slug == decision.slug, FormerSlug.expires_at > now))
-            found = replace(found, former_slug=company is not None)
+        company, former = await company_of_slug(session, decision.slug, now)
+        found = replace(found, former_slug=former)
         if company is None:
             return _refused(found, f"no company {decision.slug!r} (nor a former address in its grace period)")
         found = replace(found, company=company.slug)

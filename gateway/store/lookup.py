@@ -7,9 +7,11 @@ Shared by the live SMTP dialogue (gateway.handlers.smtp) and by replaying a quar
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Iterable
 
 from sqlalchemy import bindparam, literal, select, union_all
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.routing.addresses import token_matches
 from gateway.routing.links import RecordRef
@@ -30,15 +32,23 @@ class Target:
     why: str = ""
 
 
+async def company_of_slug(session: AsyncSession, slug: str, now: datetime) -> tuple[Company | None, bool]:
+    """The company whose address uses ``slug``, now or as a former slug still in its grace period;
+    and whether it was the former slug that matched."""
+    company = await session.scalar(select(Company).where(Company.slug == slug))
+    if company is not None:
+        return company, False
+    former = await session.scalar(
+        select(Company).join(FormerSlug, FormerSlug.company_id == Company.id)
+        .where(FormerSlug.slug == slug, FormerSlug.expires_at > now))
+    return former, former is not None
+
+
 async def resolve_recipient(db: Database, decision: Route) -> Target:
     """The company (and record, or pending confirmation) a routed address names, as of now."""
     now = utcnow()
     async with db.sessions() as session:
-        company = await session.scalar(select(Company).where(Company.slug == decision.slug))
-        if company is None:
-            company = await session.scalar(
-                select(Company).join(FormerSlug, FormerSlug.company_id == Company.id)
-                .where(FormerSlug.slug == decision.slug, FormerSlug.expires_at > now))
+        company, _ = await company_of_slug(session, decision.slug, now)
         if company is None:
             return Target(why=f"no company {decision.slug!r} (nor a former address in its grace period)")
         if decision.target == "company":
