@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Iterator
 
 from aiosmtpd.controller import Controller
+
+from gwtest import free_port
 
 
 class Capture:
@@ -23,12 +24,6 @@ class Capture:
         self.raw.append(envelope.original_content)
         self.messages.append(message_from_bytes(envelope.original_content, policy=policy.default))
         return "250 2.0.0 queued as CAPTURED"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def running_smarthost() -> Iterator[tuple[Capture, str]]:

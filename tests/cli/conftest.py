@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import json
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 from sqlalchemy import select
 
+from gwtest import with_db
 from gateway.cli import cli
 from gateway.cli.common import jsonable
 from gateway.config import Settings
@@ -89,14 +89,7 @@ def seeded(smartbcc: Smartbcc) -> Seeded:
     return run_db(smartbcc.settings, work)
 
 
-def run_db(settings: Settings, work) -> Any:  # type: ignore[no-untyped-def]
-    async def main() -> Any:
-        db = await Database.open(settings)
-        try:
-            return await work(db)
-        finally:
-            await db.close()
-    return asyncio.run(main())
+run_db = with_db     # the tests here import it by this name
 
 
 RAW = (b"From: Ada <ada@acme.example>\r\nTo: Bob <bob@customer.example>\r\nSubject: Quote\r\n"

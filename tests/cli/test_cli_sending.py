@@ -7,7 +7,8 @@ import json
 import pytest
 from conftest import run_db
 from sqlalchemy import func, select
-from smarthost import free_port, running_smarthost
+from gwtest import free_port
+from smarthost import running_smarthost
 
 from gateway.services import users
 from gateway.store.models import Lead, Message, Person, RecordEmail

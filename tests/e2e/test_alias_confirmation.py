@@ -3,48 +3,24 @@ and the reply comes back through the gateway's own SMTP server."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import smtplib
-import socket
 from datetime import timedelta
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from gwtest import ThreadedGateway, add_alternate, seed, with_db
+from gwtest import ThreadedGateway, add_alternate, free_port, seed, with_db
+from smarthost import running_smarthost
 from gateway.outbound import OutboundError
 from gateway.store.models import AlternateAddress, utcnow
 from gateway.verification import VerificationError, alias_status, send_confirmation, verify_code
 
 
-class Capture:
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.envelopes: list[tuple[str, list[str]]] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
-        self.messages.append(message_from_bytes(envelope.original_content, policy=policy.default))
-        return "250 2.0.0 queued as CAPTURED"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def smarthost():
-    capture = Capture()
-    controller = Controller(capture, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield capture, f"127.0.0.1:{controller.port}"
-    controller.stop()
+    yield from running_smarthost()
 
 
 @pytest.fixture

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import importlib.util
 import os
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -21,7 +19,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from gwtest import seed, with_db
+from gwtest import free_port, seed, wait_listening, with_db
 from rawsmtp import COMPANY, USER, Raw, message
 from gateway.store.models import Link, Message, MessageRaw
 
@@ -29,36 +27,15 @@ ROOT = Path(__file__).resolve().parents[2]
 CLIENTS = 16
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 def serve(settings, port: int, log: Path) -> subprocess.Popen:
     """The gateway in a process of its own; returns once it accepts connections."""
-    if importlib.util.find_spec("gateway.cli") is not None:
-        command = [sys.executable, "-m", "gateway.cli", "--data-dir", str(settings.data_dir),
-                   "--database-url", settings.database_url, "--mail-domain", settings.mail_domain,
-                   "serve", "--port", str(port)]
-    else:
-        command = [sys.executable, "-c", "import asyncio, sys; from gateway.config import load_settings; "
-                   "from gateway.server import run; asyncio.run(run(load_settings(overrides=dict("
-                   f"data_dir={str(settings.data_dir)!r}, database_url={settings.database_url!r}, "
-                   f"mail_domain={settings.mail_domain!r}, port={port}))))"]
+    command = [sys.executable, "-m", "gateway.cli", "--data-dir", str(settings.data_dir),
+               "--database-url", settings.database_url, "--mail-domain", settings.mail_domain,
+               "serve", "--port", str(port)]
     env = {**os.environ, "PYTHONPATH": str(ROOT), "SMARTBCC_LOG_LEVEL": "WARNING"}
     with log.open("ab") as stderr:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        assert process.poll() is None, log.read_text()
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return process
-        except OSError:
-            time.sleep(0.05)
-    process.kill()
-    raise AssertionError(f"the gateway did not start: {log.read_text()}")
+    return wait_listening(process, port, log)
 
 
 async def _reply(reader: asyncio.StreamReader) -> int:
@@ -131,7 +108,7 @@ async def _stored(db):
 
 def test_sigkill_in_data_loses_no_accepted_message_and_leaves_none_half(settings, tmp_path):
     seed(settings)
-    port, log = _free_port(), tmp_path / "gateway.log"
+    port, log = free_port(), tmp_path / "gateway.log"
     process = serve(settings, port, log)
     try:
         sent, acked = asyncio.run(kill_under_load(process, port))

@@ -7,11 +7,10 @@ pure dialogue tests on SQLite only.
 
 from __future__ import annotations
 
-import datetime
 
 import pytest
 
-from gwtest import ThreadedGateway, messages, seed
+from gwtest import ThreadedGateway, make_certificate, messages, seed
 from rawsmtp import COMPANY, USER, Raw, message
 
 SMUGGLED = (b"MAIL FROM:<ada@acme.example>\r\nRCPT TO:<acme@bcc.example.net>\r\nDATA\r\n"
@@ -69,7 +68,7 @@ def test_message_data_sent_before_354_is_a_synchronization_error(gateway, sqlite
 
 
 def test_commands_injected_before_starttls_are_discarded(sqlite_settings, tmp_path):
-    cert, key = _self_signed(tmp_path)
+    cert, key = make_certificate(tmp_path, "bcc.example.net")
     settings = sqlite_settings.replace(tls_cert_file=str(cert), tls_key_file=str(key))
     seed(settings)
     with ThreadedGateway(settings) as gateway, Raw(gateway.host, gateway.port) as smtp:
@@ -89,25 +88,6 @@ def test_commands_injected_before_starttls_are_discarded(sqlite_settings, tmp_pa
         assert smtp.cmd(f"RCPT TO:<{COMPANY}>")[0] == 250
         assert smtp.data(message(subject="over TLS"))[0] == 250
     assert [m.subject for m in messages(settings)] == ["over TLS"]
-
-
-def _self_signed(folder):
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "bcc.example.net")])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256()))
-    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_path, key_path
 
 
 @pytest.mark.parametrize("length", [600, 5000, 100_000])

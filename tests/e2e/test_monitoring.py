@@ -15,17 +15,11 @@ import urllib.request
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from gwtest import ThreadedGateway, seed, with_db
+from gwtest import ThreadedGateway, free_port, seed, with_db
 from rawsmtp import COMPANY, USER, Raw, message, wait_for
 from gateway.store.models import QuarantinedMessage
 
 TRANSACTION_LOGGER = "smartbcc.transaction"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def get(gateway, path: str, method: str = "GET") -> tuple[int, str]:

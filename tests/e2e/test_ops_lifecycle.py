@@ -3,7 +3,6 @@ insist on STARTTLS, and stops gracefully on SIGTERM (transactions under way fini
 
 from __future__ import annotations
 
-import datetime
 import os
 import signal
 import smtplib
@@ -16,37 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from gwtest import ThreadedGateway, messages, seed
+from gwtest import ThreadedGateway, free_port, make_certificate, messages, seed, wait_listening
 from rawsmtp import Raw, message
 from gateway.config import ConfigError, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def make_certificate(folder: Path, name: str) -> tuple[Path, Path]:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    folder.mkdir(parents=True, exist_ok=True)
-    key = ec.generate_private_key(ec.SECP256R1())
-    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
-    now = datetime.datetime.now(datetime.timezone.utc)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256()))
-    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_path, key_path
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def serve(settings, port: int, log: Path, **extra: str) -> subprocess.Popen:
@@ -58,16 +31,7 @@ def serve(settings, port: int, log: Path, **extra: str) -> subprocess.Popen:
     with log.open("ab") as stderr:
         process = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--port", str(port)],
                                    cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        assert process.poll() is None, log.read_text()
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return process
-        except OSError:
-            time.sleep(0.05)
-    process.kill()
-    raise AssertionError(f"the gateway did not start: {log.read_text()}")
+    return wait_listening(process, port, log)
 
 
 def served_certificate(port: int) -> str:

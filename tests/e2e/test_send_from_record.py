@@ -108,7 +108,7 @@ def test_send_fails_cleanly_when_the_smarthost_refuses(settings, tmp_path: Path)
             return "550 5.1.1 no such user"
 
     from aiosmtpd.controller import Controller
-    from smarthost import free_port
+    from gwtest import free_port
     controller = Controller(Refuse(), hostname="127.0.0.1", port=free_port())
     controller.start()
     try:

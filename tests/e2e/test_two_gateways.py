@@ -9,9 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select
 
-from gwtest import messages, seed, with_db
+from gwtest import free_port, messages, seed, with_db
 from rawsmtp import message
-from test_ops_lifecycle import free_port, serve
+from test_ops_lifecycle import serve
 from gateway.store.models import Person, QuarantinedMessage
 
 MESSAGES = 40
