@@ -76,3 +76,22 @@ def test_concurrent_senders_with_one_poisoned_message_all_get_250(settings, monk
     [reason] = with_db(settings, quarantined)
     assert "planner bug on this message" in reason
     assert count(settings, Message) == 23
+
+
+def test_a_clean_batch_files_each_message_as_if_alone(settings):
+    seed(settings)
+    batch = [_delivery(settings, n) for n in range(3)]
+    raw = message(subject="Follow-up", to="buyer1@prospect.example", message_id="<batch-follow-up@acme.example>")
+    batch.append(Delivery(company_id=1, raw=raw, parsed=parse_message(raw, mail_domain=settings.mail_domain),
+                          authorization=Authorization(True, 1, USER, "header-from", "login"), envelope_from=USER,
+                          envelope_rcpts=(COMPANY,), addressed=()))
+    batch.append(_delivery(settings, 0))             # the same message twice in one batch: stored once
+
+    results = with_db(settings, lambda db: store_batch(db, batch))
+
+    assert all(isinstance(r, Stored) for r in results), results
+    assert [r.created for r in results] == [True, True, True, True, False]
+    assert [r.contacts_created for r in results] == [1, 1, 1, 0, 0]   # the follow-up finds buyer1's contact
+    assert results[4].message_pk == results[0].message_pk
+    assert count(settings, Person) == 1 + 3
+    assert count(settings, Message) == 4
