@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -11,6 +11,7 @@ from gateway.config import Settings
 from gateway.routing.addresses import company_address, record_address, record_token
 from gateway.store import migrate
 from gateway.store.engine import WRITER, make_engine, make_sessionmaker
+from gateway.store.reader import Reader
 
 
 @dataclass
@@ -20,6 +21,10 @@ class Database:
     sessions: async_sessionmaker[AsyncSession]
     key: bytes
     mail_domain: str
+    reader: Reader = field(init=False)      # the SMTP dialogue's lookups (gateway.store.lookup)
+
+    def __post_init__(self) -> None:
+        self.reader = Reader(self.engine)
 
     @classmethod
     async def open(cls, settings: Settings) -> "Database":
@@ -39,6 +44,7 @@ class Database:
         return AsyncSession(self.engine.execution_options(**WRITER), expire_on_commit=False)
 
     async def close(self) -> None:
+        await self.reader.close()
         await self.engine.dispose()
 
     def company_address(self, slug: str) -> str:

@@ -37,9 +37,12 @@ def _sqlite_pragmas(lock_timeout: float) -> Callable[..., None]:
 
 
 def _sqlite_begin(connection) -> None:  # type: ignore[no-untyped-def]
-    """BEGIN for readers; BEGIN IMMEDIATE (the write lock, waited for up to busy_timeout) for writers."""
-    immediate = connection.get_execution_options().get("smartbcc_writer", False)
-    connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+    """BEGIN for readers; BEGIN IMMEDIATE (the write lock, waited for up to busy_timeout) for writers;
+    nothing on an autocommit connection (gateway.store.reader)."""
+    options = connection.get_execution_options()
+    if options.get("isolation_level") == "AUTOCOMMIT":
+        return
+    connection.exec_driver_sql("BEGIN IMMEDIATE" if options.get("smartbcc_writer", False) else "BEGIN")
 
 
 def normalize_url(url: str) -> str:

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable
+from typing import Any, Iterable
 
-from sqlalchemy import bindparam, literal, select, union_all
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Select, bindparam, literal, select, union_all
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from gateway.routing.addresses import token_matches
 from gateway.routing.links import RecordRef
@@ -23,36 +23,59 @@ from gateway.verification import alias_status
 
 
 @dataclass(frozen=True)
+class CompanyRef:
+    """What the SMTP dialogue needs of a company."""
+
+    id: int
+    slug: str
+    antispoof_mode: str
+    antispoof_policy: str
+
+
+@dataclass(frozen=True)
 class Target:
     """What a recipient address resolved to: a company, maybe one of its records or a confirmation."""
 
-    company: Company | None = None
+    company: CompanyRef | None = None
     record: RecordRef | None = None
     verify_alias_id: int | None = None
     why: str = ""
 
 
-async def company_of_slug(session: AsyncSession, slug: str, now: datetime) -> tuple[Company | None, bool]:
+def _company_columns(former: int) -> Select[Any]:
+    return select(literal(former).label("former"), Company.id, Company.slug, Company.antispoof_mode,
+                  Company.antispoof_policy)
+
+
+_SLUG = bindparam("slug")
+_BY_SLUG = union_all(     # the company using the slug now, or the one whose former slug it still is
+    _company_columns(0).where(Company.slug == _SLUG),
+    _company_columns(1).join(FormerSlug, FormerSlug.company_id == Company.id)
+    .where(FormerSlug.slug == _SLUG, FormerSlug.expires_at > bindparam("now")),
+)
+
+
+async def company_of_slug(reads: AsyncConnection | AsyncSession, slug: str,
+                          now: datetime) -> tuple[CompanyRef | None, bool]:
     """The company whose address uses ``slug``, now or as a former slug still in its grace period;
     and whether it was the former slug that matched."""
-    company = await session.scalar(select(Company).where(Company.slug == slug))
-    if company is not None:
-        return company, False
-    former = await session.scalar(
-        select(Company).join(FormerSlug, FormerSlug.company_id == Company.id)
-        .where(FormerSlug.slug == slug, FormerSlug.expires_at > now))
-    return former, former is not None
+    rows = sorted((await reads.execute(_BY_SLUG, {"slug": slug, "now": now})).all(), key=lambda row: row.former)
+    if not rows:
+        return None, False
+    row = rows[0]
+    return CompanyRef(row.id, row.slug, row.antispoof_mode or "", row.antispoof_policy or ""), bool(row.former)
 
 
 async def resolve_recipient(db: Database, decision: Route) -> Target:
     """The company (and record, or pending confirmation) a routed address names, as of now."""
     now = utcnow()
+    async with db.reader.connection() as reads:
+        company, _ = await company_of_slug(reads, decision.slug, now)
+    if company is None:
+        return Target(why=f"no company {decision.slug!r} (nor a former address in its grace period)")
+    if decision.target == "company":
+        return Target(company)
     async with db.sessions() as session:
-        company, _ = await company_of_slug(session, decision.slug, now)
-        if company is None:
-            return Target(why=f"no company {decision.slug!r} (nor a former address in its grace period)")
-        if decision.target == "company":
-            return Target(company)
         if decision.target == "verify":
             alias = await session.scalar(select(AlternateAddress).where(
                 AlternateAddress.reply_token == decision.token, AlternateAddress.company_id == company.id))
@@ -89,8 +112,8 @@ async def sender_identities(db: Database, company_id: int, addresses: Iterable[s
     if not wanted:
         return {}
     found: dict[str, SenderIdentity] = {}
-    async with db.engine.connect() as connection:
-        rows = (await connection.execute(_IDENTITIES, {"company_id": company_id, "wanted": wanted})).all()
+    async with db.reader.connection() as reads:
+        rows = (await reads.execute(_IDENTITIES, {"company_id": company_id, "wanted": wanted})).all()
     for row in sorted(rows, key=lambda row: row.what != "login"):     # a login wins over an alternate
         status = row.status if row.what == "alternate" else "active" if row.active else "inactive"
         found.setdefault(row.email, SenderIdentity(row.email, row.user_id, row.what, status, bool(row.active)))
