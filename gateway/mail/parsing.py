@@ -20,6 +20,7 @@ from email.policy import EmailPolicy
 from email.utils import parsedate_to_datetime
 
 from gateway.mail.encodings import decode_bytes, decode_words, header_text, mailboxes, repair_header
+from gateway.mail import lifting
 from gateway.mail.forwards import find_forwarded
 from gateway.mail.message import Attachment, ForwardedOriginal, Mailbox, ParsedMessage
 
@@ -53,7 +54,7 @@ class _TextHeaders(EmailPolicy):
         return repair_header(_LINE_BREAKS.sub("", value))
 
 
-_POLICY = _TextHeaders()
+_POLICY = _TextHeaders(message_factory=lifting.Part)
 _SERIALIZE = _POLICY.clone(linesep="\r\n", refold_source="none")
 
 
@@ -129,6 +130,14 @@ def content_hash_of(raw: bytes) -> str:
 
 
 def _mime(raw: bytes) -> Message:
+    lifted = lifting.lift(raw)      # long base64 runs set aside while the stdlib reads the structure
+    msg = _parse(lifted.raw if lifted else raw)
+    if lifted:
+        lifted.settle(msg)
+    return msg
+
+
+def _parse(raw: bytes) -> Message:
     try:
         return message_from_bytes(raw, policy=_POLICY)
     except Exception:  # the stdlib parser recurses per nesting level: fall back to headers only
@@ -288,7 +297,9 @@ def _payload(part: Message) -> bytes:
     if isinstance(payload, list):
         return b"".join(_serialize(item) for item in payload if isinstance(item, Message))
     try:
-        data = part.get_payload(decode=True)
+        data = lifting.decoded(part)
+        if data is None:
+            data = part.get_payload(decode=True)
     except Exception:  # the stdlib's transfer decoders on hostile input
         data = None
     return data if isinstance(data, bytes) else b""

@@ -1,0 +1,114 @@
+"""Long runs of base64 lines taken out of a large message before the stdlib parser reads it.
+
+The stdlib's parser reads a message line by line, in Python: a 20 MB attachment is 270,000 lines
+and takes about eight times the message's size in memory. Yet a line of base64 (the alphabet
+``A-Za-z0-9+/`` in groups of four) can never be a MIME boundary, which begins with ``--``, nor a
+header field, which has a colon: a run of such lines always lies inside one body (of a part, or a
+preamble or epilogue). :func:`lift` replaces each long run with one line that names it, so the parser
+sees the same structure in a fraction of the bytes. :meth:`Lifted.settle` then goes over the parsed
+parts: a base64 part whose body starts with a run keeps it aside, and :func:`decoded` gives that
+part's decoded bytes from the run directly, exactly as the stdlib would decode the whole body; every
+other run goes back where it was, so every other value is the stdlib's own.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import secrets
+from dataclasses import dataclass, field
+from email.message import EmailMessage, Message
+
+MIN_MESSAGE = 256 * 1024       # smaller messages are parsed as they are
+MIN_RUN = 32 * 1024            # shorter runs stay in place
+_RUNS = re.compile(rb"^(?:(?:[A-Za-z0-9+/]{4})++\r?\n)++", re.MULTILINE)
+_B64_TEXT = re.compile(r"[A-Za-z0-9+/=\r\n]*")
+
+
+class Part(EmailMessage):
+    """A parsed part; ``lifted`` holds the run its base64 body starts with, and the rest of the body."""
+
+    lifted: tuple[memoryview, str] | None = None
+
+
+@dataclass
+class Lifted:
+    raw: bytes                                   # the message, each long run replaced by a token line
+    runs: dict[str, memoryview] = field(default_factory=dict)   # token -> the run, without its last line end
+    token: re.Pattern[str] = re.compile("(?!)")
+
+    def settle(self, msg: Message) -> None:
+        """Put every run back into the parsed ``msg``, but those that base64 leaf parts start with."""
+        stack: list[tuple[Message, bool]] = [(msg, False)]
+        while stack:
+            part, inside_message = stack.pop()
+            for name in ("preamble", "epilogue"):
+                text = getattr(part, name, None)
+                if isinstance(text, str) and self.token.search(text):
+                    setattr(part, name, self._restore(text))
+            payload = part._payload      # the body as parsed (get_payload() may convert it)
+            if isinstance(payload, list):
+                try:
+                    enclosed = inside_message or part.get_content_maintype() == "message"
+                except Exception:    # the stdlib's parameter parsing on hostile input
+                    enclosed = True
+                stack.extend((child, enclosed) for child in payload if isinstance(child, Message))
+            elif isinstance(payload, str) and self.token.search(payload):
+                if inside_message or not self._keep_aside(part, payload):
+                    part.set_payload(self._restore(payload))
+
+    def _keep_aside(self, part: Message, payload: str) -> bool:
+        """Keep the run of a base64 part whose body is that run and then valid base64 (or nothing)."""
+        first = self.token.match(payload)
+        if first is None or not isinstance(part, Part):
+            return False
+        if str(part.get("content-transfer-encoding", "")).lower() != "base64":
+            return False
+        rest = payload[first.end():]
+        if self.token.search(rest) or not _B64_TEXT.fullmatch(rest):
+            return False
+        joined = "".join(rest.splitlines()).encode("ascii")
+        try:     # the stdlib's first try (email._encoded_words.decode_b): padded, validated
+            base64.b64decode(joined + b"==="[:(4 - len(joined) % 4) % 4], validate=True)
+        except binascii.Error:
+            return False
+        part.lifted = (self.runs[first.group()], rest)
+        return True
+
+    def _restore(self, text: str) -> str:
+        return self.token.sub(lambda found: self.runs[found.group()].tobytes().decode("ascii"), text)
+
+
+def lift(raw: bytes) -> Lifted | None:
+    """``raw`` with its long base64 runs replaced by token lines; None when it has none to lift."""
+    if len(raw) < MIN_MESSAGE:
+        return None
+    spans = [(m.start(), m.end()) for m in _RUNS.finditer(raw) if m.end() - m.start() >= MIN_RUN]
+    if not spans:
+        return None
+    nonce = secrets.token_hex(8)
+    while nonce.encode() in raw:       # the token names no text of the message
+        nonce = secrets.token_hex(8)
+    lifted = Lifted(b"", token=re.compile(rf"smartbcc\.lifted\.{nonce}\.\d+"))
+    view = memoryview(raw)
+    pieces, position = [], 0
+    for number, (start, end) in enumerate(spans):
+        last_line_end = end - (2 if raw[end - 2:end] == b"\r\n" else 1)   # stays: it may end the body
+        token = f"smartbcc.lifted.{nonce}.{number}"
+        lifted.runs[token] = view[start:last_line_end]
+        pieces += [view[position:start], token.encode()]
+        position = last_line_end
+    pieces.append(view[position:])
+    lifted.raw = b"".join(pieces)
+    return lifted
+
+
+def decoded(part: Message) -> bytes | None:
+    """The decoded body of a part whose run was kept aside (:meth:`Lifted.settle`), else None."""
+    lifted = getattr(part, "lifted", None)
+    if lifted is None:
+        return None
+    run, rest = lifted
+    joined = "".join(rest.splitlines()).encode("ascii")
+    return binascii.a2b_base64(run) + base64.b64decode(joined + b"==="[:(4 - len(joined) % 4) % 4])
