@@ -12,6 +12,7 @@ import hashlib
 import io
 import re
 from datetime import datetime, timezone
+from typing import Any
 from email import message_from_bytes
 from email.generator import BytesGenerator
 from email.message import EmailMessage, Message
@@ -125,8 +126,19 @@ def content_hash_of(raw: bytes) -> str:
         if name.decode("ascii", "replace") not in TRACE_HEADERS:
             digest.update(b"".join(lines) + b"\r\n")
     digest.update(b"\r\n")
-    digest.update(raw[position:].replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
+    _update_with_crlf(digest, memoryview(raw)[position:])
     return digest.hexdigest()
+
+
+def _update_with_crlf(digest: Any, body: memoryview, piece: int = 1 << 20) -> None:
+    """Hash ``body`` with every bare LF made CRLF, a piece at a time: a copy of a 20 MB body (or two,
+    one per replace) would cost more memory than the rest of parsing."""
+    carry = b""
+    for start in range(0, len(body), piece):
+        chunk = carry + body[start:start + piece].tobytes()
+        chunk, carry = (chunk[:-1], b"\r") if chunk.endswith(b"\r") else (chunk, b"")   # its LF may follow
+        digest.update(chunk.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
+    digest.update(carry)
 
 
 def _mime(raw: bytes) -> Message:

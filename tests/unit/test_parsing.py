@@ -481,3 +481,13 @@ def test_mutated_real_messages_never_raise(raw):
         assert attachment.filename and "/" not in attachment.filename and "\\" not in attachment.filename
     if parsed.date is not None:
         assert parsed.date.tzinfo is not None
+
+
+@given(st.lists(st.sampled_from([b"\r", b"\n", b"\r\n", b"a", b"."]), max_size=60).map(b"".join),
+       st.integers(min_value=1, max_value=8))
+def test_the_body_is_hashed_piece_by_piece_as_if_whole(body, piece):
+    from gateway.mail.parsing import _update_with_crlf
+    whole, pieces = hashlib.sha256(), hashlib.sha256()
+    whole.update(body.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
+    _update_with_crlf(pieces, memoryview(body), piece)
+    assert pieces.hexdigest() == whole.hexdigest()
