@@ -15,27 +15,52 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import itertools
 import re
 import secrets
 from dataclasses import dataclass, field
+from typing import Iterator
 from email.message import EmailMessage, Message
 
 MIN_MESSAGE = 256 * 1024       # smaller messages are parsed as they are
 MIN_RUN = 32 * 1024            # shorter runs stay in place
+PIECE = 1024 * 1024            # a run is decoded this much at a time for its size and hash
 _RUNS = re.compile(rb"^(?:(?:[A-Za-z0-9+/]{4})++\r?\n)++", re.MULTILINE)
 _B64_TEXT = re.compile(r"[A-Za-z0-9+/=\r\n]*")
+
+
+@dataclass(frozen=True)
+class Run:
+    """Lines of base64 in ``raw``, from ``start`` to ``end`` (without the last line's end)."""
+
+    raw: bytes
+    start: int
+    end: int
+
+    def text(self) -> str:
+        return self.raw[self.start:self.end].decode("ascii")
+
+    def pieces(self) -> Iterator[bytes]:
+        """The run decoded, a piece at a time; each piece ends at a line end, so at a whole quad."""
+        view, position = memoryview(self.raw), self.start
+        while position < self.end:
+            cut = self.raw.find(b"\n", min(position + PIECE, self.end), self.end)
+            cut = self.end if cut < 0 else cut + 1
+            yield binascii.a2b_base64(view[position:cut])
+            position = cut
 
 
 class Part(EmailMessage):
     """A parsed part; ``lifted`` holds the run its base64 body starts with, and the rest of the body."""
 
-    lifted: tuple[memoryview, str] | None = None
+    lifted: tuple[Run, str] | None = None
 
 
 @dataclass
 class Lifted:
     raw: bytes                                   # the message, each long run replaced by a token line
-    runs: dict[str, memoryview] = field(default_factory=dict)   # token -> the run, without its last line end
+    runs: dict[str, Run] = field(default_factory=dict)          # token -> the run it replaces
     token: re.Pattern[str] = re.compile("(?!)")
 
     def settle(self, msg: Message) -> None:
@@ -77,7 +102,7 @@ class Lifted:
         return True
 
     def _restore(self, text: str) -> str:
-        return self.token.sub(lambda found: self.runs[found.group()].tobytes().decode("ascii"), text)
+        return self.token.sub(lambda found: self.runs[found.group()].text(), text)
 
 
 def lift(raw: bytes) -> Lifted | None:
@@ -92,11 +117,12 @@ def lift(raw: bytes) -> Lifted | None:
         nonce = secrets.token_hex(8)
     lifted = Lifted(b"", token=re.compile(rf"smartbcc\.lifted\.{nonce}\.\d+"))
     view = memoryview(raw)
-    pieces, position = [], 0
+    pieces: list[bytes | memoryview] = []
+    position = 0
     for number, (start, end) in enumerate(spans):
         last_line_end = end - (2 if raw[end - 2:end] == b"\r\n" else 1)   # stays: it may end the body
         token = f"smartbcc.lifted.{nonce}.{number}"
-        lifted.runs[token] = view[start:last_line_end]
+        lifted.runs[token] = Run(raw, start, last_line_end)
         pieces += [view[position:start], token.encode()]
         position = last_line_end
     pieces.append(view[position:])
@@ -104,11 +130,26 @@ def lift(raw: bytes) -> Lifted | None:
     return lifted
 
 
+def _rest(lifted: tuple[Run, str]) -> bytes:
+    joined = "".join(lifted[1].splitlines()).encode("ascii")
+    return base64.b64decode(joined + b"==="[:(4 - len(joined) % 4) % 4])
+
+
 def decoded(part: Message) -> bytes | None:
     """The decoded body of a part whose run was kept aside (:meth:`Lifted.settle`), else None."""
     lifted = getattr(part, "lifted", None)
     if lifted is None:
         return None
-    run, rest = lifted
-    joined = "".join(rest.splitlines()).encode("ascii")
-    return binascii.a2b_base64(run) + base64.b64decode(joined + b"==="[:(4 - len(joined) % 4) % 4])
+    return b"".join([*lifted[0].pieces(), _rest(lifted)])
+
+
+def size_and_sha256(part: Message) -> tuple[int, str] | None:
+    """What :func:`decoded` would give, measured and hashed a piece at a time, without holding it."""
+    lifted = getattr(part, "lifted", None)
+    if lifted is None:
+        return None
+    digest, size = hashlib.sha256(), 0
+    for piece in itertools.chain(lifted[0].pieces(), [_rest(lifted)]):
+        digest.update(piece)
+        size += len(piece)
+    return size, digest.hexdigest()

@@ -270,14 +270,18 @@ def _contents(msg: Message) -> tuple[str, str, tuple[Attachment, ...], Message |
             attached = inner
         if inner is not None and not filename:
             filename = f"{header_text(inner.get('subject')) or f'attachment-{len(attachments) + 1}'}.eml"
-        data = _payload(part)
+        size, sha256 = lifting.size_and_sha256(part) or _size_and_sha256(_payload(part))
         attachments.append(Attachment(
             filename=_safe_filename(filename, len(attachments) + 1),
             content_type=kind,
-            size=len(data),
-            sha256=hashlib.sha256(data).hexdigest(),
+            size=size,
+            sha256=sha256,
         ))
     return text or "", html or "", tuple(attachments), attached
+
+
+def _size_and_sha256(data: bytes) -> tuple[int, str]:
+    return len(data), hashlib.sha256(data).hexdigest()
 
 
 def _body_text(part: Message) -> str:

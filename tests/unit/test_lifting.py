@@ -90,6 +90,14 @@ def test_the_same_as_the_stdlib_alone(name: str, unlifted) -> None:
     assert parse_message(raw, mail_domain="bcc.example.net") == unlifted(raw)
 
 
+@pytest.mark.parametrize("name", ["attachment", "attachment, last line padded", "64-character lines",
+                                  "unpadded tail", "base64 text body"])
+def test_the_same_when_runs_are_decoded_in_many_small_pieces(name: str, unlifted,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(lifting, "PIECE", 1000)
+    assert parse_message(CASES[name], mail_domain="bcc.example.net") == unlifted(CASES[name])
+
+
 def test_the_attachment_is_decoded_from_the_run() -> None:
     raw = CASES["attachment"]
     parsed = parse_message(raw)
