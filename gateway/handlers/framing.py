@@ -58,11 +58,15 @@ def line_lengths(open_line: int, after_cr: bool, chunk: bytes) -> tuple[list[int
     return closed, left_open
 
 
-def unstuff(data: bytes) -> bytes:
+def unstuff(data: bytes, before: bytes = START) -> bytes:
     """RFC 5321 4.5.2 transparency undone: a line that begins with a dot loses that dot. Only CRLF
-    ends a line, so a dot after a bare CR or LF stays."""
-    data = data.replace(b"\r\n.", b"\r\n")
-    return data[1:] if data.startswith(b".") else data
+    ends a line, so a dot after a bare CR or LF stays. ``before``: the (stuffed) bytes that came just
+    before ``data`` (its last two are enough; :data:`START` when ``data`` starts the message)."""
+    if before.endswith(b"\r\n") and data.startswith(b"."):
+        data = data[1:]
+    elif before.endswith(b"\r") and data.startswith(b"\n."):
+        data = b"\n" + data[2:]
+    return data.replace(b"\r\n.", b"\r\n")
 
 
 class DataFramer:
@@ -74,7 +78,9 @@ class DataFramer:
         self.line_limit = line_limit
         self.size = 0                        # bytes of the message so far, as sent (dot-stuffed)
         self.overrun: Overrun | None = None
-        self._chunks: list[bytes] = []
+        self._chunks: list[bytes] = []       # the message so far, unstuffed (what take() has not taken)
+        self.pending = 0                     # their bytes
+        self._seam = START                   # the last two bytes of the message so far, as sent
         self._tail = START                   # the last bytes of the data so far
         self._held = b""                     # "." or ".\r" after a CRLF: message, or the end's start
         self._open_line = 0
@@ -94,16 +100,25 @@ class DataFramer:
         if self.overrun is None and body:
             self._check(body)
             if self.overrun is None:
-                self._chunks.append(body)
+                piece, self._seam = unstuff(body, self._seam), (self._seam + body[-2:])[-2:]
+                self._chunks.append(piece)
+                self.pending += len(piece)
         self.size += len(body)
         return end
 
+    def take(self) -> list[bytes]:
+        """The message's bytes so far, dot-unstuffed, handed over: the framer keeps no copy of them."""
+        pieces, self._chunks, self.pending = self._chunks, [], 0
+        return pieces
+
     def message(self) -> bytes:
-        """The message, dot-unstuffed, once the end was found with no overrun. Call it once."""
+        """The message (what :meth:`take` has not taken), dot-unstuffed, once the end was found with no
+        overrun. Call it once."""
         assert self.overrun is None
         data = b"".join(self._chunks)
         self._chunks.clear()
-        return unstuff(data)
+        self.pending = 0
+        return data
 
     def _check(self, body: bytes) -> None:
         opened_before = self._open_line
@@ -117,6 +132,7 @@ class DataFramer:
         if too_long or too_much:
             self.overrun = Overrun.TOO_LONG if too_long else Overrun.TOO_MUCH
             self._chunks.clear()
+            self.pending = 0
 
     def _first_too_long(self, start: int, lengths: list[int]) -> int:
         """The index in the chunk of the byte that makes a line too long (lines from ``start`` on)."""

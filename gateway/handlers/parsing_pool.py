@@ -3,8 +3,9 @@
 Parsing is pure Python: in a thread it would still hold the interpreter lock for most of a large
 message, and every session of the gateway would wait. A worker process (started by a fork server, so
 it inherits none of the gateway's threads or sockets) parses it instead; the loop only waits for the
-result. The message reaches the worker through a private temporary file (mode 0600, removed once
-parsed), not the pool's pipe, which would hold a pickled copy of it here. When the pool cannot be
+result. The message reaches the worker through a private temporary file (mode 0600; the one DATA
+spooled it into, gateway.handlers.spool, or one made here and removed once parsed), not the pool's
+pipe, which would hold a pickled copy of it here. When the pool cannot be
 used (it broke, or the system refuses processes) the message is parsed in a thread: slower for the
 others, never lost.
 """
@@ -14,11 +15,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
-import os
-import tempfile
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
+from gateway.handlers.spool import Spool, spool
 from gateway.mail.message import ParsedMessage
 from gateway.mail.parsing import parse_message
 
@@ -34,27 +34,30 @@ class Parser:
         self._pool: ProcessPoolExecutor | None = None
         self._broken = False
 
-    async def parse(self, raw: bytes) -> ParsedMessage:
+    async def parse(self, raw: bytes, spooled: str | None = None) -> ParsedMessage:
+        """``spooled``: a file that holds ``raw`` already (gateway.handlers.spool), for the worker to read."""
         if len(raw) <= IN_PROCESS_LIMIT:
             return parse_message(raw, mail_domain=self.mail_domain)
         loop = asyncio.get_running_loop()
         pool = self._get_pool()
         if pool is not None:
+            own: Spool | None = None
+            if spooled is None:
+                try:
+                    own = await asyncio.to_thread(spool, raw)
+                    spooled = own.path
+                except OSError as error:     # no room for a temporary file: hand the bytes over instead
+                    log.warning("cannot spool a %d-byte message for parsing (%r)", len(raw), error)
             try:
-                path = await asyncio.to_thread(_spool, raw)
-            except OSError as error:     # no room for a temporary file: hand the bytes over instead
-                log.warning("cannot spool a %d-byte message for parsing (%r)", len(raw), error)
-                path = None
-            try:
-                if path is None:
+                if spooled is None:
                     return await loop.run_in_executor(pool, _parse, raw, self.mail_domain)
-                return await loop.run_in_executor(pool, _parse_file, path, self.mail_domain)
+                return await loop.run_in_executor(pool, _parse_file, spooled, self.mail_domain)
             except (BrokenProcessPool, OSError) as error:
                 log.warning("the parsing process failed (%r); parsing in a thread from now on", error)
                 self._broken = True
             finally:
-                if path is not None:
-                    os.unlink(path)
+                if own is not None:
+                    own.remove()
         return await asyncio.to_thread(parse_message, raw, mail_domain=self.mail_domain)
 
     def _get_pool(self) -> ProcessPoolExecutor | None:
@@ -75,19 +78,6 @@ class Parser:
 
 def _parse(raw: bytes, mail_domain: str) -> ParsedMessage:
     return parse_message(raw, mail_domain=mail_domain)
-
-
-def _spool(raw: bytes) -> str:
-    """The message in a private temporary file, for the parsing process to read: handing it over
-    through the pool's pipe would copy it (pickled) in this process while it waits to be sent."""
-    descriptor, path = tempfile.mkstemp(prefix="smartbcc-parse-", suffix=".eml")
-    try:
-        with os.fdopen(descriptor, "wb") as spool:
-            spool.write(raw)
-    except BaseException:
-        os.unlink(path)
-        raise
-    return path
 
 
 def _parse_file(path: str, mail_domain: str) -> ParsedMessage:

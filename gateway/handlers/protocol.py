@@ -32,6 +32,7 @@ from aiosmtpd.smtp import MISSING, SMTP, syntax
 
 from gateway.handlers.framing import DataFramer, Overrun
 from gateway.handlers.journal import Journal, Peer, TransactionRecord, path_of
+from gateway.handlers.spool import SPOOL_AT, Spool
 from gateway.limits import SessionCounter
 from gateway.replies import (
     BAD_ADDRESS, BAD_CHARACTERS, DEFAULT_ENHANCED, MESSAGE_TOO_BIG, SHUTTING_DOWN, SYNC_ERROR, TIMEOUT,
@@ -93,6 +94,7 @@ class GatewaySMTP(SMTP):
         self._in_data = False
         self._in_hook = False
         self._stopping = False
+        self._spooled: Spool | None = None    # the message of the DATA under way, when it is large
         self._smtp_methods = {name: self._guarded(method) for name, method in self._smtp_methods.items()}
 
     # -- connection ---------------------------------------------------------------------------------
@@ -220,6 +222,16 @@ class GatewaySMTP(SMTP):
             await self.push("501 Syntax: DATA")
             return
         await self.push("354 End data with <CR><LF>.<CR><LF>")
+        try:
+            await self._take_data()
+        finally:      # however the transaction ended (even cut off mid-DATA), its spool goes
+            spooled, self._spooled = self._spooled, None
+            if spooled is not None:
+                spooled.remove()
+
+    async def _take_data(self) -> None:
+        """Read the data (a large message into a spool, :attr:`_spooled`), reply, call the DATA hook."""
+        assert self.envelope is not None
         framer = DataFramer(self.data_size_limit, self.line_length_limit)
         end = -1
         while end < 0:
@@ -232,6 +244,10 @@ class GatewaySMTP(SMTP):
             if not chunk:                        # EOF that did not cancel: what readuntil would raise
                 raise asyncio.IncompleteReadError(b"", None)
             end = framer.feed(chunk)
+            if framer.pending >= SPOOL_AT:
+                if self._spooled is None:
+                    self._spooled = Spool()
+                await asyncio.to_thread(self._spooled.write, framer.take())
         if self._record is not None:
             self._record.data_ended, self._record.size = time.monotonic(), framer.size
         if end < len(chunk):                     # commands pipelined after the end: put back for the loop
@@ -242,7 +258,12 @@ class GatewaySMTP(SMTP):
             self._end_transaction(self._last_status, "DATA")
             self._set_post_data_state()
             return
-        original_content = framer.message()
+        spooled = self._spooled
+        if spooled is None:
+            original_content = framer.message()
+        else:
+            await asyncio.to_thread(spooled.write, framer.take())
+            original_content = await asyncio.to_thread(spooled.read)
         content: str | bytes = original_content
         if self._decode_data:
             try:
@@ -254,6 +275,7 @@ class GatewaySMTP(SMTP):
                 return
         self.envelope.content = content
         self.envelope.original_content = original_content
+        self.envelope.smartbcc_spool = spooled.path if spooled is not None else None   # the parser reads it
         if self._record is not None:
             self._record.size = len(original_content)
         envelope = self.envelope

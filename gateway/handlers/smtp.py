@@ -165,7 +165,7 @@ class GatewayHandler:
 
     async def _admit(self, session: Any, envelope: Any, txn: Transaction, raw: bytes) -> Delivery | str:
         """Everything decided before filing: parse, loops, who sends, rate, anti-spoofing (or a Refusal)."""
-        parsed = await self._parse(raw)
+        parsed = await self._parse(raw, getattr(envelope, "smartbcc_spool", None))
         txn.message_id = parsed.message_id or ""
         if txn.company_id is None:
             raise Refusal(UNKNOWN_MAILBOX, "no recipient was accepted")
@@ -202,8 +202,8 @@ class GatewayHandler:
         log.info("%s %s refused %s: %s", _peer(session), stage, f"{reply.code} {reply.enhanced}", detail)
         return str(reply)
 
-    async def _parse(self, raw: bytes) -> ParsedMessage:
-        return await self.parser.parse(raw)
+    async def _parse(self, raw: bytes, spooled: str | None = None) -> ParsedMessage:
+        return await self.parser.parse(raw, spooled)
 
     def close(self) -> None:
         """Release what the handler holds beyond the database (the parsing process)."""

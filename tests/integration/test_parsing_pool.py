@@ -35,7 +35,20 @@ async def test_a_big_message_is_parsed_in_the_worker_and_its_spool_file_removed(
         parser.close()
     assert parsed == parse_message(raw, mail_domain="bcc.example.net")
     assert parsed.subject == "the big one" and parsed.message_id == "<big.1@acme.example>"
-    assert list(private_tmp.glob("smartbcc-parse-*")) == []
+    assert list(private_tmp.glob("smartbcc-*")) == []
+
+
+async def test_a_message_spooled_already_is_read_from_its_file_which_stays(private_tmp: Path) -> None:
+    raw = _big_message(2 * 1024 * 1024)
+    spooled = private_tmp / "given.eml"
+    spooled.write_bytes(raw.replace(b"the big one", b"from the file"))
+    parser = Parser("bcc.example.net")
+    try:
+        parsed = await parser.parse(raw, str(spooled))
+    finally:
+        parser.close()
+    assert parsed.subject == "from the file"       # the worker read the file, not the bytes
+    assert spooled.exists() and list(private_tmp.glob("smartbcc-*")) == []
 
 
 async def test_without_room_for_the_spool_file_the_bytes_go_through_the_pipe(
@@ -43,7 +56,7 @@ async def test_without_room_for_the_spool_file_the_bytes_go_through_the_pipe(
     def no_room(raw: bytes) -> str:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(parsing_pool, "_spool", no_room)
+    monkeypatch.setattr(parsing_pool, "spool", no_room)
     raw = _big_message(parsing_pool.IN_PROCESS_LIMIT * 2)
     parser = Parser("bcc.example.net")
     try:
@@ -55,9 +68,11 @@ async def test_without_room_for_the_spool_file_the_bytes_go_through_the_pipe(
 
 
 def test_the_spool_file_is_private(private_tmp: Path) -> None:
-    path = Path(parsing_pool._spool(b"hello"))
+    made = parsing_pool.spool(b"hello")
+    path = Path(made.path)
     try:
-        assert path.parent == private_tmp and path.read_bytes() == b"hello"
+        assert path.parent == private_tmp and path.read_bytes() == b"hello" and made.read() == b"hello"
         assert path.stat().st_mode & 0o777 == 0o600
     finally:
-        path.unlink()
+        made.remove()
+    assert not path.exists()

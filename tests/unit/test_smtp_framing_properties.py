@@ -12,7 +12,7 @@ import threading
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from gateway.handlers.framing import DataFramer, Overrun, line_lengths, unstuff
+from gateway.handlers.framing import START, DataFramer, Overrun, line_lengths, unstuff
 from gateway.handlers.protocol import GatewaySMTP
 from rawsmtp import Raw
 
@@ -228,3 +228,28 @@ def test_a_line_of_exactly_the_line_limit_passes_and_one_byte_more_does_not():
     assert framer.overrun is None
     framer, _, _ = frame([b"a\r\n", b"z" + line[:500], line[500:] + b".\r\n"], line_limit=1001)
     assert framer.overrun is Overrun.TOO_LONG
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(WIRE_FRAGMENTS, max_size=30).map(b"".join), st.lists(st.integers(min_value=0), max_size=12))
+def test_unstuffing_piece_by_piece_is_unstuffing_the_whole(data, points):
+    pieces, before = [], START
+    for piece in cut(data, points):
+        pieces.append(unstuff(piece, before))
+        before = (before + piece)[-2:]
+    assert b"".join(pieces) == unstuff(data)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(WIRE_FRAGMENTS, max_size=30).map(b"".join).map(as_content),
+       st.lists(st.integers(min_value=0), max_size=12), st.sets(st.integers(min_value=0, max_value=40)))
+def test_what_is_taken_on_the_way_and_the_rest_are_the_message(content, points, take_after):
+    framer, taken = DataFramer(None, 10**9), []
+    for number, chunk in enumerate(cut(stuff(content) + b".\r\n", points)):
+        if framer.feed(chunk) >= 0:
+            break
+        if number in take_after:
+            pending, pieces = framer.pending, framer.take()
+            assert sum(map(len, pieces)) == pending and framer.pending == 0
+            taken += pieces
+    assert b"".join(taken) + framer.message() == content

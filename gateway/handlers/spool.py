@@ -1,0 +1,52 @@
+"""A large message's bytes in a private temporary file, written as DATA arrives.
+
+Held in memory, a 20 MB message would be there twice at the end of DATA: its pieces as read, and the
+bytes they are joined into. Spooled, the pieces go to the file as they come (each piece forgotten
+once written) and the message is read back once, whole. The parsing process then reads the same file
+(gateway.handlers.parsing_pool) instead of one written for it. The file is the session's: mode 0600,
+removed when the transaction is over, however it ends.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from typing import Iterable
+
+SPOOL_AT = 1024 * 1024      # a message goes to a spool once this much of it waits in memory
+
+
+class Spool:
+    def __init__(self) -> None:
+        descriptor, self.path = tempfile.mkstemp(prefix="smartbcc-data-", suffix=".eml")
+        self._file = os.fdopen(descriptor, "wb")
+
+    def write(self, pieces: Iterable[bytes]) -> None:
+        self._file.writelines(pieces)
+
+    def read(self) -> bytes:
+        """The whole message, once it was all written."""
+        self._file.flush()
+        with open(self.path, "rb") as spooled:
+            return spooled.read()
+
+    def remove(self) -> None:
+        try:
+            self._file.close()
+        finally:
+            try:
+                os.unlink(self.path)
+            except FileNotFoundError:
+                pass
+
+
+def spool(raw: bytes) -> Spool:
+    """``raw`` in a spool of its own (the caller removes it)."""
+    made = Spool()
+    try:
+        made.write([raw])
+        made._file.flush()
+    except BaseException:
+        made.remove()
+        raise
+    return made
