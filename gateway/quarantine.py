@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from gateway.auth.verdicts import Judgement
 from gateway.mail.parsing import parse_message
 from gateway.senders import authorize
 from gateway.store.database import Database
-from gateway.store.filing import Delivery, bound_lock_waits, clean_text, store_message
+from gateway.store.filing import Delivery, clean_text, store_message
 from gateway.store.lookup import addressed_records, sender_identities
 from gateway.store.models import Company, QuarantinedMessage, utcnow
 
@@ -59,17 +60,18 @@ async def keep(db: Database, delivery: Delivery, reason: str) -> int:
     lines = [clean_text(reason)]
     if delivery.antispoof is not None:
         lines += [_VERDICT + delivery.antispoof.verdict, _VERDICT_REASON + clean_text(delivery.antispoof.reason)]
-    async with db.sessions() as session, session.begin():
-        await bound_lock_waits(db, session)
-        entry = QuarantinedMessage(
-            company_id=delivery.company_id, owner_user_id=delivery.authorization.user_id,
-            envelope_from=clean_text(delivery.envelope_from, 320),
-            envelope_rcpts=[clean_text(r, 320) for r in delivery.envelope_rcpts],
-            client_address=clean_text(delivery.client_address, 64), raw=delivery.raw,
-            reason="\n".join(lines))
+    entry = QuarantinedMessage(
+        company_id=delivery.company_id, owner_user_id=delivery.authorization.user_id,
+        envelope_from=clean_text(delivery.envelope_from, 320),
+        envelope_rcpts=[clean_text(r, 320) for r in delivery.envelope_rcpts],
+        client_address=clean_text(delivery.client_address, 64), raw=delivery.raw,
+        reason="\n".join(lines))
+
+    def write(session: Session) -> int:
         session.add(entry)
-        await session.flush()
+        session.flush()
         return entry.id
+    return await db.writer.run(write)
 
 
 async def list_entries(db: Database, include_replayed: bool = False) -> list[QuarantineEntry]:

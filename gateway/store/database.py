@@ -10,8 +10,9 @@ from gateway.addresses import normalize_domain
 from gateway.config import Settings
 from gateway.routing.addresses import company_address, record_address, record_token
 from gateway.store import migrate
-from gateway.store.engine import WRITER, make_engine, make_sessionmaker
+from gateway.store.engine import make_engine, make_sessionmaker
 from gateway.store.reader import Reader
+from gateway.store.writer import Writer
 
 
 @dataclass
@@ -22,9 +23,11 @@ class Database:
     key: bytes
     mail_domain: str
     reader: Reader = field(init=False)      # the SMTP dialogue's lookups (gateway.store.lookup)
+    writer: Writer = field(init=False)      # filing's transactions (gateway.store.filing)
 
     def __post_init__(self) -> None:
         self.reader = Reader(self.engine)
+        self.writer = Writer(self.settings, self.engine)
 
     @classmethod
     async def open(cls, settings: Settings) -> "Database":
@@ -38,13 +41,9 @@ class Database:
             raise
         return cls(settings, engine, make_sessionmaker(engine), key, normalize_domain(settings.mail_domain))
 
-    def writer_sessions(self) -> AsyncSession:
-        """A session for a transaction that will write: on SQLite it takes the write lock at BEGIN
-        (``BEGIN IMMEDIATE``), so it waits its turn up front instead of failing when it first writes."""
-        return AsyncSession(self.engine.execution_options(**WRITER), expire_on_commit=False)
-
     async def close(self) -> None:
         await self.reader.close()
+        await self.writer.close()
         await self.engine.dispose()
 
     def company_address(self, slug: str) -> str:

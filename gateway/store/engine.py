@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Callable
 
-from sqlalchemy import event
+from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -73,6 +73,16 @@ def make_engine(settings: Settings) -> AsyncEngine:
         return engine
     return create_async_engine(url, pool_pre_ping=True, pool_size=settings.database_pool_size,
                                max_overflow=settings.database_pool_size, pool_recycle=3600)
+
+
+def make_sync_sqlite_engine(settings: Settings) -> Engine:
+    """The embedded database through the stdlib's sqlite3, for the writer's thread (gateway.store.writer):
+    the same file and the same connection settings as :func:`make_engine`."""
+    url = make_url(normalize_url(settings.effective_database_url)).set(drivername="sqlite")
+    engine = create_engine(url, connect_args={"timeout": 5, "check_same_thread": False})
+    event.listen(engine, "connect", _sqlite_pragmas(settings.lock_timeout))
+    event.listen(engine, "begin", _sqlite_begin)
+    return engine
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

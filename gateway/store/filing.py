@@ -7,14 +7,15 @@ all of it is committed; only then may the SMTP handler answer 250.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable
 
-from sqlalchemy import Select, String, bindparam, func, insert, literal, null, select, text, union_all
+from sqlalchemy import Select, String, bindparam, func, insert, literal, null, select, union_all
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 
 from gateway.addresses import split_email
 from gateway.auth.verdicts import Judgement
@@ -133,15 +134,15 @@ _INSERT_BY_EMAIL = {model: insert(model).returning(model.email, model.id) for mo
 _INSERT_DEALS = insert(Deal).returning(Deal.id, sort_by_parameter_order=True)
 
 
-async def company_facts(session: AsyncSession, company_id: int) -> CompanyFacts:
+def company_facts(session: Session, company_id: int) -> CompanyFacts:
     cache = session.info.setdefault("smartbcc_company_facts", {})
     facts = cache.get(company_id)
     if facts is None:
-        company = await session.get(Company, company_id)
+        company = session.get(Company, company_id)
         if company is None:
             raise LookupError(f"company {company_id} vanished during delivery")
         strings: dict[str, set[str]] = {"own": set(), "excluded": set()}
-        for what, value in await session.execute(_COMPANY_STRINGS, {"company_id": company_id}):
+        for what, value in session.execute(_COMPANY_STRINGS, {"company_id": company_id}):
             strings[what].add(value)
         patterns = strings["excluded"]
         facts = cache[company_id] = CompanyFacts(
@@ -160,11 +161,11 @@ class Known:
     seen: int | None
 
 
-async def load_context(session: AsyncSession, db: Database, delivery: Delivery) -> Known:
+def load_context(session: Session, db: Database, delivery: Delivery) -> Known:
     parsed = delivery.parsed
     company_id = delivery.company_id
-    owner = await session.get(User, delivery.authorization.user_id)
-    facts = await company_facts(session, company_id)
+    owner = session.get(User, delivery.authorization.user_id)
+    facts = company_facts(session, company_id)
     base = FilingContext(
         company_id=company_id, mail_domain=db.mail_domain,
         own_addresses=facts.own_addresses,
@@ -177,8 +178,8 @@ async def load_context(session: AsyncSession, db: Database, delivery: Delivery) 
     domains = sorted({split_email(email)[1] for email in emails})
     found: dict[str, list[Any]] = {"person": [], "lead": [], "other person": [], "other lead": [],
                                    "organization": [], "seen": [], "thread": []}
-    connection = await session.connection()
-    rows = await connection.execute(_KNOWN, {
+    connection = session.connection()
+    rows = connection.execute(_KNOWN, {
         "company_id": company_id, "emails": emails, "domains": domains,
         "message_id": stored_message_id(parsed, db.mail_domain), "content_hash": parsed.content_hash,
         "ids": [*parsed.in_reply_to, *parsed.references]})
@@ -198,7 +199,7 @@ async def load_context(session: AsyncSession, db: Database, delivery: Delivery) 
         if row.value not in matched and all(k.email != row.value for k in known_leads):
             known_leads.append(KnownLead(row.id, row.value))
     thread_records = [RecordRef(row.value, row.id) for row in found["thread"]]
-    open_records = await _open_records(session, company_id, sorted({p.id for p in known_persons}),
+    open_records = _open_records(session, company_id, sorted({p.id for p in known_persons}),
                                        set(thread_records))
     context = FilingContext(
         **{**base.__dict__,
@@ -220,7 +221,7 @@ def _open_of_kind(kind: str) -> Select[Any]:
 _OPEN_RECORDS = union_all(*(_open_of_kind(kind) for kind in DEALISH_KINDS))
 
 
-async def _open_records(session: AsyncSession, company_id: int, person_ids: list[int],
+def _open_records(session: Session, company_id: int, person_ids: list[int],
                         in_thread: set[RecordRef]) -> list[OpenRecord]:
     """Open deals, leads and projects of these contacts (all of ``company_id``), with their latest activity.
 
@@ -230,8 +231,8 @@ async def _open_records(session: AsyncSession, company_id: int, person_ids: list
     if not person_ids:
         return []
     found: list[OpenRecord] = []
-    connection = await session.connection()
-    for row in await connection.execute(_OPEN_RECORDS, {"person_ids": person_ids}):
+    connection = session.connection()
+    for row in connection.execute(_OPEN_RECORDS, {"person_ids": person_ids}):
         activity = row.latest or row.created_at
         if isinstance(activity, str):     # SQLite hands back max() of a datetime column as text
             activity = datetime.fromisoformat(activity)
@@ -275,48 +276,48 @@ def _message_row(db: Database, delivery: Delivery, owner: User, direction: str) 
     )
 
 
-async def _insert_message(session: AsyncSession, db: Database, delivery: Delivery, owner: User,
+def _insert_message(session: Session, db: Database, delivery: Delivery, owner: User,
                           direction: str) -> int:
     """The message's row, its attachments' rows and its raw bytes; returns the row's id."""
-    connection = await session.connection()
-    message_pk = (await connection.execute(_INSERT_MESSAGE, _message_row(db, delivery, owner, direction))).scalar_one()
+    connection = session.connection()
+    message_pk = (connection.execute(_INSERT_MESSAGE, _message_row(db, delivery, owner, direction))).scalar_one()
     attachments = [dict(message_pk=message_pk, filename=clean_text(a.filename, 500) or "attachment",
                         content_type=clean_text(a.content_type, 200), size=a.size, sha256=a.sha256)
                    for a in delivery.parsed.attachments]
     if attachments:
-        await connection.execute(_INSERT_ATTACHMENTS, attachments)
-    await keep_raw(session, message_pk, delivery.raw)
+        connection.execute(_INSERT_ATTACHMENTS, attachments)
+    keep_raw(session, message_pk, delivery.raw)
     return message_pk
 
 
-async def _insert_by_email(session: AsyncSession, model: type, rows: dict[str, dict[str, Any]]) -> dict[str, int]:
+def _insert_by_email(session: Session, model: type, rows: dict[str, dict[str, Any]]) -> dict[str, int]:
     """One INSERT for all ``rows`` of ``model``'s table (keyed by their email); their new ids by email."""
     if not rows:
         return {}
-    connection = await session.connection()
-    ids = {email: pk for email, pk in await connection.execute(_INSERT_BY_EMAIL[model], list(rows.values()))}
+    connection = session.connection()
+    ids = {email: pk for email, pk in connection.execute(_INSERT_BY_EMAIL[model], list(rows.values()))}
     return {email: ids[row["email"]] for email, row in rows.items()}
 
 
-async def _apply_plan(session: AsyncSession, message_pk: int, plan: FilingPlan, company_id: int,
+def _apply_plan(session: Session, message_pk: int, plan: FilingPlan, company_id: int,
                       owner: User, fresh: bool) -> tuple[int, int]:
     """Create the plan's records, then its links and review items; returns (links added, records made).
 
     ``fresh``: the message row is new in this transaction, so it has no links or review items yet.
     """
     made = dict(company_id=company_id, owner_user_id=owner.id, created_from_message_id=message_pk)
-    connection = await session.connection()
+    connection = session.connection()
     person_rows = {contact.email: dict(email=clean_text(contact.email, 320), name=clean_text(contact.name, 200),
                                        org_id=contact.org_id, **made) for contact in plan.new_contacts}
     lead_rows = {lead.email: dict(title=clean_text(lead.title, 300), email=clean_text(lead.email, 320),
                                   name=clean_text(lead.name, 200), **made) for lead in plan.new_leads}
-    persons = await _insert_by_email(session, Person, person_rows)
-    leads = await _insert_by_email(session, Lead, lead_rows)
+    persons = _insert_by_email(session, Person, person_rows)
+    leads = _insert_by_email(session, Lead, lead_rows)
     deal_rows = {deal.email: dict(title=clean_text(deal.title, 300), person_id=persons.get(deal.email), **made)
                  for deal in plan.new_deals}
     deals: dict[str, int] = {}
     if deal_rows:
-        deal_ids = (await connection.execute(_INSERT_DEALS, list(deal_rows.values()))).scalars()
+        deal_ids = (connection.execute(_INSERT_DEALS, list(deal_rows.values()))).scalars()
         deals = dict(zip(deal_rows, deal_ids))
     created: dict[tuple[str, str], int] = {
         **{("person", email): pk for email, pk in persons.items()},
@@ -325,7 +326,7 @@ async def _apply_plan(session: AsyncSession, message_pk: int, plan: FilingPlan, 
     }
     existing: set[tuple[str, int]] = set()
     if not fresh:
-        existing = set((await connection.execute(
+        existing = set((connection.execute(
             select(Link.kind, Link.record_id).where(Link.message_pk == message_pk))).all())
     rows = []
     for planned in plan.links:
@@ -336,71 +337,54 @@ async def _apply_plan(session: AsyncSession, message_pk: int, plan: FilingPlan, 
         rows.append(dict(message_pk=message_pk, kind=planned.kind, record_id=record_id, rule=planned.rule,
                          created_at=utcnow()))
     if rows:      # one executemany; the links' own ids are not needed here
-        await connection.execute(_INSERT_LINKS, rows)
+        connection.execute(_INSERT_LINKS, rows)
     reviewed: set[tuple[str, int]] = set()
     if plan.reviews and not fresh:
-        reviewed = set((await connection.execute(select(ReviewItem.kind, ReviewItem.person_id)
+        reviewed = set((connection.execute(select(ReviewItem.kind, ReviewItem.person_id)
                                                  .where(ReviewItem.message_pk == message_pk))).all())
     reviews = [dict(company_id=company_id, message_pk=message_pk, kind=review.kind, person_id=review.person_id,
                     candidates=list(review.candidates))
                for review in plan.reviews if (review.kind, review.person_id) not in reviewed]
     if reviews:
-        await connection.execute(_INSERT_REVIEWS, reviews)
+        connection.execute(_INSERT_REVIEWS, reviews)
     return len(rows), len(created)
 
 
-async def keep_raw(session: AsyncSession, message_pk: int, raw: bytes) -> None:
+def keep_raw(session: Session, message_pk: int, raw: bytes) -> None:
     """The message's bytes, exactly as received, in its ``message_raw`` row.
 
     On SQLite the row is made with a zero-filled blob of the right size, then the bytes are written into
     it in place (incremental blob I/O): binding them as a parameter would have SQLite copy the whole
     message twice in memory (the bound value, then the record it builds).
     """
-    connection = await session.connection()
+    connection = session.connection()
     if connection.dialect.name != "sqlite" or len(raw) < sqlite_driver.BLOB_IN_PLACE:
-        await connection.execute(_INSERT_RAW, {"message_pk": message_pk, "raw": raw})
+        connection.execute(_INSERT_RAW, {"message_pk": message_pk, "raw": raw})
         return
-    await connection.execute(insert(MessageRaw).values(message_pk=message_pk, raw=func.zeroblob(len(raw))))
-    await sqlite_driver.write_blob(await connection.get_raw_connection(), "message_raw", "raw", message_pk, raw)
+    connection.execute(insert(MessageRaw).values(message_pk=message_pk, raw=func.zeroblob(len(raw))))
+    sqlite_driver.write_in_place(connection.connection.dbapi_connection, "message_raw", "raw", message_pk, raw)
 
 
-async def bound_lock_waits(db: Database, session: AsyncSession) -> None:
-    """Let this transaction wait at most ``lock_timeout`` seconds for a lock; then the store errs (451).
-
-    SQLite's connections carry that bound from the start (``busy_timeout``, gateway.store.engine), which
-    also covers the wait for the write lock at ``BEGIN IMMEDIATE``; PostgreSQL's is set per transaction.
-    """
-    if db.engine.dialect.name == "postgresql":
-        milliseconds = max(1, int(db.settings.lock_timeout * 1000))
-        await session.execute(text(f"SET LOCAL lock_timeout = {milliseconds}"))
-
-
-async def file_in(session: AsyncSession, db: Database, delivery: Delivery) -> Stored:
+def file_in(session: Session, db: Database, delivery: Delivery) -> Stored:
     """Store and file ``delivery`` inside the caller's transaction (which commits it, or not)."""
-    owner = await session.get(User, delivery.authorization.user_id)
+    owner = session.get(User, delivery.authorization.user_id)
     if owner is None:
         raise LookupError(f"user {delivery.authorization.user_id} vanished during delivery")
-    known = await load_context(session, db, delivery)
+    known = load_context(session, db, delivery)
     plan = plan_filing(delivery.parsed, known.context)
     message_pk = known.seen
     if message_pk is None:
-        message_pk = await _insert_message(session, db, delivery, owner, plan.direction)
-    links_added, records = await _apply_plan(session, message_pk, plan, delivery.company_id, owner,
+        message_pk = _insert_message(session, db, delivery, owner, plan.direction)
+    links_added, records = _apply_plan(session, message_pk, plan, delivery.company_id, owner,
                                              fresh=known.seen is None)
     return Stored(message_pk, known.seen is None, links_added, records)
-
-
-async def _store_once(db: Database, delivery: Delivery) -> Stored:
-    async with db.writer_sessions() as session, session.begin():
-        await bound_lock_waits(db, session)
-        return await file_in(session, db, delivery)
 
 
 async def store_message(db: Database, delivery: Delivery) -> Stored:
     """Store and file one message durably; a retry of the same message only adds links."""
     for attempt in range(ATTEMPTS):
         try:
-            return await _store_once(db, delivery)
+            return await db.writer.run(functools.partial(file_in, db=db, delivery=delivery))
         except IntegrityError:
             if attempt == ATTEMPTS - 1:
                 raise
@@ -411,36 +395,61 @@ class Retry(Exception):
     """A message of a batch met a unique-key race with another writer: file it again from a fresh read."""
 
 
-async def _load_owners(session: AsyncSession, deliveries: list[Delivery]) -> list[User]:
+def _load_owners(session: Session, deliveries: list[Delivery]) -> list[User]:
     """The batch's senders in one query: filing each message then finds its owner in the session.
 
     The session holds its objects weakly: keep the list while the batch is filed."""
     ids = sorted({d.authorization.user_id for d in deliveries if d.authorization.user_id is not None})
     if len(ids) < 2:
         return []
-    return list((await session.execute(select(User).where(User.id.in_(ids)))).scalars())
+    return list(session.execute(select(User).where(User.id.in_(ids))).scalars())
 
 
 class _Undone(Exception):
     """A message of a batch filed without savepoints failed: the batch is filed again, with them."""
 
 
-async def _store_together(db: Database, deliveries: list[Delivery]) -> list[Stored | Exception]:
-    """The batch in one transaction without a savepoint per message: any message's failure undoes it
-    all (:class:`_Undone`), a transient failure raises as it is."""
-    async with db.writer_sessions() as session, session.begin() as transaction:
-        await bound_lock_waits(db, session)
-        owners = await _load_owners(session, deliveries)
-        results: list[Stored | Exception] = []
-        for delivery in deliveries:
-            try:
-                results.append(await file_in(session, db, delivery))
-            except Exception as error:
-                if is_transient(error):
-                    raise
-                await transaction.rollback()
-                raise _Undone from error
-        del owners
+def _file_together(session: Session, db: Database, deliveries: list[Delivery]) -> list[Stored | Exception]:
+    """The batch without a savepoint per message: any message's failure undoes it all (:class:`_Undone`),
+    a transient failure raises as it is."""
+    owners = _load_owners(session, deliveries)
+    results: list[Stored | Exception] = []
+    for delivery in deliveries:
+        try:
+            results.append(file_in(session, db, delivery))
+        except Exception as error:
+            if is_transient(error):
+                raise
+            raise _Undone from error
+    del owners
+    return results
+
+
+def _file_each(session: Session, db: Database, deliveries: list[Delivery]) -> list[Stored | Exception]:
+    """The batch with a savepoint per message: a message that fails is rolled back alone, its slot holding
+    the error. Alone, the transaction is the message's own: it needs no savepoint."""
+    results: list[Stored | Exception] = []
+    if len(deliveries) == 1:
+        try:
+            results.append(file_in(session, db, deliveries[0]))
+        except Exception as error:
+            if is_transient(error):
+                raise
+            session.rollback()
+            results.append(Retry(repr(error)) if isinstance(error, IntegrityError) else error)
+        return results
+    owners = _load_owners(session, deliveries)
+    for delivery in deliveries:
+        try:
+            with session.begin_nested():
+                results.append(file_in(session, db, delivery))
+        except IntegrityError as error:
+            results.append(Retry(repr(error)))
+        except Exception as error:   # this message's own failure; the batch goes on
+            if is_transient(error):
+                raise
+            results.append(error)
+    del owners
     return results
 
 
@@ -457,31 +466,7 @@ async def store_batch(db: Database, deliveries: list[Delivery]) -> list[Stored |
     """
     if len(deliveries) > 1:
         try:
-            return await _store_together(db, deliveries)
+            return await db.writer.run(functools.partial(_file_together, db=db, deliveries=deliveries))
         except _Undone:
             pass
-    results: list[Stored | Exception] = []
-    async with db.writer_sessions() as session, session.begin() as transaction:
-        await bound_lock_waits(db, session)
-        if len(deliveries) == 1:      # alone, the transaction is the message's own: no savepoint needed
-            try:
-                results.append(await file_in(session, db, deliveries[0]))
-            except Exception as error:
-                if is_transient(error):
-                    raise
-                await transaction.rollback()
-                results.append(Retry(repr(error)) if isinstance(error, IntegrityError) else error)
-            return results
-        owners = await _load_owners(session, deliveries)
-        for delivery in deliveries:
-            try:
-                async with session.begin_nested():
-                    results.append(await file_in(session, db, delivery))
-            except IntegrityError as error:
-                results.append(Retry(repr(error)))
-            except Exception as error:   # this message's own failure; the batch goes on
-                if is_transient(error):
-                    raise
-                results.append(error)
-        del owners
-    return results
+    return await db.writer.run(functools.partial(_file_each, db=db, deliveries=deliveries))

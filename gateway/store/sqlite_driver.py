@@ -7,7 +7,7 @@ run in that same thread, does all four and returns the rows with the cursor's de
 and last row id: the same statement, transaction and error semantics, a quarter of the trips.
 
 Use it by passing :data:`DBAPI` as ``module=`` to ``create_async_engine`` on a ``sqlite+aiosqlite`` URL.
-:func:`write_blob` writes a large value into a row in place, in the same thread and transaction.
+:func:`write_in_place` writes a large value into a row in place, on a (synchronous) sqlite3 connection.
 """
 
 from __future__ import annotations
@@ -110,24 +110,12 @@ class OneTripDBAPI(AsyncAdapt_aiosqlite_dbapi):
 DBAPI = OneTripDBAPI(aiosqlite, sqlite3)
 
 
-def _write_in_place(connection: sqlite3.Connection, table: str, column: str, rowid: int, data: bytes) -> None:
+def write_in_place(connection: sqlite3.Connection, table: str, column: str, rowid: int, data: bytes) -> None:
+    """Write ``data`` into the blob of ``table.column`` in row ``rowid``, which holds ``zeroblob(len(data))``,
+    a piece at a time and without copying ``data``; inside the connection's transaction."""
     view = memoryview(data)
     with connection.blobopen(table, column, rowid) as blob:
         if len(blob) != len(data):
             raise ValueError(f"{table}.{column} of row {rowid} holds {len(blob)} bytes, not {len(data)}")
         for start in range(0, len(data), _BLOB_PIECE):
             blob.write(view[start:start + _BLOB_PIECE])
-
-
-async def write_blob(raw_connection: Any, table: str, column: str, rowid: int, data: bytes) -> None:
-    """Write ``data`` into the blob of ``table.column`` in row ``rowid``, which holds ``zeroblob(len(data))``.
-
-    ``raw_connection`` is the pool's connection of the transaction (``AsyncConnection.get_raw_connection``):
-    the write runs in that connection's thread, inside its transaction, without copying ``data``.
-    """
-    adapted: OneTripConnection = raw_connection.dbapi_connection
-    connection: aiosqlite.Connection = adapted._connection     # type: ignore[assignment]
-    try:
-        await connection._execute(_write_in_place, connection._conn, table, column, rowid, data)
-    except Exception as error:
-        adapted._handle_exception(error)
