@@ -1,0 +1,90 @@
+"""Write transactions (gateway.store.writer): committed when the function returns, rolled back when it
+raises; on SQLite in the writer's own thread, on a connection set up like every other."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+
+import pytest
+from sqlalchemy import func, select, text
+from sqlalchemy.orm import Session
+
+from gwtest import seed
+from gateway.store.database import Database
+from gateway.store.models import Company
+
+
+def _add(name: str):
+    def work(session: Session) -> tuple[int, str]:
+        company = Company(name=name, domain=f"{name}.example", slug=name)
+        session.add(company)
+        session.flush()
+        return company.id, threading.current_thread().name
+    return work
+
+
+async def _companies(db: Database) -> list[str]:
+    async with db.sessions() as session:
+        return list((await session.scalars(select(Company.slug).order_by(Company.id))).all())
+
+
+def test_a_transaction_commits_when_the_work_returns_and_rolls_back_when_it_raises(settings) -> None:
+    seed(settings)
+
+    async def work() -> None:
+        db = await Database.open(settings)
+        try:
+            company_id, thread = await db.writer.run(_add("initech"))
+            assert company_id > 0 and "initech" in await _companies(db)
+            if db.engine.dialect.name == "sqlite":
+                assert thread.startswith("smartbcc-writer")
+            else:
+                assert thread == threading.current_thread().name      # the event loop's, through run_sync
+
+            def fails(session: Session) -> None:
+                _add("hooli")(session)
+                raise LookupError("the work's own error")
+            with pytest.raises(LookupError, match="the work's own error"):
+                await db.writer.run(fails)
+            assert "hooli" not in await _companies(db)
+        finally:
+            await db.close()
+    asyncio.run(work())
+
+
+def test_the_writers_connection_is_set_up_like_every_other(settings) -> None:
+    seed(settings)
+
+    def pragmas(session: Session) -> dict[str, object]:
+        if session.bind.dialect.name != "sqlite":
+            return {"lock_timeout": session.execute(text("SHOW lock_timeout")).scalar()}
+        return {name: session.execute(text(f"PRAGMA {name}")).scalar()
+                for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout")}
+
+    async def work() -> dict[str, object]:
+        db = await Database.open(settings.replace(lock_timeout=2.5))
+        try:
+            return await db.writer.run(pragmas)
+        finally:
+            await db.close()
+    found = asyncio.run(work())
+    if "journal_mode" in found:
+        assert found == {"journal_mode": "wal", "synchronous": 2, "foreign_keys": 1, "busy_timeout": 2500}
+    else:
+        assert found == {"lock_timeout": "2500ms"}
+
+
+def test_transactions_from_many_tasks_are_each_committed_once(settings) -> None:
+    seed(settings)
+
+    async def work() -> int:
+        db = await Database.open(settings)
+        try:
+            await asyncio.gather(*(db.writer.run(_add(f"c{n}")) for n in range(20)))
+            async with db.sessions() as session:
+                return (await session.scalar(select(func.count()).select_from(Company).where(
+                    Company.slug.like("c%")))) or 0
+        finally:
+            await db.close()
+    assert asyncio.run(work()) == 20
