@@ -137,7 +137,9 @@ def _update_with_crlf(digest: Any, body: memoryview, piece: int = 1 << 20) -> No
     for start in range(0, len(body), piece):
         chunk = carry + body[start:start + piece].tobytes()
         chunk, carry = (chunk[:-1], b"\r") if chunk.endswith(b"\r") else (chunk, b"")   # its LF may follow
-        digest.update(chunk.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
+        if chunk.count(b"\n") != chunk.count(b"\r\n"):     # a bare LF: else the chunk is as it would be made
+            chunk = chunk.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
+        digest.update(chunk)
     digest.update(carry)
 
 

@@ -122,3 +122,14 @@ def test_client_samples_padded_to_be_large_parse_the_same(sample: Path, unlifted
 
 def test_small_messages_are_not_lifted() -> None:
     assert lifting.lift(HEAD + multipart(TEXT, attachment(blob(100_000)))) is None
+
+
+def test_runs_are_whole_lines_of_one_width_and_one_line_end() -> None:
+    line = b"QUJD" * 19 + b"\r\n"
+    raw = b"Subject: x\r\n\r\nHello\r\n" + line * 1000 + b"QUI=\r\nbye\r\n"
+    start = raw.index(line)
+    assert list(lifting._runs(raw)) == [(start, start + len(line) * 1000)]
+    stray = raw.replace(line * 2, line + b"QUJD" * 9 + b"\rQUJD" * 9 + b"QUJ\r\n", 1)   # a bare CR in a line
+    assert [end - begin for begin, end in lifting._runs(stray)] == [len(line) * 998]
+    lf_only = raw.replace(b"\r\n", b"\n")
+    assert [end - begin for begin, end in lifting._runs(lf_only)] == [(len(line) - 1) * 1000]
