@@ -8,7 +8,8 @@ quarantine) is ordinary synchronous SQLAlchemy on a :class:`~sqlalchemy.orm.Sess
 
 - on SQLite, in a thread of its own with a connection of its own (the stdlib driver, with the same
   settings as every connection: WAL, full sync, ``busy_timeout``, ``BEGIN IMMEDIATE``). SQLite has one
-  writer at a time anyway, and it no longer waits for the event loop between statements;
+  writer at a time anyway, and it no longer waits for the event loop between statements. Copying the
+  WAL into the database file (a checkpoint) is done beside it, by :class:`Checkpoints`;
 - on PostgreSQL, through the async session's ``run_sync`` (asyncpg has no synchronous side), several
   at a time, each waiting at most ``lock_timeout`` for a lock.
 
@@ -19,10 +20,14 @@ the caller as it was raised.
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import sqlite3
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, TypeVar
 
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session
 
@@ -30,6 +35,7 @@ from gateway.config import Settings
 from gateway.store.engine import WRITER, make_sync_sqlite_engine
 
 T = TypeVar("T")
+log = logging.getLogger("smartbcc.store")
 
 
 class Writer:
@@ -39,6 +45,7 @@ class Writer:
         self._thread: ThreadPoolExecutor | None = None
         self._sync: Engine | None = None       # made, used and disposed of in the thread
         self._sync_writer: Engine | None = None
+        self._checkpoints: Checkpoints | None = None
 
     @property
     def on_thread(self) -> bool:
@@ -59,17 +66,76 @@ class Writer:
     def _run_here(self, work: Callable[[Session], T]) -> T:
         if self._sync_writer is None:
             self._sync = make_sync_sqlite_engine(self._settings)
+            event.listen(self._sync, "connect", _checkpoint_late)
             self._sync_writer = self._sync.execution_options(**WRITER)
+            self._checkpoints = Checkpoints(self._sync.url.database or "")
         with Session(self._sync_writer, expire_on_commit=False) as session, session.begin():
-            return work(session)
+            result = work(session)
+        self._checkpoints.after_commit()
+        return result
 
     async def close(self) -> None:
         thread, self._thread = self._thread, None
         if thread is not None:
             await asyncio.get_running_loop().run_in_executor(thread, self._dispose)
             thread.shutdown(wait=True)
+        if self._checkpoints is not None:
+            await asyncio.to_thread(self._checkpoints.close)
 
     def _dispose(self) -> None:
         engine, self._sync, self._sync_writer = self._sync, None, None
         if engine is not None:
             engine.dispose()
+
+
+CHECKPOINT_AT = 4 * 1024 * 1024      # WAL bytes after which a checkpoint is started, off the writer's path
+_CHECKPOINT_PAGES = 16384            # the writer's own (blocking) checkpoint: only beyond 64 MiB of WAL
+
+
+def _checkpoint_late(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    """SQLite checkpoints on the commit that takes the WAL past 1,000 pages: a 20 MB message's commit
+    would also copy it into the database file (and wait for that to reach the disk) while every filing
+    waits. The writer leaves that to :class:`Checkpoints`, but for a WAL that grew too long anyway."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA wal_autocheckpoint={_CHECKPOINT_PAGES}")
+    cursor.close()
+
+
+class Checkpoints:
+    """Copies the WAL into the database file in a thread and on a connection of its own (a PASSIVE
+    checkpoint: it never waits for the writer or holds it up), started after a commit leaves the WAL
+    longer than :data:`CHECKPOINT_AT`; one at a time."""
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="smartbcc-checkpoint")
+        self._connection: sqlite3.Connection | None = None
+        self._busy = threading.Event()
+
+    def after_commit(self) -> None:
+        if self._busy.is_set() or not self._path:
+            return
+        try:
+            if os.stat(self._path + "-wal").st_size < CHECKPOINT_AT:
+                return
+        except OSError:
+            return
+        self._busy.set()
+        self._thread.submit(self._checkpoint)
+
+    def _checkpoint(self) -> None:
+        try:
+            if self._connection is None:
+                self._connection = sqlite3.connect(self._path, timeout=1, isolation_level=None,
+                                                   check_same_thread=False)
+            self._connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error as error:      # the next commit starts another; the writer's own is the backstop
+            log.warning("background checkpoint failed: %r", error)
+        finally:
+            self._busy.clear()
+
+    def close(self) -> None:
+        self._thread.shutdown(wait=True)
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None

@@ -88,3 +88,33 @@ def test_transactions_from_many_tasks_are_each_committed_once(settings) -> None:
         finally:
             await db.close()
     assert asyncio.run(work()) == 20
+
+
+def test_a_long_wal_is_copied_into_the_database_file_beside_the_writer(sqlite_settings) -> None:
+    """A commit that leaves the WAL longer than CHECKPOINT_AT starts a checkpoint in another thread;
+    the writer's own connection would only checkpoint far later (64 MiB)."""
+    from gateway.store import writer as writer_module
+    from gateway.store.database import initialize
+    asyncio.run(initialize(sqlite_settings))
+    path = sqlite_settings.data_dir / "smartbcc.db"
+
+    def big(session: Session) -> int:
+        session.execute(text("CREATE TABLE IF NOT EXISTS ballast (data BLOB)"))
+        session.execute(text("INSERT INTO ballast VALUES (randomblob(:n))"), {"n": writer_module.CHECKPOINT_AT * 2})
+        return session.execute(text("PRAGMA wal_autocheckpoint")).scalar()
+
+    async def work() -> tuple[int, int]:
+        db = await Database.open(sqlite_settings)
+        try:
+            before = path.stat().st_size
+            pages = await db.writer.run(big)
+            for _ in range(100):                     # the checkpoint runs beside, not in the commit
+                if path.stat().st_size >= before + writer_module.CHECKPOINT_AT * 2:
+                    break
+                await asyncio.sleep(0.05)
+            return pages, path.stat().st_size - before
+        finally:
+            await db.close()
+    pages, grown = asyncio.run(work())
+    assert pages == 16384
+    assert grown >= 8 * 1024 * 1024
