@@ -15,6 +15,7 @@ commits after all, the sender's retry is recognized and stored once.
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
 import random
 from dataclasses import dataclass
@@ -27,7 +28,9 @@ from gateway.store.faults import is_transient
 from gateway.store.filing import Delivery, Retry, Stored, store_batch
 
 log = logging.getLogger("smartbcc.smtp")
+_Item = tuple[Delivery, "asyncio.Future[Outcome]"]
 MAX_BATCH = 64               # messages committed together, at most
+LARGE = 1024 * 1024          # a message this large is committed alone
 WRITERS_POSTGRESQL = 4       # concurrent batches on PostgreSQL (SQLite has one writer)
 RACE_ATTEMPTS = 6            # a message that loses a unique-key race is filed again, from a fresh read;
                              # one refused that often goes to the quarantine (a replay dedups)
@@ -50,14 +53,16 @@ class Filer:
     Sessions that finish DATA together share one transaction (:func:`store_batch`): under load the
     cost of a commit (an fsync on SQLite) is paid once per batch instead of once per message, and on
     SQLite there is one writer, so transactions never queue on the file lock. With a single session
-    sending, a batch is that one message and it is filed at once: batching waits for nothing.
+    sending, a batch is that one message and it is filed at once: batching waits for nothing. A large
+    message (:data:`LARGE`) is committed alone, taking turns with the batches of small ones: writing
+    20 MB takes a while, and the small messages that arrive meanwhile wait for that one write at most.
     """
 
     def __init__(self, db: Database, settings: Settings) -> None:
         self.db = db
         self.settings = settings
         self.writers = 1 if db.engine.dialect.name == "sqlite" else WRITERS_POSTGRESQL
-        self._queue: asyncio.Queue[tuple[Delivery, asyncio.Future[Outcome]]] = asyncio.Queue()
+        self._queue: asyncio.Queue[_Item] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._running: set[asyncio.Future[Outcome]] = set()
 
@@ -87,10 +92,21 @@ class Filer:
         self._tasks = []
 
     async def _writer(self) -> None:
+        """Small messages waiting are filed together; a large one alone, taking turns with them, so that
+        the small ones never wait for more than one large message's write."""
+        small: list[_Item] = []
+        large: collections.deque[_Item] = collections.deque()
+        turn_of_large = False
         while True:
-            batch = [await self._queue.get()]
-            while len(batch) < MAX_BATCH and not self._queue.empty():
-                batch.append(self._queue.get_nowait())
+            if not small and not large:
+                self._sort(await self._queue.get(), small, large)
+            while not self._queue.empty():
+                self._sort(self._queue.get_nowait(), small, large)
+            if large and (turn_of_large or not small):
+                batch = [large.popleft()]
+            else:
+                batch, small = small[:MAX_BATCH], small[MAX_BATCH:]
+            turn_of_large = not turn_of_large
             try:
                 await self._write(batch)
             except Exception:    # never leave a session without its reply
@@ -99,6 +115,10 @@ class Filer:
                     if not done.done():
                         done.set_result(Outcome(str(TEMPORARY_FAILURE)))
             del batch    # not held (with its messages' bytes) while waiting for the next one
+
+    @staticmethod
+    def _sort(item: _Item, small: list[_Item], large: collections.deque[_Item]) -> None:
+        (large.append if len(item[0].raw) >= LARGE else small.append)(item)
 
     async def _write(self, batch: list[tuple[Delivery, asyncio.Future[Outcome]]]) -> None:
         pending = batch

@@ -3,10 +3,12 @@ costs that message alone (it goes to the quarantine, answered 250), never its ne
 
 from __future__ import annotations
 
+import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
 from gwtest import ThreadedGateway, count, messages, seed, with_db
 from rawsmtp import COMPANY, USER, Raw, message
+from gateway.handlers import delivery
 from gateway.mail.parsing import parse_message
 from gateway.routing import links
 from gateway.senders import Authorization
@@ -95,3 +97,39 @@ def test_a_clean_batch_files_each_message_as_if_alone(settings):
     assert results[4].message_pk == results[0].message_pk
     assert count(settings, Person) == 1 + 3
     assert count(settings, Message) == 4
+
+
+def _large_delivery(settings, number: int) -> Delivery:
+    raw = message(subject=f"Large {number}", to=f"buyer{number}@prospect.example",
+                  message_id=f"<large-{number}@acme.example>") + b"x" * 76 + b"\r\n"
+    raw += (b"y" * 76 + b"\r\n") * (delivery.LARGE // 78 + 1)
+    return Delivery(company_id=1, raw=raw, parsed=parse_message(raw, mail_domain=settings.mail_domain),
+                    authorization=Authorization(True, 1, USER, "header-from", "login"), envelope_from=USER,
+                    envelope_rcpts=(COMPANY,), addressed=())
+
+
+def test_large_messages_are_filed_alone_taking_turns_with_the_small_ones(settings, monkeypatch):
+    seed(settings)
+    batches: list[list[str]] = []
+    real = delivery.store_batch
+
+    async def observed(db, deliveries):
+        batches.append([d.parsed.subject for d in deliveries])
+        return await real(db, deliveries)
+    monkeypatch.setattr(delivery, "store_batch", observed)
+    waiting = [_large_delivery(settings, 1), _large_delivery(settings, 2),
+               *(_delivery(settings, n) for n in range(6))]
+
+    async def work(db):
+        filer = delivery.Filer(db, settings)
+        deadline = asyncio.get_running_loop().time() + 60
+        try:       # all queued before the writer first runs: then it chooses the order
+            return await asyncio.gather(*(filer.file(d, deadline) for d in waiting))
+        finally:
+            await filer.drain(10)
+    outcomes = with_db(settings, work)
+
+    assert all(outcome.stored is not None for outcome in outcomes)
+    small = [f"Offer {n}" for n in range(6)]
+    assert batches == [small, ["Large 1"], ["Large 2"]] or batches == [["Large 1"], small, ["Large 2"]], batches
+    assert count(settings, Message) == 8
