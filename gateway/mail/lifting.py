@@ -165,9 +165,9 @@ def _runs(raw: bytes) -> Iterator[tuple[int, int]]:
 def _are_lines(piece: bytes, width: int, eol: bytes, lines: int) -> bool:
     """``piece`` is ``lines`` lines of ``width`` base64 characters, each ended by ``eol``."""
     step = width + len(eol)
-    return (piece.count(b"\n") == lines and piece[step - 1::step] == b"\n" * lines
-            and (eol == b"\n" or (piece.count(b"\r") == lines and piece[width::step] == b"\r" * lines))
-            and not piece.translate(None, _ALPHABET + eol))
+    # nothing but the alphabet and the line ends, and each line end where a line of that width ends
+    return (piece.translate(None, _ALPHABET) == eol * lines and piece[step - 1::step] == b"\n" * lines
+            and (eol == b"\n" or piece[width::step] == b"\r" * lines))
 
 
 def decoded(part: Message) -> bytes | None:
