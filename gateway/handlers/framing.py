@@ -58,6 +58,31 @@ def line_lengths(open_line: int, after_cr: bool, chunk: bytes) -> tuple[list[int
     return closed, left_open
 
 
+def lines_fit(open_line: int, after_cr: bool, chunk: bytes, limit: int) -> tuple[bool, int]:
+    """Whether the lines ``chunk`` completes, and the line it leaves open, are all at most ``limit`` long
+    (as :func:`line_lengths` counts them); and the length of that open line (meaningful when they fit).
+
+    It jumps from each line start to the last CRLF within ``limit`` bytes: a step per ``limit`` bytes
+    or so, not one per line."""
+    size = len(chunk)
+    if after_cr and chunk.startswith(b"\n"):       # a CRLF across the seam closes the open line
+        if open_line + 1 > limit:
+            return False, 0
+        start = 1
+    else:
+        first = chunk.find(b"\r\n")
+        if first < 0:
+            return open_line + size <= limit, open_line + size
+        if open_line + first + 2 > limit:
+            return False, 0
+        start = first + 2
+    while True:
+        last = chunk.rfind(b"\r\n", start, min(start + limit, size))
+        if last < 0:
+            return start + limit >= size, size - start
+        start = last + 2
+
+
 def unstuff(data: bytes, before: bytes = START) -> bytes:
     """RFC 5321 4.5.2 transparency undone: a line that begins with a dot loses that dot. Only CRLF
     ends a line, so a dot after a bare CR or LF stays. ``before``: the (stuffed) bytes that came just
@@ -121,13 +146,14 @@ class DataFramer:
         return data
 
     def _check(self, body: bytes) -> None:
-        opened_before = self._open_line
-        closed, self._open_line = line_lengths(opened_before, self._after_cr, body)
+        opened_before, after_cr = self._open_line, self._after_cr
+        fit, self._open_line = lines_fit(opened_before, after_cr, body, self.line_limit)
         self._after_cr = body.endswith(b"\r")
         too_much = self.size_limit is not None and self.size + len(body) > self.size_limit
-        too_long = max(self._open_line, max(closed, default=0)) > self.line_limit
+        too_long = not fit
         if too_long and too_much:            # both in this chunk: the limit reached first counts
             first_beyond_size = self.size_limit - self.size   # type: ignore[operator]
+            closed, self._open_line = line_lengths(opened_before, after_cr, body)
             too_long = self._first_too_long(-opened_before, [*closed, self._open_line]) < first_beyond_size
         if too_long or too_much:
             self.overrun = Overrun.TOO_LONG if too_long else Overrun.TOO_MUCH

@@ -12,7 +12,7 @@ import threading
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from gateway.handlers.framing import START, DataFramer, Overrun, line_lengths, unstuff
+from gateway.handlers.framing import START, DataFramer, Overrun, line_lengths, lines_fit, unstuff
 from gateway.handlers.protocol import GatewaySMTP
 from rawsmtp import Raw
 
@@ -253,3 +253,15 @@ def test_what_is_taken_on_the_way_and_the_rest_are_the_message(content, points, 
             assert sum(map(len, pieces)) == pending and framer.pending == 0
             taken += pieces
     assert b"".join(taken) + framer.message() == content
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.integers(min_value=0, max_value=30), st.booleans(),
+       st.lists(st.one_of(WIRE_FRAGMENTS, st.sampled_from([b"a" * 9, b"b" * 17])), max_size=25).map(b"".join),
+       st.integers(min_value=2, max_value=30))
+def test_lines_fit_says_what_the_line_lengths_say(open_line, after_cr, chunk, limit):
+    closed, left_open = line_lengths(open_line, after_cr, chunk)
+    fit, open_after = lines_fit(open_line, after_cr, chunk, limit)
+    assert fit == (all(length <= limit for length in closed) and left_open <= limit)
+    if fit:
+        assert open_after == left_open
