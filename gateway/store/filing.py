@@ -134,11 +134,42 @@ _INSERT_BY_EMAIL = {model: insert(model).returning(model.email, model.id) for mo
 _INSERT_DEALS = insert(Deal).returning(Deal.id, sort_by_parameter_order=True)
 
 
+_COMPANY = select(Company.max_new_contacts, Company.crm_mode, Company.classic_creates,
+                  Company.deal_for_new_inquiry).where(Company.id == _COMPANY_ID)
+_OWNERS = select(User.id, User.default_visibility, User.auto_link).where(User.id.in_(bindparam("ids", expanding=True)))
+
+
+@dataclass(frozen=True)
+class Owner:
+    """The user a message is filed for: what filing needs of them."""
+
+    id: int
+    default_visibility: str
+    auto_link: bool
+
+
+def load_owners(session: Session, user_ids: Iterable[int | None]) -> None:
+    """Read these users (those not read yet in this transaction) in one query, for :func:`owner_of`."""
+    cache = session.info.setdefault("smartbcc_owners", {})
+    wanted = sorted({i for i in user_ids if i is not None and i not in cache})
+    if wanted:
+        for row in session.connection().execute(_OWNERS, {"ids": wanted}):
+            cache[row.id] = Owner(row.id, row.default_visibility, bool(row.auto_link))
+
+
+def owner_of(session: Session, user_id: int | None) -> Owner:
+    load_owners(session, [user_id])
+    owner = session.info["smartbcc_owners"].get(user_id)
+    if owner is None:
+        raise LookupError(f"user {user_id} vanished during delivery")
+    return owner
+
+
 def company_facts(session: Session, company_id: int) -> CompanyFacts:
     cache = session.info.setdefault("smartbcc_company_facts", {})
     facts = cache.get(company_id)
     if facts is None:
-        company = session.get(Company, company_id)
+        company = session.connection().execute(_COMPANY, {"company_id": company_id}).one_or_none()
         if company is None:
             raise LookupError(f"company {company_id} vanished during delivery")
         strings: dict[str, set[str]] = {"own": set(), "excluded": set()}
@@ -164,12 +195,12 @@ class Known:
 def load_context(session: Session, db: Database, delivery: Delivery) -> Known:
     parsed = delivery.parsed
     company_id = delivery.company_id
-    owner = session.get(User, delivery.authorization.user_id)
+    owner = owner_of(session, delivery.authorization.user_id)
     facts = company_facts(session, company_id)
     base = FilingContext(
         company_id=company_id, mail_domain=db.mail_domain,
         own_addresses=facts.own_addresses,
-        addressed=delivery.addressed, auto_link=bool(owner and owner.auto_link),
+        addressed=delivery.addressed, auto_link=owner.auto_link,
         excluded_addresses=facts.excluded_addresses, excluded_domains=facts.excluded_domains,
         max_new_contacts=facts.max_new_contacts, crm_mode=facts.crm_mode,
         classic_creates=facts.classic_creates, deal_for_new_inquiry=facts.deal_for_new_inquiry,
@@ -241,7 +272,7 @@ def _open_records(session: Session, company_id: int, person_ids: list[int],
     return sorted(found, key=lambda record: (DEALISH_KINDS.index(record.kind), record.id))
 
 
-def _message_row(db: Database, delivery: Delivery, owner: User, direction: str) -> dict[str, Any]:
+def _message_row(db: Database, delivery: Delivery, owner: Owner, direction: str) -> dict[str, Any]:
     parsed = delivery.parsed
     author = parsed.author
     forwarded = None
@@ -276,7 +307,7 @@ def _message_row(db: Database, delivery: Delivery, owner: User, direction: str) 
     )
 
 
-def _insert_message(session: Session, db: Database, delivery: Delivery, owner: User,
+def _insert_message(session: Session, db: Database, delivery: Delivery, owner: Owner,
                           direction: str) -> int:
     """The message's row, its attachments' rows and its raw bytes; returns the row's id."""
     connection = session.connection()
@@ -300,7 +331,7 @@ def _insert_by_email(session: Session, model: type, rows: dict[str, dict[str, An
 
 
 def _apply_plan(session: Session, message_pk: int, plan: FilingPlan, company_id: int,
-                      owner: User, fresh: bool) -> tuple[int, int]:
+                      owner: Owner, fresh: bool) -> tuple[int, int]:
     """Create the plan's records, then its links and review items; returns (links added, records made).
 
     ``fresh``: the message row is new in this transaction, so it has no links or review items yet.
@@ -367,9 +398,7 @@ def keep_raw(session: Session, message_pk: int, raw: bytes) -> None:
 
 def file_in(session: Session, db: Database, delivery: Delivery) -> Stored:
     """Store and file ``delivery`` inside the caller's transaction (which commits it, or not)."""
-    owner = session.get(User, delivery.authorization.user_id)
-    if owner is None:
-        raise LookupError(f"user {delivery.authorization.user_id} vanished during delivery")
+    owner = owner_of(session, delivery.authorization.user_id)
     known = load_context(session, db, delivery)
     plan = plan_filing(delivery.parsed, known.context)
     message_pk = known.seen
@@ -395,16 +424,6 @@ class Retry(Exception):
     """A message of a batch met a unique-key race with another writer: file it again from a fresh read."""
 
 
-def _load_owners(session: Session, deliveries: list[Delivery]) -> list[User]:
-    """The batch's senders in one query: filing each message then finds its owner in the session.
-
-    The session holds its objects weakly: keep the list while the batch is filed."""
-    ids = sorted({d.authorization.user_id for d in deliveries if d.authorization.user_id is not None})
-    if len(ids) < 2:
-        return []
-    return list(session.execute(select(User).where(User.id.in_(ids))).scalars())
-
-
 class _Undone(Exception):
     """A message of a batch filed without savepoints failed: the batch is filed again, with them."""
 
@@ -412,7 +431,7 @@ class _Undone(Exception):
 def _file_together(session: Session, db: Database, deliveries: list[Delivery]) -> list[Stored | Exception]:
     """The batch without a savepoint per message: any message's failure undoes it all (:class:`_Undone`),
     a transient failure raises as it is."""
-    owners = _load_owners(session, deliveries)
+    load_owners(session, (d.authorization.user_id for d in deliveries))     # one query for the batch
     results: list[Stored | Exception] = []
     for delivery in deliveries:
         try:
@@ -421,7 +440,6 @@ def _file_together(session: Session, db: Database, deliveries: list[Delivery]) -
             if is_transient(error):
                 raise
             raise _Undone from error
-    del owners
     return results
 
 
@@ -438,7 +456,7 @@ def _file_each(session: Session, db: Database, deliveries: list[Delivery]) -> li
             session.rollback()
             results.append(Retry(repr(error)) if isinstance(error, IntegrityError) else error)
         return results
-    owners = _load_owners(session, deliveries)
+    load_owners(session, (d.authorization.user_id for d in deliveries))
     for delivery in deliveries:
         try:
             with session.begin_nested():
@@ -449,7 +467,6 @@ def _file_each(session: Session, db: Database, deliveries: list[Delivery]) -> li
             if is_transient(error):
                 raise
             results.append(error)
-    del owners
     return results
 
 
