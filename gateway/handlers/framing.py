@@ -34,7 +34,7 @@ def find_end(tail: bytes, chunk: bytes) -> int:
     seam = (tail + chunk[:_KEEP]).find(END)
     if seam >= 0:
         return seam + len(END) - len(tail)
-    inside = chunk.find(END)
+    inside = chunk.find(END) if b"." in chunk else -1     # a dot-less chunk (base64, mostly) is quick to rule out
     return inside + len(END) if inside >= 0 else -1
 
 
@@ -87,6 +87,8 @@ def unstuff(data: bytes, before: bytes = START) -> bytes:
     """RFC 5321 4.5.2 transparency undone: a line that begins with a dot loses that dot. Only CRLF
     ends a line, so a dot after a bare CR or LF stays. ``before``: the (stuffed) bytes that came just
     before ``data`` (its last two are enough; :data:`START` when ``data`` starts the message)."""
+    if b"." not in data:
+        return data
     if before.endswith(b"\r\n") and data.startswith(b"."):
         data = data[1:]
     elif before.endswith(b"\r") and data.startswith(b"\n."):
