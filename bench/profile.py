@@ -56,7 +56,8 @@ class Sampler:
         self.out.with_suffix(".threads").write_text(
             f"server CPU per accepted message: {sum(spent.values()) / per * 1000:.1f} ms, of which the main "
             f"thread (event loop: SMTP, parsing, SQLAlchemy) {spent.get(main, 0.0) / per * 1000:.1f} ms and "
-            f"{len(spent) - 1} other threads (aiosqlite connections running SQLite, the parse pool) "
+            f"{len(spent) - 1} other threads (SQLite's: the filing writer, the checkpointer, aiosqlite's; "
+            f"the parse pool's) "
             f"{others / per * 1000:.1f} ms\n")
         if self.process is None:
             return
