@@ -24,7 +24,9 @@ from sqlalchemy.util import EMPTY_DICT
 from sqlalchemy.util.concurrency import await_
 
 _Outcome = tuple[Any, int, int | None, list[Any]]
-BLOB_IN_PLACE = 256 * 1024     # values at least this large are written in place (write_blob)
+# values at least this large are written in place (write_in_place), not bound: binding has SQLite copy
+# them twice in memory; below this, binding is the cheaper of the two
+BLOB_IN_PLACE = 2 * 1024 * 1024
 _BLOB_PIECE = 1024 * 1024
 
 
