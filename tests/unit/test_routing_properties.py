@@ -113,9 +113,10 @@ def cases(draw):
     context = FilingContext(
         company_id=1, mail_domain="bcc.example.net", own_addresses=frozenset({"ada@acme.example"}),
         addressed=tuple(draw(st.lists(REFS, max_size=2))), persons=persons,
+        # as the store has them: one row per record, so one contact per (kind, id)
         open_records=tuple(draw(st.lists(st.builds(OpenRecord, kind=st.sampled_from(DEALISH_KINDS),
                                                    id=st.integers(1, 9), person_id=st.integers(1, 3)),
-                                         max_size=5))),
+                                         max_size=5, unique_by=lambda r: (r.kind, r.id)))),
         thread_records=tuple(draw(st.lists(REFS, max_size=2))),
         org_by_domain=(("customer.example", 7),), auto_link=draw(st.booleans()),
         excluded_addresses=frozenset(draw(st.sets(EMAILS, max_size=1))),
