@@ -197,10 +197,9 @@ class Known:
     seen: int | None
 
 
-def load_context(session: Session, db: Database, delivery: Delivery) -> Known:
+def load_context(session: Session, db: Database, delivery: Delivery, owner: Owner) -> Known:
     parsed = delivery.parsed
     company_id = delivery.company_id
-    owner = owner_of(session, delivery.authorization.user_id)
     facts = company_facts(session, company_id)
     base = FilingContext(
         company_id=company_id, mail_domain=db.mail_domain,
@@ -236,7 +235,7 @@ def load_context(session: Session, db: Database, delivery: Delivery) -> Known:
             known_leads.append(KnownLead(row.id, row.value))
     thread_records = [RecordRef(row.value, row.id) for row in found["thread"]]
     open_records = _open_records(session, company_id, sorted({p.id for p in known_persons}),
-                                       set(thread_records))
+                                 set(thread_records))
     context = FilingContext(
         **{**base.__dict__,
            "persons": tuple(known_persons), "leads": tuple(known_leads),
@@ -258,7 +257,7 @@ _OPEN_RECORDS = union_all(*(_open_of_kind(kind) for kind in DEALISH_KINDS))
 
 
 def _open_records(session: Session, company_id: int, person_ids: list[int],
-                        in_thread: set[RecordRef]) -> list[OpenRecord]:
+                  in_thread: set[RecordRef]) -> list[OpenRecord]:
     """Open deals, leads and projects of these contacts (all of ``company_id``), with their latest activity.
 
     One query for the three kinds. It selects by contact only: the contacts are the company's, and a
@@ -312,11 +311,10 @@ def _message_row(db: Database, delivery: Delivery, owner: Owner, direction: str)
     )
 
 
-def _insert_message(session: Session, db: Database, delivery: Delivery, owner: Owner,
-                          direction: str) -> int:
+def _insert_message(session: Session, db: Database, delivery: Delivery, owner: Owner, direction: str) -> int:
     """The message's row, its attachments' rows and its raw bytes; returns the row's id."""
     connection = session.connection()
-    message_pk = (connection.execute(_INSERT_MESSAGE, _message_row(db, delivery, owner, direction))).scalar_one()
+    message_pk = connection.execute(_INSERT_MESSAGE, _message_row(db, delivery, owner, direction)).scalar_one()
     attachments = [dict(message_pk=message_pk, filename=clean_text(a.filename, 500) or "attachment",
                         content_type=clean_text(a.content_type, 200), size=a.size, sha256=a.sha256)
                    for a in delivery.parsed.attachments]
@@ -336,7 +334,7 @@ def _insert_by_email(session: Session, model: type, rows: dict[str, dict[str, An
 
 
 def _apply_plan(session: Session, message_pk: int, plan: FilingPlan, company_id: int,
-                      owner: Owner, fresh: bool) -> tuple[int, int]:
+                owner: Owner, fresh: bool) -> tuple[int, int]:
     """Create the plan's records, then its links and review items; returns (links added, records made).
 
     ``fresh``: the message row is new in this transaction, so it has no links or review items yet.
@@ -353,7 +351,7 @@ def _apply_plan(session: Session, message_pk: int, plan: FilingPlan, company_id:
                  for deal in plan.new_deals}
     deals: dict[str, int] = {}
     if deal_rows:
-        deal_ids = (connection.execute(_INSERT_DEALS, list(deal_rows.values()))).scalars()
+        deal_ids = connection.execute(_INSERT_DEALS, list(deal_rows.values())).scalars()
         deals = dict(zip(deal_rows, deal_ids))
     created: dict[tuple[str, str], int] = {
         **{("person", email): pk for email, pk in persons.items()},
@@ -362,8 +360,8 @@ def _apply_plan(session: Session, message_pk: int, plan: FilingPlan, company_id:
     }
     existing: set[tuple[str, int]] = set()
     if not fresh:
-        existing = set((connection.execute(
-            select(Link.kind, Link.record_id).where(Link.message_pk == message_pk))).all())
+        existing = set(connection.execute(
+            select(Link.kind, Link.record_id).where(Link.message_pk == message_pk)).all())
     rows = []
     for planned in plan.links:
         record_id = planned.record_id or created[planned.kind, planned.new_email]
@@ -376,8 +374,8 @@ def _apply_plan(session: Session, message_pk: int, plan: FilingPlan, company_id:
         connection.execute(_INSERT_LINKS, rows)
     reviewed: set[tuple[str, int]] = set()
     if plan.reviews and not fresh:
-        reviewed = set((connection.execute(select(ReviewItem.kind, ReviewItem.person_id)
-                                                 .where(ReviewItem.message_pk == message_pk))).all())
+        reviewed = set(connection.execute(select(ReviewItem.kind, ReviewItem.person_id)
+                                          .where(ReviewItem.message_pk == message_pk)).all())
     reviews = [dict(company_id=company_id, message_pk=message_pk, kind=review.kind, person_id=review.person_id,
                     candidates=list(review.candidates))
                for review in plan.reviews if (review.kind, review.person_id) not in reviewed]
@@ -404,13 +402,13 @@ def keep_raw(session: Session, message_pk: int, raw: bytes) -> None:
 def file_in(session: Session, db: Database, delivery: Delivery) -> Stored:
     """Store and file ``delivery`` inside the caller's transaction (which commits it, or not)."""
     owner = owner_of(session, delivery.authorization.user_id)
-    known = load_context(session, db, delivery)
+    known = load_context(session, db, delivery, owner)
     plan = plan_filing(delivery.parsed, known.context)
     message_pk = known.seen
     if message_pk is None:
         message_pk = _insert_message(session, db, delivery, owner, plan.direction)
     links_added, records = _apply_plan(session, message_pk, plan, delivery.company_id, owner,
-                                             fresh=known.seen is None)
+                                       fresh=known.seen is None)
     return Stored(message_pk, known.seen is None, links_added, records)
 
 
