@@ -120,7 +120,7 @@ class Filer:
     def _sort(item: _Item, small: list[_Item], large: collections.deque[_Item]) -> None:
         (large.append if len(item[0].raw) >= LARGE else small.append)(item)
 
-    async def _write(self, batch: list[tuple[Delivery, asyncio.Future[Outcome]]]) -> None:
+    async def _write(self, batch: list[_Item]) -> None:
         pending = batch
         for attempt in range(RACE_ATTEMPTS):
             if attempt:

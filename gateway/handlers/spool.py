@@ -22,11 +22,12 @@ class Spool:
         self._file = os.fdopen(descriptor, "wb")
 
     def write(self, pieces: Iterable[bytes]) -> None:
+        """Append ``pieces``; once this returns, another process reading the file sees them."""
         self._file.writelines(pieces)
+        self._file.flush()
 
     def read(self) -> bytes:
         """The whole message, once it was all written."""
-        self._file.flush()
         with open(self.path, "rb") as spooled:
             return spooled.read()
 
@@ -45,7 +46,6 @@ def spool(raw: bytes) -> Spool:
     made = Spool()
     try:
         made.write([raw])
-        made._file.flush()
     except BaseException:
         made.remove()
         raise

@@ -20,8 +20,8 @@ import itertools
 import re
 import secrets
 from dataclasses import dataclass, field
-from typing import Iterator
 from email.message import EmailMessage, Message
+from typing import Iterator
 
 MIN_MESSAGE = 256 * 1024       # smaller messages are parsed as they are
 MIN_RUN = 32 * 1024            # shorter runs stay in place
@@ -54,9 +54,10 @@ class Run:
 
 
 class Part(EmailMessage):
-    """A parsed part; ``lifted`` holds the run its base64 body starts with, and the rest of the body."""
+    """A parsed part; ``lifted`` holds the run its base64 body starts with, and the rest of the body
+    decoded."""
 
-    lifted: tuple[Run, str] | None = None
+    lifted: tuple[Run, bytes] | None = None
 
 
 @dataclass
@@ -97,10 +98,10 @@ class Lifted:
             return False
         joined = "".join(rest.splitlines()).encode("ascii")
         try:     # the stdlib's first try (email._encoded_words.decode_b): padded, validated
-            base64.b64decode(joined + b"==="[:(4 - len(joined) % 4) % 4], validate=True)
+            tail = base64.b64decode(joined + b"==="[:(4 - len(joined) % 4) % 4], validate=True)
         except binascii.Error:
             return False
-        part.lifted = (self.runs[first.group()], rest)
+        part.lifted = (self.runs[first.group()], tail)
         return True
 
     def _restore(self, text: str) -> str:
@@ -130,11 +131,6 @@ def lift(raw: bytes) -> Lifted | None:
     pieces.append(view[position:])
     lifted.raw = b"".join(pieces)
     return lifted
-
-
-def _rest(lifted: tuple[Run, str]) -> bytes:
-    joined = "".join(lifted[1].splitlines()).encode("ascii")
-    return base64.b64decode(joined + b"==="[:(4 - len(joined) % 4) % 4])
 
 
 def _runs(raw: bytes) -> Iterator[tuple[int, int]]:
@@ -170,21 +166,29 @@ def _are_lines(piece: bytes, width: int, eol: bytes, lines: int) -> bool:
             and (eol == b"\n" or piece[width::step] == b"\r" * lines))
 
 
-def decoded(part: Message) -> bytes | None:
-    """The decoded body of a part whose run was kept aside (:meth:`Lifted.settle`), else None."""
+def _decoded_pieces(part: Message) -> Iterator[bytes] | None:
+    """The decoded body of a part whose run was kept aside (:meth:`Lifted.settle`), a piece at a time;
+    None for any other part."""
     lifted = getattr(part, "lifted", None)
     if lifted is None:
         return None
-    return b"".join([*lifted[0].pieces(), _rest(lifted)])
+    run, tail = lifted
+    return itertools.chain(run.pieces(), [tail])
+
+
+def decoded(part: Message) -> bytes | None:
+    """The decoded body of a part whose run was kept aside, whole; else None."""
+    pieces = _decoded_pieces(part)
+    return None if pieces is None else b"".join(pieces)
 
 
 def size_and_sha256(part: Message) -> tuple[int, str] | None:
     """What :func:`decoded` would give, measured and hashed a piece at a time, without holding it."""
-    lifted = getattr(part, "lifted", None)
-    if lifted is None:
+    pieces = _decoded_pieces(part)
+    if pieces is None:
         return None
     digest, size = hashlib.sha256(), 0
-    for piece in itertools.chain(lifted[0].pieces(), [_rest(lifted)]):
+    for piece in pieces:
         digest.update(piece)
         size += len(piece)
     return size, digest.hexdigest()

@@ -12,16 +12,16 @@ import hashlib
 import io
 import re
 from datetime import datetime, timezone
-from typing import Any
 from email import message_from_bytes
 from email.generator import BytesGenerator
 from email.message import EmailMessage, Message
 from email.parser import BytesHeaderParser
 from email.policy import EmailPolicy
 from email.utils import parsedate_to_datetime
+from typing import Any
 
-from gateway.mail.encodings import decode_bytes, decode_words, header_text, mailboxes, repair_header
 from gateway.mail import lifting
+from gateway.mail.encodings import decode_bytes, decode_words, header_text, mailboxes, repair_header
 from gateway.mail.forwards import find_forwarded
 from gateway.mail.message import Attachment, ForwardedOriginal, Mailbox, ParsedMessage
 
