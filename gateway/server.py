@@ -16,6 +16,7 @@ from gateway.handlers.smtp import GatewayHandler
 from gateway.limits import SessionCounter
 from gateway.metrics import Metrics
 from gateway.monitoring import Monitoring
+from gateway.store import raw
 from gateway.store.database import Database
 
 log = logging.getLogger("smartbcc.server")
@@ -102,6 +103,14 @@ async def start(settings: Settings) -> RunningGateway:
     """Open the database and listen; the returned gateway serves until ``stop()``."""
     certificates = Certificates(settings)
     db = await Database.open(settings)
+    try:
+        swept = await raw.sweep(db)
+    except Exception as error:    # the pieces stay; the next start tries again
+        log.warning("could not delete unused pieces of large messages (%r)", error)
+    else:
+        if swept:
+            log.info("deleted %d pieces of large messages that no message names (left by an earlier run)",
+                     swept)
     handler = GatewayHandler(db, settings)
     sessions = SessionCounter(settings.max_sessions, settings.max_sessions_per_client)
     call_limit = command_call_limit(settings.max_commands)

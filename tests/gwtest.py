@@ -16,9 +16,10 @@ from sqlalchemy import func, select
 
 from gateway.config import Settings
 from gateway.server import RunningGateway, start
+from gateway.store import raw as stored_raw
 from gateway.store.database import Database, initialize
 from gateway.store.models import (
-    AlternateAddress, Company, Deal, Lead, Link, Message, MessageRaw, Organization, Person, Project, User,
+    AlternateAddress, Company, Deal, Lead, Link, Message, Organization, Person, Project, User,
 )
 
 T = TypeVar("T")
@@ -171,7 +172,7 @@ def messages(settings: Settings) -> list[StoredMessage]:
         async with db.sessions() as session:
             out = []
             for message in (await session.scalars(select(Message).order_by(Message.id))).all():
-                raw = await session.scalar(select(MessageRaw.raw).where(MessageRaw.message_pk == message.id))
+                raw = await stored_raw.read(session, message.id)
                 links = (await session.execute(select(Link.kind, Link.record_id, Link.rule)
                                                .where(Link.message_pk == message.id))).all()
                 out.append(StoredMessage(message.id, message.message_id, message.subject,

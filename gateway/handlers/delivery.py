@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import dataclasses
 import logging
 import random
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from gateway import quarantine
 from gateway.config import Settings
 from gateway.replies import ACCEPTED, TEMPORARY_FAILURE
+from gateway.store import raw
 from gateway.store.database import Database
 from gateway.store.faults import is_transient
 from gateway.store.filing import Delivery, Retry, Stored, store_batch
@@ -53,9 +55,11 @@ class Filer:
     Sessions that finish DATA together share one transaction (:func:`store_batch`): under load the
     cost of a commit (an fsync on SQLite) is paid once per batch instead of once per message, and on
     SQLite there is one writer, so transactions never queue on the file lock. With a single session
-    sending, a batch is that one message and it is filed at once: batching waits for nothing. A large
-    message (:data:`LARGE`) is committed alone, taking turns with the batches of small ones: writing
-    20 MB takes a while, and the small messages that arrive meanwhile wait for that one write at most.
+    sending, a batch is that one message and it is filed at once: batching waits for nothing. The
+    bytes of a message of ``raw.APART`` or more are written ahead, a piece per transaction, taking turns
+    with the other writes (gateway.store.raw); the message is then filed like a small one. One of
+    :data:`LARGE` or more with its bytes in hand is committed alone, taking turns with the batches of
+    small ones, which wait for that one write at most.
     """
 
     def __init__(self, db: Database, settings: Settings) -> None:
@@ -65,6 +69,7 @@ class Filer:
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
         self._running: set[asyncio.Future[Outcome]] = set()
+        self._ahead: set[asyncio.Task[None]] = set()
 
     async def file(self, delivery: Delivery, deadline: float) -> Outcome:
         """File ``delivery``; the reply comes by ``deadline`` (event-loop time), else it is 451."""
@@ -74,13 +79,28 @@ class Filer:
         done: asyncio.Future[Outcome] = loop.create_future()
         self._running.add(done)
         done.add_done_callback(self._running.discard)
-        self._queue.put_nowait((delivery, done))
+        if len(delivery.raw) >= raw.APART:
+            ahead = loop.create_task(self._write_ahead(delivery, done))    # not cancelled with the session
+            self._ahead.add(ahead)
+            ahead.add_done_callback(self._ahead.discard)
+        else:
+            self._queue.put_nowait((delivery, done))
         try:
             return await asyncio.wait_for(asyncio.shield(done), max(0.0, deadline - loop.time()))
         except TimeoutError:
             log.error("%s filing took over %g s; answering 451 (the filing goes on, a retry dedups)",
                       delivery.client_address, self.settings.data_timeout)
             return Outcome(str(TEMPORARY_FAILURE))
+
+    async def _write_ahead(self, delivery: Delivery, done: asyncio.Future[Outcome]) -> None:
+        """Write a large message's bytes ahead in pieces (gateway.store.raw), then queue its filing;
+        if that fails, it is filed with its bytes as usual."""
+        try:
+            delivery = dataclasses.replace(delivery, upload=await raw.upload(self.db, delivery.raw))
+        except Exception as error:
+            log.warning("%s DATA: writing %d bytes ahead failed (%r); filing them with the message",
+                        delivery.client_address, len(delivery.raw), error)
+        self._queue.put_nowait((delivery, done))
 
     async def drain(self, timeout: float) -> None:
         """Wait for filings still queued or running (the clients may be gone), then stop the writers."""
@@ -118,7 +138,8 @@ class Filer:
 
     @staticmethod
     def _sort(item: _Item, small: list[_Item], large: collections.deque[_Item]) -> None:
-        (large.append if len(item[0].raw) >= LARGE else small.append)(item)
+        delivery = item[0]
+        (large.append if len(delivery.raw) >= LARGE and delivery.upload is None else small.append)(item)
 
     async def _write(self, batch: list[_Item]) -> None:
         pending = batch
@@ -155,6 +176,12 @@ class Filer:
 
     async def _not_filed(self, delivery: Delivery, error: Exception) -> Outcome:
         peer = delivery.client_address
+        if delivery.upload is not None:     # the message's pieces are not named by any message
+            try:
+                await raw.discard(self.db, delivery.upload)
+            except Exception as failure:    # raw.sweep deletes them later
+                log.warning("%s DATA: could not delete the pieces of upload %d (%r)", peer, delivery.upload,
+                            failure)
         if is_transient(error):
             log.warning("%s DATA: the database is unavailable (%r); answering 451, nothing written", peer, error)
             return Outcome(str(TEMPORARY_FAILURE))

@@ -11,9 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.services.errors import NotFound, ServiceError, company_by_slug
 from gateway.services.records import NOUNS
+from gateway.store import raw
 from gateway.store.database import Database
 from gateway.store.models import (
-    RECORD_MODELS, Attachment, Company, Link, Message, MessageRaw, ReviewItem, User,
+    RECORD_MODELS, Attachment, Company, Link, Message, MessageRaw, RawPiece, ReviewItem, User,
 )
 
 _OWN_COLUMNS = ("id", "company_id", "owner_user_id")
@@ -115,10 +116,10 @@ async def message_raw(db: Database, message_pk: int) -> bytes:
     """The message exactly as it was received."""
     async with db.sessions() as session:
         await _message(session, message_pk)
-        raw = await session.scalar(select(MessageRaw.raw).where(MessageRaw.message_pk == message_pk))
-    if raw is None:
+        kept = await raw.read(session, message_pk)
+    if kept is None:
         raise NotFound(f"message {message_pk} has no stored raw bytes")
-    return bytes(raw)
+    return kept
 
 
 async def delete_message(db: Database, message_pk: int) -> MessageSummary:
@@ -130,6 +131,9 @@ async def delete_message(db: Database, message_pk: int) -> MessageSummary:
         count = await session.scalar(select(func.count()).where(Link.message_pk == message.id))
         summary = MessageSummary(message.id, company.slug, message.received_at, message.from_email,
                                  message.from_name, message.subject, owner.email if owner else "", count)
+        upload = await session.scalar(select(MessageRaw.upload).where(MessageRaw.message_pk == message.id))
+        if upload is not None:
+            await session.execute(delete(RawPiece).where(RawPiece.upload == upload))
         for model in (Link, Attachment, MessageRaw, ReviewItem):
             await session.execute(delete(model).where(model.message_pk == message.id))
         await session.execute(delete(Message).where(Message.id == message.id))

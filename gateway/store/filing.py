@@ -1,8 +1,8 @@
 """One unit of work per accepted message: gather what the company knows, decide, write, commit.
 
 :func:`store_message` runs the pure decisions of ``gateway.routing.links`` inside one transaction and
-writes the raw bytes, parsed fields, attachments, new contacts and links together. When it returns,
-all of it is committed; only then may the SMTP handler answer 250. :func:`store_batch` does the same
+writes the raw bytes (or names the pieces they were written ahead in, gateway.store.raw), parsed
+fields, attachments, new contacts and links together. When it returns, all of it is committed; only then may the SMTP handler answer 250. :func:`store_batch` does the same
 for the messages that arrived together, in one transaction.
 
 The work inside a transaction is plain synchronous SQLAlchemy, mostly prebuilt Core statements (one
@@ -30,11 +30,11 @@ from gateway.routing.links import (
     plan_filing,
 )
 from gateway.senders import Authorization
-from gateway.store import sqlite_driver
+from gateway.store import raw
 from gateway.store.database import Database
 from gateway.store.faults import is_transient
 from gateway.store.models import (
-    RECORD_MODELS, AlternateAddress, Attachment, Company, Deal, Exclusion, Lead, Link, Message, MessageRaw,
+    RECORD_MODELS, AlternateAddress, Attachment, Company, Deal, Exclusion, Lead, Link, Message,
     Organization, Person, RecordEmail, ReviewItem, User, utcnow,
 )
 
@@ -54,6 +54,7 @@ class Delivery:
     addressed: tuple[RecordRef, ...]
     client_address: str = ""
     antispoof: Judgement | None = None     # the anti-spoofing verdict (gateway.auth); None: not judged
+    upload: int | None = None              # ``raw`` already written as this upload's pieces (gateway.store.raw)
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,6 @@ _KNOWN = union_all(   # who the participants are: contacts, open leads, their ot
 # writes: plain INSERTs of the tables (no unit of work to track), ids back where they are needed
 _INSERT_MESSAGE = insert(Message).returning(Message.id)
 _INSERT_ATTACHMENTS = insert(Attachment)
-_INSERT_RAW = insert(MessageRaw)
 _INSERT_LINKS = insert(Link)
 _INSERT_REVIEWS = insert(ReviewItem)
 # contacts and leads come back with their addresses (one multi-row INSERT, in whatever order); deals
@@ -320,7 +320,7 @@ def _insert_message(session: Session, db: Database, delivery: Delivery, owner: O
                    for a in delivery.parsed.attachments]
     if attachments:
         connection.execute(_INSERT_ATTACHMENTS, attachments)
-    keep_raw(session, message_pk, delivery.raw)
+    raw.keep(session, message_pk, delivery.raw, delivery.upload)
     return message_pk
 
 
@@ -384,21 +384,6 @@ def _apply_plan(session: Session, message_pk: int, plan: FilingPlan, company_id:
     return len(rows), len(created)
 
 
-def keep_raw(session: Session, message_pk: int, raw: bytes) -> None:
-    """The message's bytes, exactly as received, in its ``message_raw`` row.
-
-    On SQLite the row is made with a zero-filled blob of the right size, then the bytes are written into
-    it in place (incremental blob I/O): binding them as a parameter would have SQLite copy the whole
-    message twice in memory (the bound value, then the record it builds).
-    """
-    connection = session.connection()
-    if connection.dialect.name != "sqlite" or len(raw) < sqlite_driver.BLOB_IN_PLACE:
-        connection.execute(_INSERT_RAW, {"message_pk": message_pk, "raw": raw})
-        return
-    connection.execute(insert(MessageRaw).values(message_pk=message_pk, raw=func.zeroblob(len(raw))))
-    sqlite_driver.write_in_place(connection.connection.dbapi_connection, "message_raw", "raw", message_pk, raw)
-
-
 def file_in(session: Session, db: Database, delivery: Delivery) -> Stored:
     """Store and file ``delivery`` inside the caller's transaction (which commits it, or not)."""
     owner = owner_of(session, delivery.authorization.user_id)
@@ -407,6 +392,8 @@ def file_in(session: Session, db: Database, delivery: Delivery) -> Stored:
     message_pk = known.seen
     if message_pk is None:
         message_pk = _insert_message(session, db, delivery, owner, plan.direction)
+    elif delivery.upload is not None:       # stored before: this copy's pieces are not needed
+        raw.drop(session, delivery.upload)
     links_added, records = _apply_plan(session, message_pk, plan, delivery.company_id, owner,
                                        fresh=known.seen is None)
     return Stored(message_pk, known.seen is None, links_added, records)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import (
-    JSON, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text,
+    JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -357,11 +357,23 @@ class QuarantinedMessage(Base):
 
 
 class MessageRaw(Base):
-    """The message exactly as received, kept apart so that listing messages never loads it."""
+    """The message exactly as received, kept apart so that listing messages never loads it: in ``raw``,
+    or, for a large message, in the pieces of ``upload`` (``raw`` is then empty; gateway.store.raw)."""
 
     __tablename__ = "message_raw"
     message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True)
     raw: Mapped[bytes] = mapped_column(LargeBinary)
+    upload: Mapped[int | None] = mapped_column(BigInteger, default=None, index=True)
+
+
+class RawPiece(Base):
+    """A piece of a large message's raw bytes, written ahead of its filing (gateway.store.raw)."""
+
+    __tablename__ = "raw_pieces"
+    upload: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
 
 
 class Attachment(Base):
