@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
@@ -25,6 +26,7 @@ from gateway.mail.parsing import parse_message
 log = logging.getLogger("smartbcc.smtp")
 
 IN_PROCESS_LIMIT = 64 * 1024    # smaller messages parse on the loop: faster than a round trip
+NICENESS = 10                   # the parsing process gives way to the serving one for the CPU
 
 
 class Parser:
@@ -64,7 +66,8 @@ class Parser:
         if self._pool is None and not self._broken:
             try:
                 context = multiprocessing.get_context("forkserver")
-                self._pool = ProcessPoolExecutor(self.workers, mp_context=context)
+                self._pool = ProcessPoolExecutor(self.workers, mp_context=context,
+                                                 initializer=_yield_to_the_loop)
             except (OSError, ValueError) as error:
                 log.warning("cannot start a parsing process (%r); parsing in a thread", error)
                 self._broken = True
@@ -74,6 +77,15 @@ class Parser:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+
+
+def _yield_to_the_loop() -> None:
+    """In the parsing process: a lower CPU priority. Parsing one large message takes a while whatever
+    happens; the serving process answers every session, so when the two want the same core it goes first."""
+    try:
+        os.nice(NICENESS)
+    except OSError as error:
+        log.warning("the parsing process keeps its priority (%r)", error)
 
 
 def _parse(raw: bytes, mail_domain: str) -> ParsedMessage:
