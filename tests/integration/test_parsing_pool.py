@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import tempfile
 from pathlib import Path
 
@@ -76,3 +78,13 @@ def test_the_spool_file_is_private(private_tmp: Path) -> None:
     finally:
         made.remove()
     assert not path.exists()
+
+
+async def test_the_parsing_process_gives_way_to_the_serving_one(private_tmp: Path) -> None:
+    parser = Parser("bcc.example.net")
+    try:
+        await parser.parse(_big_message(2 * 1024 * 1024))
+        worker = await asyncio.get_running_loop().run_in_executor(parser._get_pool(), os.nice, 0)
+    finally:
+        parser.close()
+    assert worker == min(19, os.nice(0) + parsing_pool.NICENESS)
