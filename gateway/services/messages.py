@@ -14,7 +14,7 @@ from gateway.services.records import NOUNS
 from gateway.store import raw
 from gateway.store.database import Database
 from gateway.store.models import (
-    RECORD_MODELS, Attachment, Company, Link, Message, MessageRaw, RawPiece, ReviewItem, User,
+    RECORD_MODELS, Attachment, Company, Link, Message, MessageRaw, ReviewItem, User,
 )
 
 _OWN_COLUMNS = ("id", "company_id", "owner_user_id")
@@ -133,7 +133,7 @@ async def delete_message(db: Database, message_pk: int) -> MessageSummary:
                                  message.from_name, message.subject, owner.email if owner else "", count)
         upload = await session.scalar(select(MessageRaw.upload).where(MessageRaw.message_pk == message.id))
         if upload is not None:
-            await session.execute(delete(RawPiece).where(RawPiece.upload == upload))
+            await session.run_sync(raw.drop, upload)
         for model in (Link, Attachment, MessageRaw, ReviewItem):
             await session.execute(delete(model).where(model.message_pk == message.id))
         await session.execute(delete(Message).where(Message.id == message.id))

@@ -2,8 +2,9 @@
 
 :func:`store_message` runs the pure decisions of ``gateway.routing.links`` inside one transaction and
 writes the raw bytes (or names the pieces they were written ahead in, gateway.store.raw), parsed
-fields, attachments, new contacts and links together. When it returns, all of it is committed; only then may the SMTP handler answer 250. :func:`store_batch` does the same
-for the messages that arrived together, in one transaction.
+fields, attachments, new contacts and links together. When it returns, all of it is committed; only
+then may the SMTP handler answer 250. :func:`store_batch` does the same for the messages that arrived
+together, in one transaction.
 
 The work inside a transaction is plain synchronous SQLAlchemy, mostly prebuilt Core statements (one
 read for what the company knows of a message's participants, plain INSERTs); gateway.store.writer
