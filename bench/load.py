@@ -9,11 +9,12 @@ errors are never counted as accepted messages.
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
-from bench.mail import Outgoing
+from bench.mail import MessageFactory, Outgoing
 
 TIMEOUT = 300.0      # seconds a single message may take before it counts as an error
 
@@ -143,32 +144,65 @@ async def run_phase(label: str, host: str, port: int, make: Callable[[int], Outg
     return phase
 
 
-async def run_mixed(host: str, port: int, make: Callable[[int], Outgoing], small_size: int, big_size: int,
+def _loop_big(host: str, port: int, factory: MessageFactory, size: int, sessions: int, begun: Any, stop: Any,
+              out: Any) -> None:
+    """In a process of its own: ``sessions`` loops of ``size`` messages until ``stop`` is set; the
+    outcomes go back through ``out``."""
+    async def main() -> list[Outcome]:
+        outcomes: list[Outcome] = []
+
+        async def loop() -> None:
+            while not stop.is_set():
+                outcomes.append(await send(host, port, factory.make(size)))
+
+        tasks = [asyncio.create_task(loop()) for _ in range(sessions)]
+        begun.set()
+        await asyncio.gather(*tasks)
+        return outcomes
+
+    out.send(asyncio.run(main()))
+    out.close()
+
+
+async def run_mixed(host: str, port: int, factory: MessageFactory, small_size: int, big_size: int,
                     seconds: float, small_sessions: int, big_sessions: int) -> tuple[Phase, Phase]:
     """Small messages for ``seconds`` while ``big_sessions`` send big ones in a loop meanwhile.
 
-    The small messages start half a second after the big sessions (their transfers are under way), and
-    the big sessions stop starting new messages when the small ones are done (those in flight finish).
+    The big ones are sent from a process of their own, so that pushing them does not hold up this
+    process's event loop, which times the small ones (clients are other machines; here they would
+    otherwise share one loop). The small messages start half a second after the big sessions (their
+    transfers are under way), and the big sessions stop starting new messages when the small ones are
+    done (those in flight finish).
     """
     small = Phase("mixed-small", small_size, small_sessions)
     big = Phase("mixed-big", big_size, big_sessions)
-    stop = asyncio.Event()
-
-    async def big_loop() -> None:
-        while not stop.is_set():
-            big.outcomes.append(await send(host, port, make(big_size)))
+    context = multiprocessing.get_context("spawn")
+    begun, stop = context.Event(), context.Event()
+    receiver, sender = context.Pipe(duplex=False)
+    process = context.Process(target=_loop_big, daemon=True,
+                              args=(host, port, factory.fork("b"), big_size, big_sessions, begun, stop, sender))
 
     async def small_loop(deadline: float) -> None:
         while time.perf_counter() < deadline:
-            small.outcomes.append(await send(host, port, make(small_size)))
+            small.outcomes.append(await send(host, port, factory.make(small_size)))
 
-    started = time.perf_counter()
-    loops = [asyncio.create_task(big_loop()) for _ in range(big_sessions)]
-    await asyncio.sleep(0.5)     # the big transfers are under way
-    begun = time.perf_counter()
-    await asyncio.gather(*(small_loop(begun + seconds) for _ in range(small_sessions)))
-    small.seconds = time.perf_counter() - begun
-    stop.set()
-    await asyncio.gather(*loops)
-    big.seconds = time.perf_counter() - started
+    process.start()
+    sender.close()
+    try:
+        if not await asyncio.to_thread(begun.wait, 60):
+            raise RuntimeError("the process sending the big messages did not start")
+        started = time.perf_counter()
+        await asyncio.sleep(0.5)     # the big transfers are under way
+        begun_small = time.perf_counter()
+        await asyncio.gather(*(small_loop(begun_small + seconds) for _ in range(small_sessions)))
+        small.seconds = time.perf_counter() - begun_small
+        stop.set()
+        big.outcomes = await asyncio.to_thread(receiver.recv)
+        big.seconds = time.perf_counter() - started
+    finally:
+        stop.set()
+        await asyncio.to_thread(process.join, TIMEOUT)
+        if process.is_alive():
+            process.kill()
+        receiver.close()
     return small, big

@@ -87,6 +87,10 @@ class MessageFactory:
         self.sequence = 0
         self._bodies: dict[int, tuple[bytes, bytes]] = {}
 
+    def fork(self, suffix: str) -> MessageFactory:
+        """A factory for another process: the same population and recipient, Message-IDs of its own."""
+        return MessageFactory(self.population, self.rcpt_to, self.tag + suffix, self.rng.randrange(1 << 30))
+
     def _customers(self) -> tuple[list[str], int]:
         addresses, known = [], 0
         for _ in range(self.rng.randint(1, 5)):

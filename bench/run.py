@@ -15,6 +15,7 @@ import asyncio
 import json
 import secrets
 import shutil
+import sqlite3
 import sys
 import tempfile
 from pathlib import Path
@@ -29,7 +30,7 @@ from bench.mail import SIZES, MessageFactory
 from bench.profile import Sampler, summarize
 from bench.report import Durability, Measured, Report, ScalePoint, render, to_json
 from bench.seed import Population, seed, stored_message_ids
-from bench.servers import ServerProcess, start_bare, start_smartbcc
+from bench.servers import ServerProcess, start_bare, start_floor, start_smartbcc
 
 DEFAULT_MESSAGES = {"10k": 4000, "1m": 300, "20m": 5}
 QUICK_MESSAGES = {"10k": 20, "1m": 2, "20m": 1}
@@ -111,6 +112,19 @@ async def _measure(server: ServerProcess, label: str, factory: MessageFactory, s
     return m
 
 
+def _with_floor(args: argparse.Namespace) -> bool:
+    """The floor (bench/floor_server.py) takes the 10k load beside the others, on SQLite runs."""
+    return "10k" in args.size_names and not args.database_url
+
+
+def _floor_kept(work: Path, accepted: set[str]) -> str:
+    """The floor's own durability: the Message-IDs it gave a 250 (warm-up included) against its rows."""
+    with sqlite3.connect(work / "floor.db") as connection:
+        stored = {row[0] for row in connection.execute("SELECT message_id FROM messages")}
+    return (f"floor: {len(accepted):,} messages got a 250 (warm-up included), {len(accepted - stored):,} of "
+            f"them missing from its database")
+
+
 async def _durability(database: databases.BenchDatabase, accepted: set[str], where: str) -> Durability:
     filed, quarantined = await stored_message_ids(database.settings)
     stored = set(filed) | set(quarantined)
@@ -123,7 +137,7 @@ async def _mixed(args: argparse.Namespace, report: Report, bare: ServerProcess, 
     """10k messages over 4 sessions while 2 sessions loop ``big`` ones; returns smartbcc's accepted ids."""
     ids: set[str] = set()
     for label, server in (("bare", bare), ("smartbcc", smart)):
-        small, large = await run_mixed("127.0.0.1", server.port, factory.make, SIZES["10k"], SIZES[big],
+        small, large = await run_mixed("127.0.0.1", server.port, factory, SIZES["10k"], SIZES[big],
                                        args.mixed_seconds, 4, 2)
         report.mixed[label] = (small, large)
         if label == "smartbcc":
@@ -148,20 +162,26 @@ async def main_run(args: argparse.Namespace, work: Path, report: Report) -> None
     report.notes.append(f"main database seeded in {seeded.seconds:.1f} s")
     bare = start_bare(work, database.settings.max_message_size)
     smart = start_smartbcc(work, database.settings)
+    floor = start_floor(work, database.settings.max_message_size) if _with_floor(args) else None
     ids: set[str] = set()
     factory = MessageFactory(population, seeded.company_address, secrets.token_hex(3))
     profile = Path(args.profile) if args.profile else None
     try:
         await _warmup(bare, factory, args.warmup, set())
         await _warmup(smart, factory, args.warmup, ids)
+        floor_ids: set[str] = set()
+        if floor:
+            await _warmup(floor, factory, args.warmup, floor_ids)
         for size_name in args.size_names:
             sessions = args.big_concurrency if size_name == "20m" else args.concurrency
-            for label, server in (("bare", bare), ("smartbcc", smart)):
+            servers = [("bare", bare), ("floor", floor), ("smartbcc", smart)] if size_name == "10k" and floor \
+                else [("bare", bare), ("smartbcc", smart)]
+            for label, server in servers:
                 m = await _measure(server, label, factory, size_name, args.counts[size_name], sessions,
                                    profile if label == "smartbcc" else None)
                 report.measured.append(m)
-                if label == "smartbcc":
-                    ids.update(o.message_id for o in m.phase.accepted)
+                (ids if label == "smartbcc" else floor_ids if label == "floor" else set()).update(
+                    o.message_id for o in m.phase.accepted)
         big = [s for s in args.size_names if s != "10k"]
         if "10k" in args.size_names and big:
             ids.update(await _mixed(args, report, bare, smart, factory, big[-1]))
@@ -172,7 +192,11 @@ async def main_run(args: argparse.Namespace, work: Path, report: Report) -> None
     finally:
         bare.stop()
         smart.stop()
+        if floor:
+            floor.stop()
     _log_notes(report, smart, "main run")
+    if floor:
+        report.notes.append(_floor_kept(work, floor_ids))
     report.notes.append(f"peak RSS: bare {bare.peak / 2**20:.1f} MiB (baseline {bare.baseline_rss / 2**20:.1f}), "
                         f"smartbcc {smart.peak / 2**20:.1f} MiB (baseline {smart.baseline_rss / 2**20:.1f})")
     report.durability.append(await _durability(database, ids, f"main, {population.contacts:,} contacts"))
@@ -210,6 +234,8 @@ def _parameters(args: argparse.Namespace) -> dict[str, str]:
         "messages per size": ", ".join(f"{k}: {v}" for k, v in args.counts.items()),
         "sessions": f"{args.concurrency} ({args.big_concurrency} for 20m), a fresh connection per message",
         "mixed load": f"4 sessions of 10k for {args.mixed_seconds:g} s while 2 sessions loop the largest size",
+        "floor": "bench/floor_server.py, 10k only: aiosmtpd, the header block parsed, one row per message "
+                 "committed to SQLite (WAL, synchronous=FULL) before its 250" if _with_floor(args) else "not run",
         "scale check": f"{args.scale_contacts} contacts, {args.scale_messages} messages of 10k"
                        if args.scale_check else "not run",
         "warm-up": f"{args.warmup} unmeasured 10k messages and one 1m message per server",

@@ -163,6 +163,16 @@ def start_bare(work: Path, data_size_limit: int) -> ServerProcess:
     return server
 
 
+def start_floor(work: Path, data_size_limit: int) -> ServerProcess:
+    """bench/floor_server.py on a SQLite file of its own in ``work``."""
+    port = free_port()
+    server = ServerProcess("floor", [sys.executable, "-m", "bench.floor_server", str(port),
+                                     str(work / "floor.db"), str(data_size_limit)], port, work / "floor.log",
+                           _clean_env())
+    server.wait_listening()
+    return server
+
+
 def server_overrides(settings: Settings) -> dict[str, str]:
     """SMARTBCC_* for the serving process: the bench's database, and only settings this version has."""
     known = {f.name for f in dataclasses.fields(Settings)}

@@ -25,7 +25,7 @@ def test_quick_benchmark_accepts_and_stores_every_message(tmp_path: Path) -> Non
 
     data = json.loads(figures.read_text())
     phases = {(p["server"], p["size_name"]): p for p in data["phases"]}
-    assert set(phases) == {(s, n) for s in ("bare", "smartbcc") for n in ("10k", "1m")}
+    assert set(phases) == {(s, n) for s in ("bare", "smartbcc") for n in ("10k", "1m")} | {("floor", "10k")}
     for (server, size_name), phase in phases.items():
         assert phase["sent"] == {"10k": 20, "1m": 2}[size_name], (server, size_name)
         assert phase["accepted"] == phase["sent"] and phase["errors"] == 0, phase["error_summary"]
@@ -53,3 +53,5 @@ def test_quick_benchmark_accepts_and_stores_every_message(tmp_path: Path) -> Non
     assert positions == sorted(positions)
     assert "| every 250 durably stored |" in text and "| 10k throughput, smartbcc / bare |" in text
     assert "| 1m throughput, smartbcc / bare |" in text
+    # the floor kept every message it answered 250 to
+    assert "of them missing from its database" in text and ", 0 of them missing from its database" in text
