@@ -24,6 +24,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable, TypeVar
 
@@ -89,6 +90,7 @@ class Writer:
 
 
 CHECKPOINT_AT = 4 * 1024 * 1024      # WAL bytes after which a checkpoint is started, off the writer's path
+CHECKPOINT_EVERY = 0.25              # seconds between the starts of two of those, at least
 _CHECKPOINT_PAGES = 16384            # the writer's own (blocking) checkpoint: only beyond 64 MiB of WAL
 
 
@@ -103,17 +105,26 @@ def _checkpoint_late(dbapi_connection, _record) -> None:  # type: ignore[no-unty
 
 class Checkpoints:
     """Copies the WAL into the database file in a thread and on a connection of its own (a PASSIVE
-    checkpoint: it never waits for the writer or holds it up), started after a commit leaves the WAL
-    longer than :data:`CHECKPOINT_AT`; one at a time."""
+    checkpoint: it never waits for the writer or holds it up), started after a commit when the WAL file
+    is :data:`CHECKPOINT_AT` or longer; one at a time, and at most one per :data:`CHECKPOINT_EVERY`.
+
+    A WAL file keeps its length when SQLite starts writing it again from the top, so once it has grown
+    that long the length no longer says how much is left to copy: without the pause every commit would
+    start a checkpoint, and each one has a cost of its own (the WAL index scanned, the database file
+    synced) besides the pages it copies."""
 
     def __init__(self, path: str) -> None:
         self._path = path
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="smartbcc-checkpoint")
         self._connection: sqlite3.Connection | None = None
         self._busy = threading.Event()
+        self._started: float | None = None   # when the last one started (time.monotonic())
+        self.count = 0                        # checkpoints run: for the tests
 
     def after_commit(self) -> None:
         if self._busy.is_set() or not self._path:
+            return
+        if self._started is not None and time.monotonic() - self._started < CHECKPOINT_EVERY:
             return
         try:
             if os.stat(self._path + "-wal").st_size < CHECKPOINT_AT:
@@ -121,6 +132,7 @@ class Checkpoints:
         except OSError:
             return
         self._busy.set()
+        self._started = time.monotonic()
         self._thread.submit(self._checkpoint)
 
     def _checkpoint(self) -> None:
@@ -129,6 +141,7 @@ class Checkpoints:
                 self._connection = sqlite3.connect(self._path, timeout=1, isolation_level=None,
                                                    check_same_thread=False)
             self._connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            self.count += 1
         except sqlite3.Error as error:      # the next commit starts another; the writer's own is the backstop
             log.warning("background checkpoint failed: %r", error)
         finally:

@@ -118,3 +118,41 @@ def test_a_long_wal_is_copied_into_the_database_file_beside_the_writer(sqlite_se
     pages, grown = asyncio.run(work())
     assert pages == 16384
     assert grown >= 8 * 1024 * 1024
+
+
+def test_checkpoints_start_at_most_once_per_interval_once_the_wal_file_is_long(tmp_path, monkeypatch) -> None:
+    """A WAL file keeps its length when SQLite writes it again from the top: its length alone would start
+    a checkpoint after every commit. Within CHECKPOINT_EVERY of one, a commit starts none."""
+    import sqlite3
+    import time
+
+    from gateway.store import writer as writer_module
+    path = tmp_path / "wal.db"
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA wal_autocheckpoint=0")
+    connection.execute("CREATE TABLE ballast (data BLOB)")
+    connection.execute("INSERT INTO ballast VALUES (randomblob(?))", (writer_module.CHECKPOINT_AT * 2,))
+    checkpoints = writer_module.Checkpoints(str(path))
+
+    def settled() -> int:
+        for _ in range(200):
+            if not checkpoints._busy.is_set():
+                break
+            time.sleep(0.01)
+        return checkpoints.count
+
+    try:
+        monkeypatch.setattr(writer_module, "CHECKPOINT_EVERY", 3600.0)
+        checkpoints.after_commit()
+        assert settled() == 1
+        connection.execute("INSERT INTO ballast VALUES (randomblob(100000))")
+        for _ in range(5):
+            checkpoints.after_commit()
+        assert settled() == 1
+        monkeypatch.setattr(writer_module, "CHECKPOINT_EVERY", 0.0)
+        checkpoints.after_commit()
+        assert settled() == 2
+    finally:
+        checkpoints.close()
+        connection.close()
