@@ -28,6 +28,9 @@ import secrets
 import time
 from typing import Any, AnyStr, Awaitable, Callable
 
+from email._header_value_parser import get_addr_spec, get_angle_addr
+from email.errors import HeaderParseError
+
 from aiosmtpd.smtp import MISSING, SMTP, syntax
 
 from gateway.handlers.framing import DataFramer, Overrun
@@ -95,7 +98,7 @@ class GatewaySMTP(SMTP):
         self._in_hook = False
         self._stopping = False
         self._spooled: Spool | None = None    # the message of the DATA under way, when it is large
-        self._smtp_methods = {name: self._guarded(method) for name, method in self._smtp_methods.items()}
+        self._smtp_methods = _Commands(self, self._smtp_methods)
 
     # -- connection ---------------------------------------------------------------------------------
 
@@ -340,10 +343,28 @@ class GatewaySMTP(SMTP):
             if self.transport is not None:
                 self._reset_timeout()
 
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        """aiosmtpd's own, without the class it defines on every call (a typing Protocol, for its type
+        checker): the address in a MAIL or RCPT argument and what follows it; (None, None) if it does
+        not parse or its local part is too long."""
+        if not arg:
+            return "", ""
+        try:
+            if arg.lstrip().startswith("<"):
+                address, rest = get_angle_addr(arg)
+            else:
+                address, rest = get_addr_spec(arg)
+        except HeaderParseError:
+            return None, None
+        addr = address.addr_spec
+        if self.local_part_limit and len(addr.rpartition("@")[0]) > self.local_part_limit:
+            return None, None
+        return addr, rest
+
     def _guarded(self, method: Callable[[str], Awaitable[None]]) -> Callable[[str], Awaitable[None]]:
         path_command = method.__name__ in ("smtp_MAIL", "smtp_RCPT")
 
-        @functools.wraps(method)
+        @functools.wraps(method)     # HELP reads the syntax aiosmtpd's @syntax put on the method
         async def guarded(arg: str) -> None:
             if self._stopping and method.__name__ != "smtp_QUIT" and not self.in_transaction:
                 await self.push(str(SHUTTING_DOWN))      # 421: push hangs up
@@ -363,3 +384,22 @@ class GatewaySMTP(SMTP):
                 if path_command:
                     self._observe(method.__name__, arg)
         return guarded
+
+
+class _Commands(dict):  # type: ignore[type-arg]
+    """A session's command table (aiosmtpd looks each command up in it with ``get``): each command's
+    method, wrapped by :meth:`GatewaySMTP._guarded` when the session first uses it. A session uses
+    five or six of them; wrapping all fifteen at every connection was a cost of its own."""
+
+    def __init__(self, session: GatewaySMTP, methods: dict[str, Callable[[str], Awaitable[None]]]) -> None:
+        super().__init__(methods)
+        self._session = session
+        self._wrapped: set[str] = set()
+
+    def get(self, name: str, default: Any = None) -> Any:
+        method = super().get(name, default)
+        if method is default or name in self._wrapped:
+            return method
+        self._wrapped.add(name)
+        method = self[name] = self._session._guarded(method)
+        return method
