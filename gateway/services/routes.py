@@ -62,7 +62,7 @@ async def explain_route(address: str, mail_domain: str, db: Database | None = No
     found = replace(found, database_checked=True)
     now = utcnow()
     async with db.sessions() as session:
-        company, former = await company_of_slug(session, decision.slug, now)
+        company, former = await session.run_sync(company_of_slug, decision.slug, now)
         found = replace(found, former_slug=former)
         if company is None:
             return _refused(found, f"no company {decision.slug!r} (nor a former address in its grace period)")

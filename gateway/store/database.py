@@ -26,7 +26,7 @@ class Database:
     writer: Writer = field(init=False)      # filing's transactions (gateway.store.filing)
 
     def __post_init__(self) -> None:
-        self.reader = Reader(self.engine)
+        self.reader = Reader(self.settings, self.engine)
         self.writer = Writer(self.settings, self.engine)
 
     @classmethod

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable
 
-from sqlalchemy import Select, bindparam, literal, select, union_all
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy import Connection, Select, bindparam, literal, select, union_all
+from sqlalchemy.orm import Session
 
 from gateway.routing.addresses import token_matches
 from gateway.routing.links import RecordRef
@@ -55,11 +55,10 @@ _BY_SLUG = union_all(     # the company using the slug now, or the one whose for
 )
 
 
-async def company_of_slug(reads: AsyncConnection | AsyncSession, slug: str,
-                          now: datetime) -> tuple[CompanyRef | None, bool]:
+def company_of_slug(reads: Connection | Session, slug: str, now: datetime) -> tuple[CompanyRef | None, bool]:
     """The company whose address uses ``slug``, now or as a former slug still in its grace period;
     and whether it was the former slug that matched."""
-    rows = sorted((await reads.execute(_BY_SLUG, {"slug": slug, "now": now})).all(), key=lambda row: row.former)
+    rows = sorted(reads.execute(_BY_SLUG, {"slug": slug, "now": now}).all(), key=lambda row: row.former)
     if not rows:
         return None, False
     row = rows[0]
@@ -69,8 +68,7 @@ async def company_of_slug(reads: AsyncConnection | AsyncSession, slug: str,
 async def resolve_recipient(db: Database, decision: Route) -> Target:
     """The company (and record, or pending confirmation) a routed address names, as of now."""
     now = utcnow()
-    async with db.reader.connection() as reads:
-        company, _ = await company_of_slug(reads, decision.slug, now)
+    company, _ = await db.reader.run(lambda reads: company_of_slug(reads, decision.slug, now))
     if company is None:
         return Target(why=f"no company {decision.slug!r} (nor a former address in its grace period)")
     if decision.target == "company":
@@ -112,8 +110,8 @@ async def sender_identities(db: Database, company_id: int, addresses: Iterable[s
     if not wanted:
         return {}
     found: dict[str, SenderIdentity] = {}
-    async with db.reader.connection() as reads:
-        rows = (await reads.execute(_IDENTITIES, {"company_id": company_id, "wanted": wanted})).all()
+    rows = await db.reader.run(
+        lambda reads: reads.execute(_IDENTITIES, {"company_id": company_id, "wanted": wanted}).all())
     for row in sorted(rows, key=lambda row: row.what != "login"):     # a login wins over an alternate
         status = row.status if row.what == "alternate" else "active" if row.active else "inactive"
         found.setdefault(row.email, SenderIdentity(row.email, row.user_id, row.what, status, bool(row.active)))
