@@ -237,20 +237,27 @@ class GatewaySMTP(SMTP):
         assert self.envelope is not None
         framer = DataFramer(self.data_size_limit, self.line_length_limit)
         end = -1
-        while end < 0:
-            try:
-                chunk = await self._reader.read(DATA_CHUNK)
-            except asyncio.CancelledError:       # connection lost or EOF (aiosmtpd cancels this task)
-                log.info("Connection lost during DATA")
-                self._writer.close()
-                raise
-            if not chunk:                        # EOF that did not cancel: what readuntil would raise
-                raise asyncio.IncompleteReadError(b"", None)
-            end = framer.feed(chunk)
-            if framer.pending >= SPOOL_AT:
-                if self._spooled is None:
-                    self._spooled = Spool()
-                await asyncio.to_thread(self._spooled.write, framer.take())
+        # The stream stops reading the socket once it holds twice its limit, aiosmtpd's line length: in
+        # DATA that was after every read, and each pause and resume is a trip to the kernel. While the
+        # data comes it may hold up to two chunks; the line limit is back for the commands after.
+        line_limit, self._reader._limit = self._reader._limit, DATA_CHUNK   # type: ignore[attr-defined]
+        try:
+            while end < 0:
+                try:
+                    chunk = await self._reader.read(DATA_CHUNK)
+                except asyncio.CancelledError:       # connection lost or EOF (aiosmtpd cancels this task)
+                    log.info("Connection lost during DATA")
+                    self._writer.close()
+                    raise
+                if not chunk:                        # EOF that did not cancel: what readuntil would raise
+                    raise asyncio.IncompleteReadError(b"", None)
+                end = framer.feed(chunk)
+                if framer.pending >= SPOOL_AT:
+                    if self._spooled is None:
+                        self._spooled = Spool()
+                    await asyncio.to_thread(self._spooled.write, framer.take())
+        finally:
+            self._reader._limit = line_limit   # type: ignore[attr-defined]
         if self._record is not None:
             self._record.data_ended, self._record.size = time.monotonic(), framer.size
         if end < len(chunk):                     # commands pipelined after the end: put back for the loop

@@ -104,3 +104,54 @@ def _help_and_guards(client: Raw) -> None:
     assert client.cmd("MAIL FROM:<ada@acme.example>")[0] == 250
     assert client.cmd("NOOP")[0] == 250
     assert client.cmd("QUIT")[0] == 221
+
+
+class _Probe(GatewaySMTP):
+    """Notes the stream's limit whenever data arrives inside DATA."""
+
+    limits_in_data: list[int] = []
+
+    def data_received(self, data: bytes) -> None:
+        if self._in_data:
+            self.limits_in_data.append(self._reader._limit)
+        super().data_received(data)
+
+
+def test_in_data_the_stream_reads_on_and_the_line_limit_is_back_for_the_commands_after() -> None:
+    """Inside DATA the stream holds up to DATA_CHUNK before it pauses the socket (with aiosmtpd's line
+    limit it paused after every read); the hook, and the commands after DATA, have the line limit."""
+    from gateway.handlers.protocol import DATA_CHUNK
+
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    seen: dict[str, object] = {}
+
+    class Keep:
+        async def handle_DATA(self, server, session, envelope) -> str:
+            seen["limit"], seen["content"] = server._reader._limit, envelope.original_content
+            return "250 2.0.0 kept"
+
+    async def listen():
+        return await loop.create_server(lambda: _Probe(Keep(), hostname="limits.test", loop=loop),
+                                        host="127.0.0.1", port=0)
+    listening = asyncio.run_coroutine_threadsafe(listen(), loop).result(10)
+    client = Raw("127.0.0.1", listening.sockets[0].getsockname()[1])
+    try:
+        content = b"Subject: big\r\n\r\n" + b"".join(b"line %06d of the message\r\n" % n for n in range(40_000))
+        assert client.ehlo()[0] == 250
+        assert client.cmd("MAIL FROM:<ada@acme.example>")[0] == 250
+        assert client.cmd("RCPT TO:<acme@bcc.example.net>")[0] == 250
+        assert client.data(content)[0] == 250
+        assert seen == {"limit": GatewaySMTP.line_length_limit, "content": content}
+        assert _Probe.limits_in_data and set(_Probe.limits_in_data) == {DATA_CHUNK}
+        code, _ = client.cmd("NOOP " + "x" * 3000)      # longer than the line limit: refused as before
+        assert code == 500
+        assert client.cmd("QUIT")[0] == 221
+    finally:
+        client.sock.close()
+        listening.close()
+        asyncio.run_coroutine_threadsafe(listening.wait_closed(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
