@@ -90,7 +90,7 @@ class Writer:
 
 
 CHECKPOINT_AT = 4 * 1024 * 1024      # WAL bytes after which a checkpoint is started, off the writer's path
-CHECKPOINT_EVERY = 0.25              # seconds between the starts of two of those, at least
+CHECKPOINT_EVERY = 0.05              # seconds between the starts of two of those, at least
 _CHECKPOINT_PAGES = 16384            # the writer's own (blocking) checkpoint: only beyond 64 MiB of WAL
 
 
@@ -111,7 +111,9 @@ class Checkpoints:
     A WAL file keeps its length when SQLite starts writing it again from the top, so once it has grown
     that long the length no longer says how much is left to copy: without the pause every commit would
     start a checkpoint, and each one has a cost of its own (the WAL index scanned, the database file
-    synced) besides the pages it copies."""
+    synced) besides the pages it copies. The pause is short: a checkpoint that copies much at once
+    syncs much at once, and the commits' own syncs wait behind it (measured under a stream of 20 MB
+    messages: 1 MiB pieces took 51 ms at p99 with a pause of 0.25 s, 16 ms with 0.05 s)."""
 
     def __init__(self, path: str) -> None:
         self._path = path
