@@ -65,6 +65,9 @@ class Lifted:
     raw: bytes                                   # the message, each long run replaced by a token line
     runs: dict[str, Run] = field(default_factory=dict)          # token -> the run it replaces
     token: re.Pattern[str] = re.compile("(?!)")
+    # (start, end) in the original of each run whose lines end with CRLF, the last one's included:
+    # bytes known to hold no bare LF (gateway.mail.parsing.content_hash_of need not look there)
+    crlf_spans: list[tuple[int, int]] = field(default_factory=list)
 
     def settle(self, msg: Message) -> None:
         """Put every run back into the parsed ``msg``, but those that base64 leaf parts start with."""
@@ -123,7 +126,10 @@ def lift(raw: bytes) -> Lifted | None:
     pieces: list[bytes | memoryview] = []
     position = 0
     for number, (start, end) in enumerate(spans):
-        last_line_end = end - (2 if raw[end - 2:end] == b"\r\n" else 1)   # stays: it may end the body
+        crlf = raw[end - 2:end] == b"\r\n"      # a run's lines all end alike (_runs)
+        if crlf:
+            lifted.crlf_spans.append((start, end))
+        last_line_end = end - (2 if crlf else 1)   # stays: it may end the body
         token = f"smartbcc.lifted.{nonce}.{number}"
         lifted.runs[token] = Run(raw, start, last_line_end)
         pieces += [view[position:start], token.encode()]

@@ -18,7 +18,7 @@ from email.message import EmailMessage, Message
 from email.parser import BytesHeaderParser
 from email.policy import EmailPolicy
 from email.utils import parsedate_to_datetime
-from typing import Any
+from typing import Any, Iterable
 
 from gateway.mail import lifting
 from gateway.mail.encodings import decode_bytes, decode_words, header_text, mailboxes, repair_header
@@ -61,8 +61,9 @@ _SERIALIZE = _POLICY.clone(linesep="\r\n", refold_source="none")
 
 def parse_message(raw: bytes, *, mail_domain: str = "localhost") -> ParsedMessage:
     """Parse a message as received over SMTP; never raises."""
-    content_hash = content_hash_of(raw)
-    msg = _mime(raw)
+    lifted = lifting.lift(raw)      # long base64 runs set aside while the stdlib reads the structure
+    content_hash = content_hash_of(raw, lifted.crlf_spans if lifted else ())
+    msg = _mime(raw, lifted)
     message_id = message_id_of(msg.get("message-id"))
     date = parse_date(msg.get("date"))
     from_ = mailboxes(msg.get_all("from", []))
@@ -100,8 +101,11 @@ def parse_message(raw: bytes, *, mail_domain: str = "localhost") -> ParsedMessag
     )
 
 
-def content_hash_of(raw: bytes) -> str:
-    """sha256 of the message without trace headers, header fields unfolded, line ends as CRLF."""
+def content_hash_of(raw: bytes, crlf_spans: Iterable[tuple[int, int]] = ()) -> str:
+    """sha256 of the message without trace headers, header fields unfolded, line ends as CRLF.
+
+    ``crlf_spans``: (start, end) ranges of ``raw`` known to hold only CRLF line ends (the base64 runs
+    gateway.mail.lifting found), in order; the search for a bare LF skips them."""
     digest = hashlib.sha256()
     position, end = 0, len(raw)
     fields: list[list[bytes]] = []  # each field's lines, unfolded by joining them
@@ -126,8 +130,36 @@ def content_hash_of(raw: bytes) -> str:
         if name.decode("ascii", "replace") not in TRACE_HEADERS:
             digest.update(b"".join(lines) + b"\r\n")
     digest.update(b"\r\n")
-    _update_with_crlf(digest, memoryview(raw)[position:])
+    body = memoryview(raw)[position:]
+    if _has_bare_lf(raw, position, crlf_spans):
+        _update_with_crlf(digest, body)
+    else:
+        digest.update(body)
     return digest.hexdigest()
+
+
+def _has_bare_lf(raw: bytes, start: int, crlf_spans: Iterable[tuple[int, int]], piece: int = 1 << 20) -> bool:
+    """Whether ``raw`` has an LF without a CR before it from ``start`` on, outside ``crlf_spans``.
+
+    Spans start and end at line starts, so no CRLF is cut by one; the rest is looked at a piece at a
+    time (a copy of each), the pieces cut after an LF."""
+    gaps, position = [], start
+    for span_start, span_end in crlf_spans:
+        if span_end <= position:
+            continue
+        if span_start > position:
+            gaps.append((position, span_start))
+        position = max(position, span_end)
+    gaps.append((position, len(raw)))
+    for gap_start, gap_end in gaps:
+        while gap_start < gap_end:
+            cut = raw.find(b"\n", min(gap_start + piece, gap_end) - 1, gap_end)
+            cut = gap_end if cut < 0 else cut + 1
+            chunk = raw[gap_start:cut]
+            if chunk.count(b"\n") != chunk.count(b"\r\n"):
+                return True
+            gap_start = cut
+    return False
 
 
 def _update_with_crlf(digest: Any, body: memoryview, piece: int = 1 << 20) -> None:
@@ -143,8 +175,7 @@ def _update_with_crlf(digest: Any, body: memoryview, piece: int = 1 << 20) -> No
     digest.update(carry)
 
 
-def _mime(raw: bytes) -> Message:
-    lifted = lifting.lift(raw)      # long base64 runs set aside while the stdlib reads the structure
+def _mime(raw: bytes, lifted: lifting.Lifted | None) -> Message:
     msg = _parse(lifted.raw if lifted else raw)
     if lifted:
         lifted.settle(msg)

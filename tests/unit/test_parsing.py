@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import time
 import tomllib
@@ -491,3 +492,56 @@ def test_the_body_is_hashed_piece_by_piece_as_if_whole(body, piece):
     whole.update(body.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
     _update_with_crlf(pieces, memoryview(body), piece)
     assert pieces.hexdigest() == whole.hexdigest()
+
+
+def _reference_content_hash(raw: bytes) -> str:
+    """content_hash_of as it was before it skipped anything: every piece of the body normalized."""
+    import gateway.mail.parsing as parsing
+    looked = parsing._has_bare_lf
+    parsing._has_bare_lf = lambda *args, **kwargs: True
+    try:
+        return content_hash_of(raw)
+    finally:
+        parsing._has_bare_lf = looked
+
+
+@given(st.lists(st.sampled_from([b"\r", b"\n", b"\r\n", b"a", b".", b"\r\n\r\n"]), max_size=60).map(b"".join),
+       st.lists(st.tuples(st.integers(min_value=0, max_value=60), st.integers(min_value=0, max_value=60)),
+                max_size=4),
+       st.integers(min_value=1, max_value=8))
+def test_the_search_for_a_bare_lf_finds_one_wherever_the_spans_and_pieces_fall(body, cuts, piece):
+    """Spans that hold only CRLF lines (as lifting's runs do) are skipped; anything else is searched."""
+    from gateway.mail.parsing import _has_bare_lf
+    spans, position = [], 0
+    for gap, length in cuts:          # spans made of CRLF lines, at line starts, between parts of ``body``
+        start = min(position + gap, len(body))
+        start = body.find(b"\n", start) + 1 if start else 0
+        if start <= 0 or start < position:
+            break
+        body = body[:start] + b"AAAA\r\n" * length + body[start:]
+        spans.append((start, start + 6 * length))
+        position = start + 6 * length
+    bare = b"\n" in body.replace(b"\r\n", b"")
+    assert _has_bare_lf(body, 0, spans, piece) == bare
+    assert _has_bare_lf(body, 0, [], piece) == bare
+
+
+@pytest.mark.parametrize("eol", [b"\r\n", b"\n"])
+@pytest.mark.parametrize("bare_lf_at", [None, "header", "text", "after the run", "inside the run"])
+def test_a_large_message_hashes_as_it_did_whatever_its_line_ends(eol, bare_lf_at) -> None:
+    """Lifting's CRLF runs are not searched for bare LFs: the content hash is still that of the message
+    with every bare LF made CRLF."""
+    from gateway.mail import lifting
+    attachment = base64.encodebytes(bytes(range(256)) * 1500).replace(b"\n", eol)      # about 512 KB
+    raw = (b"From: ada@acme.example\r\nSubject: big\r\nMIME-Version: 1.0\r\n"
+           b"Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n"
+           b"the text\r\nof the message\r\n--b\r\nContent-Type: application/octet-stream\r\n"
+           b"Content-Transfer-Encoding: base64\r\n\r\n" + attachment + b"--b--\r\nafter the run\r\n")
+    if bare_lf_at is not None:
+        where = {"header": raw.index(b"Subject"), "text": raw.index(b"of the message"),
+                 "after the run": raw.index(b"after the run"), "inside the run": raw.index(attachment) + 4000}
+        raw = raw[:where[bare_lf_at]] + b"x\n" + raw[where[bare_lf_at]:]
+    lifted = lifting.lift(raw)
+    assert lifted is not None and bool(lifted.crlf_spans) == (eol == b"\r\n")    # the runs skipped, or none
+    assert content_hash_of(raw, lifted.crlf_spans) == _reference_content_hash(raw)
+    assert parse_message(raw).content_hash == _reference_content_hash(raw)
