@@ -21,12 +21,11 @@ class AnswerOnly:
         return "250 OK"
 
 
-async def serve(port: int, data_size_limit: int) -> None:
+async def serve_until_stopped(handler: object, port: int, data_size_limit: int, hostname: str) -> None:
+    """aiosmtpd with ``handler`` on 127.0.0.1:``port`` until SIGTERM or SIGINT (the floor's too)."""
     loop = asyncio.get_running_loop()
-    handler = AnswerOnly()
     server = await loop.create_server(
-        lambda: SMTP(handler, data_size_limit=data_size_limit, enable_SMTPUTF8=True, hostname="bare.bench",
-                     loop=loop),
+        lambda: SMTP(handler, data_size_limit=data_size_limit, enable_SMTPUTF8=True, hostname=hostname, loop=loop),
         host="127.0.0.1", port=port)
     stopped = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
@@ -37,6 +36,10 @@ async def serve(port: int, data_size_limit: int) -> None:
     finally:
         server.close()
         await server.wait_closed()
+
+
+async def serve(port: int, data_size_limit: int) -> None:
+    await serve_until_stopped(AnswerOnly(), port, data_size_limit, "bare.bench")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ choices (Python, aiosmtpd, SQLAlchemy on SQLite) and of a durable 250.
 from __future__ import annotations
 
 import asyncio
-import signal
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from email.parser import BytesHeaderParser
@@ -23,10 +22,9 @@ from email.policy import compat32
 from email.utils import getaddresses
 from typing import Any
 
-from aiosmtpd.smtp import SMTP
 from sqlalchemy import Column, Engine, Integer, LargeBinary, MetaData, String, Table, create_engine, event
 
-from bench.bare_server import DEFAULT_LIMIT
+from bench.bare_server import DEFAULT_LIMIT, serve_until_stopped
 
 metadata = MetaData()
 messages = Table(
@@ -97,21 +95,10 @@ class KeepOnly:
 
 
 async def serve(port: int, database: str, data_size_limit: int) -> None:
-    loop = asyncio.get_running_loop()
     handler = KeepOnly(open_database(database))
-    server = await loop.create_server(
-        lambda: SMTP(handler, data_size_limit=data_size_limit, enable_SMTPUTF8=True, hostname="floor.bench",
-                     loop=loop),
-        host="127.0.0.1", port=port)
-    stopped = asyncio.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stopped.set)
-    print(f"listening on 127.0.0.1:{server.sockets[0].getsockname()[1]}", flush=True)
     try:
-        await stopped.wait()
+        await serve_until_stopped(handler, port, data_size_limit, "floor.bench")
     finally:
-        server.close()
-        await server.wait_closed()
         handler.thread.shutdown(wait=True)
         handler.engine.dispose()
 
