@@ -35,6 +35,7 @@ class Response:
     status: int
     body: bytes
     content_type: str = "text/plain; charset=utf-8"
+    allow: str = ""      # for a 405: the methods the resource has (RFC 9110 15.5.6 asks for them)
 
 
 REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"}
@@ -110,7 +111,8 @@ class Monitoring:
             reason = REASONS.get(response.status, "")
             head = (f"HTTP/1.1 {response.status} {reason}\r\nContent-Type: {response.content_type}\r\n"
                     f"Content-Length: {len(response.body)}\r\nCache-Control: no-store\r\n"
-                    f"Connection: close\r\n\r\n").encode()
+                    + (f"Allow: {response.allow}\r\n" if response.allow else "")
+                    + "Connection: close\r\n\r\n").encode()
             writer.write(head if head_only else head + response.body)
             await writer.drain()
         except (ConnectionError, asyncio.IncompleteReadError, TimeoutError):
@@ -136,5 +138,5 @@ class Monitoring:
         if endpoint is None:
             return Response(404, b"not found: try /metrics, /healthz or /readyz\n"), False
         if method not in ("GET", "HEAD"):
-            return Response(405, b"only GET and HEAD\n"), False
+            return Response(405, b"only GET and HEAD\n", allow="GET, HEAD"), False
         return await endpoint(), method == "HEAD"

@@ -151,6 +151,10 @@ def test_health_readiness_and_unknown_paths(monitored):
         assert get(gateway, "/nothing")[0] == 404
         assert get(gateway, "/metrics", method="POST")[0] == 405
         with socket.create_connection(("127.0.0.1", gateway.gateway.metrics_port), timeout=10) as raw:
+            raw.sendall(b"DELETE /readyz HTTP/1.1\r\nHost: x\r\n\r\n")
+            head = raw.recv(1000).split(b"\r\n\r\n")[0].split(b"\r\n")
+            assert head[0] == b"HTTP/1.1 405 Method Not Allowed" and b"Allow: GET, HEAD" in head[1:]
+        with socket.create_connection(("127.0.0.1", gateway.gateway.metrics_port), timeout=10) as raw:
             raw.sendall(b"nonsense\r\n\r\n")
             assert raw.recv(100).startswith(b"HTTP/1.1 400 ")
 
