@@ -34,6 +34,7 @@ class RunningGateway:
     metrics: Metrics
     monitoring: Monitoring | None = None
     stopping: bool = False
+    sweeper: asyncio.Task[None] | None = None
 
     @property
     def port(self) -> int:
@@ -50,6 +51,8 @@ class RunningGateway:
         deadline = loop.time() + self.settings.shutdown_timeout
         self.stopping = True                 # /readyz answers 503 from now on
         self.server.close()
+        if self.sweeper is not None:
+            self.sweeper.cancel()
         for session in list(self.live):
             session.shut_down()
         while self.live and loop.time() < deadline:
@@ -103,14 +106,7 @@ async def start(settings: Settings) -> RunningGateway:
     """Open the database and listen; the returned gateway serves until ``stop()``."""
     certificates = Certificates(settings)
     db = await Database.open(settings)
-    try:
-        swept = await raw.sweep(db)
-    except Exception as error:    # the pieces stay; the next start tries again
-        log.warning("could not delete unused pieces of large messages (%r)", error)
-    else:
-        if swept:
-            log.info("deleted %d pieces of large messages that no message names (left by an earlier run)",
-                     swept)
+    await _sweep(db)
     handler = GatewayHandler(db, settings)
     sessions = SessionCounter(settings.max_sessions, settings.max_sessions_per_client)
     call_limit = command_call_limit(settings.max_commands)
@@ -146,7 +142,29 @@ async def start(settings: Settings) -> RunningGateway:
             raise ConfigError(f"cannot serve metrics on {settings.metrics_host}:{settings.metrics_port}: "
                               f"{error.strerror or error}; set metrics_port to a free port, or 0 for none") from None
         gateway.monitoring = monitoring
+    gateway.sweeper = loop.create_task(_sweep_now_and_then(db))
     return gateway
+
+
+SWEEP_EVERY = 6 * 3600      # seconds between two sweeps of unnamed pieces while the gateway runs
+
+
+async def _sweep(db: Database) -> None:
+    """Delete the pieces of large messages that no message names once they are a day old (gateway.store.raw):
+    left by a crash, or by a deletion that failed because the database was failing then."""
+    try:
+        swept = await raw.sweep(db)
+    except Exception as error:    # the pieces stay; the next sweep tries again
+        log.warning("could not delete unused pieces of large messages (%r)", error)
+    else:
+        if swept:
+            log.info("deleted %d pieces of large messages that no message names", swept)
+
+
+async def _sweep_now_and_then(db: Database) -> None:
+    while True:
+        await asyncio.sleep(SWEEP_EVERY)
+        await _sweep(db)
 
 
 def configure_logging(level: str) -> None:

@@ -9,7 +9,8 @@ names the upload in ``message_raw.upload`` (:func:`keep`), after checking that e
 
 Pieces that no filing came to name (the filing failed, the message had been stored before, the gateway
 stopped in between) are deleted at once where the gateway can (:func:`discard`, or inside the filing
-transaction), otherwise by :func:`sweep` when the gateway starts, once they are a day old.
+transaction), otherwise by :func:`sweep` when the gateway starts and every few hours after, once they
+are a day old.
 """
 
 from __future__ import annotations

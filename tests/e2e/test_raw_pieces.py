@@ -1,7 +1,7 @@
 """A large message's bytes are written ahead in pieces, each its own transaction (gateway.store.raw): the
 message is stored exactly, its row names the pieces, and no piece outlives the message that needs it:
 not when the same message comes again, not when its filing fails, not when it is deleted, not after
-a crash (the sweep when the gateway starts)."""
+a crash (the sweep when the gateway starts, and every few hours while it runs)."""
 
 from __future__ import annotations
 
@@ -140,6 +140,24 @@ def test_pieces_no_message_names_are_swept_when_the_gateway_starts_once_a_day_ol
         pass
     assert sorted(pieces(settings)) == sorted(named + [(12, 0, 9), (12, 1, 9)])
     assert {u for u, _, _ in named} == {upload}
+
+
+def test_a_running_gateway_sweeps_now_and_then(settings, monkeypatch):
+    """Pieces whose deletion failed while the gateway runs (the database was failing) do not wait for
+    its next start."""
+    import time
+
+    from gateway import server
+    seed(settings)
+    monkeypatch.setattr(server, "SWEEP_EVERY", 0.2)
+    with ThreadedGateway(settings):
+        _add_pieces(settings, 21, timedelta(days=2))
+        _add_pieces(settings, 22, timedelta(hours=1))
+        for _ in range(100):
+            if [u for u, _, _ in pieces(settings)] == [22, 22]:
+                break
+            time.sleep(0.1)
+        assert [u for u, _, _ in pieces(settings)] == [22, 22]
 
 
 def test_an_upload_that_fails_midway_deletes_what_it_wrote(settings, monkeypatch):
