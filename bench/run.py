@@ -164,12 +164,13 @@ async def main_run(args: argparse.Namespace, work: Path, report: Report) -> None
     smart = start_smartbcc(work, database.settings)
     floor = start_floor(work, database.settings.max_message_size) if _with_floor(args) else None
     ids: set[str] = set()
+    floor_ids: set[str] = set()
+    accepted = {"smartbcc": ids, "floor": floor_ids}    # each looked up in its database afterwards
     factory = MessageFactory(population, seeded.company_address, secrets.token_hex(3))
     profile = Path(args.profile) if args.profile else None
     try:
         await _warmup(bare, factory, args.warmup, set())
         await _warmup(smart, factory, args.warmup, ids)
-        floor_ids: set[str] = set()
         if floor:
             await _warmup(floor, factory, args.warmup, floor_ids)
         for size_name in args.size_names:
@@ -180,8 +181,8 @@ async def main_run(args: argparse.Namespace, work: Path, report: Report) -> None
                 m = await _measure(server, label, factory, size_name, args.counts[size_name], sessions,
                                    profile if label == "smartbcc" else None)
                 report.measured.append(m)
-                (ids if label == "smartbcc" else floor_ids if label == "floor" else set()).update(
-                    o.message_id for o in m.phase.accepted)
+                if label in accepted:
+                    accepted[label].update(o.message_id for o in m.phase.accepted)
         big = [s for s in args.size_names if s != "10k"]
         if "10k" in args.size_names and big:
             ids.update(await _mixed(args, report, bare, smart, factory, big[-1]))
