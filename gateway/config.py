@@ -55,6 +55,9 @@ class Settings:
     sender_hourly_limit: int = 300       # accepted messages per sender per hour, then 451 4.7.1
     auto_hourly_limit: int = 30          # auto-replies etc. per sender per hour, then 550 5.4.6 (a loop)
     lock_timeout: float = 5.0            # seconds filing waits for a database lock, then 451 4.3.0
+    parse_timeout: float = 5.0           # seconds a parsing process may take on one message, then it is
+                                         # replaced and the message filed from a header-only parse
+    parse_memory_limit: int = 1024       # MiB of address space of a parsing process (0: no cap)
     tls_cert_file: str = ""              # PEM certificate chain; with tls_key_file, STARTTLS is offered
     tls_key_file: str = ""
     require_tls: bool = False            # refuse MAIL before STARTTLS (530 5.7.0); not for a public MX
@@ -171,6 +174,8 @@ def check_limits(settings: Settings) -> None:
                  "database_pool_size"):
         if not getattr(settings, name) > 0:
             raise ConfigError(f"{name} must be above zero, not {getattr(settings, name)!r}")
+    if not settings.parse_timeout > 0 or settings.parse_memory_limit < 0:
+        raise ConfigError("parse_timeout must be above zero and parse_memory_limit (MiB) zero or more")
     if bool(settings.tls_cert_file) != bool(settings.tls_key_file):
         raise ConfigError("STARTTLS needs both tls_cert_file and tls_key_file (PEM files), or neither")
     if settings.require_tls and not settings.tls_cert_file:

@@ -5,6 +5,8 @@ a reason of its own (gateway.store.faults: not a database outage), :func:`keep` 
 the envelope and the reason in one small transaction; ``smartbcc quarantine replay ID`` later runs
 the live filing road again (parse -> authorize -> store_message) and marks the entry replayed.
 Replaying twice, or a message that meanwhile arrived again, stores nothing twice: store_message dedups.
+A sender that retries a message kept here (same content hash, envelope and company) adds no entry: the
+waiting one counts the arrival. ``smartbcc quarantine discard ID`` deletes an entry for good.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ class QuarantineEntry:
     size: int
     reason: str
     attempts: int
+    arrivals: int             # times the sender delivered it
     received_at: datetime
     replayed_at: datetime | None
     replayed_message_pk: int | None
@@ -56,18 +59,34 @@ class Replayed:
 
 
 async def keep(db: Database, delivery: Delivery, reason: str) -> int:
-    """Write an accepted message that could not be filed, in its own transaction; returns its id."""
+    """Write an accepted message that could not be filed, in its own transaction; returns its id.
+
+    When the same message (content hash, envelope, company) waits here already, that entry counts one
+    more arrival instead: a sender retrying it does not pile up entries."""
+    envelope_from = clean_text(delivery.envelope_from, 320)
+    envelope_rcpts = [clean_text(r, 320) for r in delivery.envelope_rcpts]
+    content_hash = delivery.parsed.content_hash
     lines = [clean_text(reason)]
     if delivery.antispoof is not None:
         lines += [_VERDICT + delivery.antispoof.verdict, _VERDICT_REASON + clean_text(delivery.antispoof.reason)]
     entry = QuarantinedMessage(
         company_id=delivery.company_id, owner_user_id=delivery.authorization.user_id,
-        envelope_from=clean_text(delivery.envelope_from, 320),
-        envelope_rcpts=[clean_text(r, 320) for r in delivery.envelope_rcpts],
+        envelope_from=envelope_from, envelope_rcpts=envelope_rcpts, content_hash=content_hash,
         client_address=clean_text(delivery.client_address, 64), raw=delivery.raw,
         reason="\n".join(lines))
 
     def write(session: Session) -> int:
+        same = session.scalars(
+            select(QuarantinedMessage)
+            .where(QuarantinedMessage.content_hash == content_hash, QuarantinedMessage.status == "waiting",
+                   QuarantinedMessage.envelope_from == envelope_from,
+                   QuarantinedMessage.company_id == delivery.company_id if delivery.company_id is not None
+                   else QuarantinedMessage.company_id.is_(None))
+            .order_by(QuarantinedMessage.id).with_for_update()).all()
+        for earlier in same:
+            if list(earlier.envelope_rcpts or []) == envelope_rcpts:
+                earlier.arrivals += 1
+                return earlier.id
         session.add(entry)
         session.flush()
         return entry.id
@@ -79,7 +98,8 @@ async def list_entries(db: Database, include_replayed: bool = False) -> list[Qua
     query = (select(QuarantinedMessage.id, QuarantinedMessage.status, Company.slug,
                     QuarantinedMessage.envelope_from, QuarantinedMessage.envelope_rcpts,
                     QuarantinedMessage.client_address, func.length(QuarantinedMessage.raw).label("size"),
-                    QuarantinedMessage.reason, QuarantinedMessage.attempts, QuarantinedMessage.received_at,
+                    QuarantinedMessage.reason, QuarantinedMessage.attempts, QuarantinedMessage.arrivals,
+                    QuarantinedMessage.received_at,
                     QuarantinedMessage.replayed_at, QuarantinedMessage.replayed_message_pk)
              .outerjoin(Company, Company.id == QuarantinedMessage.company_id)
              .order_by(QuarantinedMessage.id))
@@ -88,8 +108,17 @@ async def list_entries(db: Database, include_replayed: bool = False) -> list[Qua
     async with db.sessions() as session:
         rows = (await session.execute(query)).all()
     return [QuarantineEntry(row.id, row.status, row.slug or "", row.envelope_from, list(row.envelope_rcpts or []),
-                            row.client_address, row.size or 0, row.reason, row.attempts, row.received_at,
+                            row.client_address, row.size or 0, row.reason, row.attempts, row.arrivals, row.received_at,
                             row.replayed_at, row.replayed_message_pk) for row in rows]
+
+
+async def discard(db: Database, entry_id: int) -> None:
+    """Delete entry ``entry_id`` and its raw bytes for good; QuarantineError when there is none."""
+    async with db.sessions() as session, session.begin():
+        entry = await session.get(QuarantinedMessage, entry_id, with_for_update=True)
+        if entry is None:
+            raise QuarantineError(f"no quarantined message {entry_id} (smartbcc quarantine list --all shows them)")
+        await session.delete(entry)
 
 
 async def replay(db: Database, entry_id: int) -> Replayed:

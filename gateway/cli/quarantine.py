@@ -1,4 +1,4 @@
-"""`smartbcc quarantine list|replay`: accepted messages that could not be filed, and filing them again."""
+"""`smartbcc quarantine list|replay|discard`: accepted messages that could not be filed, and filing them again."""
 
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ def list_(app: App, include_replayed: bool, as_json: bool) -> None:
     if as_json:
         emit_json(entries)
         return
-    table(["ID", "RECEIVED", "STATUS", "COMPANY", "FROM", "SIZE", "TRIES", "REASON"],
-          [[e.id, e.received_at, e.status, e.company or "-", e.envelope_from or "<>", e.size, e.attempts,
+    table(["ID", "RECEIVED", "STATUS", "COMPANY", "FROM", "SIZE", "ARRIVED", "TRIES", "REASON"],
+          [[e.id, e.received_at, e.status, e.company or "-", e.envelope_from or "<>", e.size, e.arrivals, e.attempts,
             e.reason.splitlines()[0][:80] if e.reason else ""] for e in entries],
           empty="The quarantine is empty.")
 
@@ -48,3 +48,22 @@ def replay(app: App, entry_id: int, as_json: bool) -> None:
     how = "stored as" if replayed.created else "already stored as"
     click.echo(f"Replayed quarantine entry {replayed.entry_id}: {how} message {replayed.message_pk} "
                f"({replayed.links_added} links added)")
+
+
+@quarantine.command("discard")
+@click.argument("entry_id", type=int, metavar="ID")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_app
+def discard(app: App, entry_id: int, yes: bool) -> None:
+    """Delete entry ID and its raw message for good (after asking, unless --yes)."""
+    if not yes:
+        click.confirm(f"Delete quarantined message {entry_id} for good?", abort=True)
+
+    async def work(db):   # type: ignore[no-untyped-def]
+        try:
+            await service.discard(db, entry_id)
+        except service.QuarantineError as error:
+            raise click.ClickException(str(error)) from None
+
+    with_db(app, work)
+    click.echo(f"Discarded quarantine entry {entry_id}")

@@ -72,7 +72,8 @@ class GatewayHandler:
         self.settings = settings
         self.antispoof = Antispoof(db, settings)
         self.filer = Filer(db, settings)
-        self.parser = Parser(db.mail_domain)
+        self.parser = Parser(db.mail_domain, timeout=settings.parse_timeout,
+                             memory_limit=settings.parse_memory_limit * 1024 * 1024)
         self.rates = SenderRate(settings.sender_hourly_limit, settings.auto_hourly_limit)
 
     # -- dialogue ---------------------------------------------------------------------------------

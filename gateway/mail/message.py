@@ -65,6 +65,8 @@ class ParsedMessage:
     auto_generated: str = ""        # why the message counts as machine-made ("" when written by a person)
     header_names: tuple[str, ...] = field(default=(), repr=False)
     sha256: str = ""                # sha256 hex of the bytes as received
+    # what the parser's budget cut or skipped (gateway.mail.parsing); () when every field was read whole
+    degraded: tuple[str, ...] = ()
 
     @property
     def author(self) -> Mailbox | None:

@@ -4,20 +4,32 @@
 can store and route (SPEC: nothing accepted is ever dropped). The stdlib ``email`` package parses the
 MIME structure (``policy.default`` with one change, see :class:`_TextHeaders`); header text goes
 through :mod:`gateway.mail.encodings`, which survives what real clients write.
+
+The stdlib has quadratic corners and recursion (tens of thousands of header fields, a parameter list
+of 40,000 semicolons, a thousand nested multiparts, 50,000 parts), so the parser has a budget: the
+bytes are screened first (:func:`_screen`, a few passes at C speed) and a message past a structural
+cap is read by :func:`degraded_parse`, from a bounded copy of its header section only; within the
+caps, each header value the parser reads is cut to :data:`MAX_ADDRESSES` addresses,
+:data:`MAX_ENCODED_WORDS` encoded-words, :data:`MAX_PARAMS` parameters and :data:`MAX_FIELD` characters.
+Whatever was cut or skipped is named in ``ParsedMessage.degraded`` (stored with the message), so an
+admin sees that its fields are incomplete; the raw bytes are kept whole either way.
 """
 
 from __future__ import annotations
 
+import calendar
+import contextvars
 import hashlib
 import io
+import itertools
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from email import message_from_bytes
 from email.generator import BytesGenerator
 from email.message import EmailMessage, Message
 from email.parser import BytesHeaderParser
 from email.policy import EmailPolicy
-from email.utils import parsedate_to_datetime
+from email.utils import _parsedate_tz, parsedate_to_datetime  # type: ignore[attr-defined]
 from typing import Any, Iterable
 
 from gateway.mail import lifting
@@ -32,6 +44,31 @@ TRACE_HEADERS = frozenset({
 })
 MAX_DEPTH = 50          # multipart nesting we look into
 MAX_PARTS = 5000        # MIME parts we look at
+# The parser's budget: past these, the stdlib is not asked to read the structure (see the docstring).
+MAX_HEADER_BYTES = 256 * 1024   # the top-level header section (Postfix: header_size_limit, 100 KiB)
+MAX_HEADER_FIELDS = 1000        # fields in the top-level header section
+MAX_BOUNDARY_LINES = 10_000     # lines starting with "--": an upper bound on MIME parts
+MAX_MULTIPARTS = 100            # multipart containers declared: an upper bound on nesting depth
+MAX_FIELD = 64 * 1024           # characters of any one header value read
+MAX_ADDRESSES = 1000            # addresses read from one address field, and from all fields of a name
+MAX_ENCODED_WORDS = 1000        # RFC 2047 encoded-words decoded in one header value
+MAX_PARAMS = 100                # parameters read from a Content-Type or Content-Disposition
+DEGRADED_BODY = 1024 * 1024     # bytes of a single-part text body kept by a degraded parse
+_ADDRESS_FIELDS = frozenset({"from", "to", "cc", "bcc", "sender", "reply-to", "resent-from", "resent-to",
+                             "resent-cc", "resent-sender"})
+_PARAM_FIELDS = frozenset({"content-type", "content-disposition"})
+# what a degraded parse keeps of the header section: the fields parse_message reads
+_READ_FIELDS = _ADDRESS_FIELDS | _PARAM_FIELDS | {
+    "subject", "date", "message-id", "in-reply-to", "references", "auto-submitted", "precedence", "list-id",
+    "return-path", "x-autoreply", "x-autorespond", "mime-version", "content-transfer-encoding", "received"}
+_READ_FIELD = re.compile(rb"^(" + b"|".join(re.escape(name.encode()) for name in sorted(_READ_FIELDS)) +
+                         rb")[ \t]*:[^\n]*(?:\n[ \t][^\n]*)*\n?", re.MULTILINE | re.IGNORECASE)
+_BOUNDARY_LINE = re.compile(rb"^--", re.MULTILINE)
+_MULTIPART = re.compile(rb"^content-type:[ \t]*(?:\r?\n[ \t]+)?multipart/", re.MULTILINE | re.IGNORECASE)
+_ENCODED_WORD_START = re.compile(r"=\?[^?\s]+\?[bBqQ]\?[^?]*\?=")
+# Earliest and latest instants every store takes: Python's datetime range, in UTC.
+EARLIEST = datetime(1, 1, 2, tzinfo=timezone.utc)
+LATEST = datetime(9999, 12, 30, 23, 59, 59, tzinfo=timezone.utc)
 _HEADER_LINE = re.compile(rb"[\x21-\x39\x3b-\x7e]+[ \t]*:")
 _LINE_BREAKS = re.compile(r"\r\n|\r|\n")
 _COMMENT = re.compile(r"\([^()]*\)")
@@ -41,8 +78,19 @@ _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f]")
 _DAEMONS = frozenset({"mailer-daemon", "postmaster"})
 
 
+# What the parse under way had to cut (set by parse_message; the policy below adds to it).
+_CUTS: contextvars.ContextVar[dict[str, None] | None] = contextvars.ContextVar("cuts", default=None)
+
+
+def _cut(note: str) -> None:
+    cuts = _CUTS.get()
+    if cuts is not None:
+        cuts[note] = None
+
+
 class _TextHeaders(EmailPolicy):
-    """``policy.default``, except that a header is read as text rather than as a header object.
+    """``policy.default``, except that a header is read as text rather than as a header object, cut to
+    the parser's budget (:func:`capped_value`).
 
     The stdlib turns 8-bit bytes in headers (Outlook's raw ISO-8859-1) into U+FFFD; here they are
     decoded (UTF-8 if valid, else windows-1252), and encoded-words are left for
@@ -52,7 +100,40 @@ class _TextHeaders(EmailPolicy):
     def header_fetch_parse(self, name, value):
         if hasattr(value, "name"):
             return value
-        return repair_header(_LINE_BREAKS.sub("", value))
+        return capped_value(name, repair_header(_LINE_BREAKS.sub("", value)))
+
+
+def capped_value(name: str, value: str) -> str:
+    """``value`` of header ``name`` cut to the budget: characters, addresses, encoded-words, parameters.
+
+    Each cut is noted for ``ParsedMessage.degraded``; below the caps the value is returned as it is."""
+    lower = name.lower()
+    if len(value) > MAX_FIELD:
+        _cut(f"{lower}: {len(value)} characters, first {MAX_FIELD} read")
+        value = value[:MAX_FIELD]
+    if lower in _ADDRESS_FIELDS and value.count("@") > MAX_ADDRESSES:
+        _cut(f"{lower}: {value.count('@')} addresses, first {MAX_ADDRESSES} read")
+        cut = _nth(value, "@", MAX_ADDRESSES + 1)
+        value = value[:max(value.rfind(",", 0, cut), 0)]
+    if lower in _PARAM_FIELDS and value.count(";") > MAX_PARAMS:
+        _cut(f"{lower}: {value.count(';')} parameters, first {MAX_PARAMS} read")
+        value = value[:_nth(value, ";", MAX_PARAMS + 1)]
+    if value.count("=?") > MAX_ENCODED_WORDS:
+        words = list(itertools.islice(_ENCODED_WORD_START.finditer(value), MAX_ENCODED_WORDS + 1))
+        if len(words) > MAX_ENCODED_WORDS:
+            _cut(f"{lower}: over {MAX_ENCODED_WORDS} encoded-words, first {MAX_ENCODED_WORDS} read")
+            value = value[:words[MAX_ENCODED_WORDS - 1].end()]
+    return value
+
+
+def _nth(text: str, char: str, n: int) -> int:
+    """Index of the ``n``-th ``char`` in ``text`` (its length when there are fewer)."""
+    position = -1
+    for _ in range(n):
+        position = text.find(char, position + 1)
+        if position < 0:
+            return len(text)
+    return position
 
 
 _POLICY = _TextHeaders(message_factory=lifting.Part)
@@ -60,15 +141,103 @@ _SERIALIZE = _POLICY.clone(linesep="\r\n", refold_source="none")
 
 
 def parse_message(raw: bytes, *, mail_domain: str = "localhost") -> ParsedMessage:
-    """Parse a message as received over SMTP; never raises."""
+    """Parse a message as received over SMTP, within the parser's budget; never raises."""
+    over = _screen(raw)
+    if over:
+        return degraded_parse(raw, mail_domain=mail_domain, why=over)
+    cuts: dict[str, None] = {}
+    token = _CUTS.set(cuts)
+    try:
+        return _parse_message(raw, mail_domain, cuts)
+    except (RecursionError, MemoryError) as error:
+        return degraded_parse(raw, mail_domain=mail_domain, why=f"the parse failed ({type(error).__name__})")
+    finally:
+        _CUTS.reset(token)
+
+
+def _parse_message(raw: bytes, mail_domain: str, cuts: dict[str, None]) -> ParsedMessage:
     lifted = lifting.lift(raw)      # long base64 runs set aside while the stdlib reads the structure
     content_hash = content_hash_of(raw, lifted.crlf_spans if lifted else ())
     msg = _mime(raw, lifted)
+    if getattr(msg, "_smartbcc_headers_only", False):
+        cuts["MIME structure not read"] = None
+    return _fields(raw, msg, mail_domain, cuts, content_hash)
+
+
+def _screen(raw: bytes) -> str:
+    """Why ``raw`` is past the parser's structural budget ("" when it is within it); a few C-speed passes."""
+    end = _header_end(raw, MAX_HEADER_BYTES + 1)
+    if end < 0:
+        return f"header section over {MAX_HEADER_BYTES} bytes"
+    head = raw[:end]
+    fields = head.count(b"\n") - head.count(b"\n ") - head.count(b"\n\t")
+    if fields > MAX_HEADER_FIELDS:
+        return f"{fields} header fields, over {MAX_HEADER_FIELDS}"
+    if b"\n--" in raw:
+        boundaries = len(_BOUNDARY_LINE.findall(raw, end))
+        if boundaries > MAX_BOUNDARY_LINES:
+            return f"{boundaries} MIME boundary lines, over {MAX_BOUNDARY_LINES}"
+        multiparts = len(_MULTIPART.findall(raw))
+        if multiparts > MAX_MULTIPARTS:
+            return f"{multiparts} multipart containers, over {MAX_MULTIPARTS}"
+    return ""
+
+
+def _header_end(raw: bytes, limit: int) -> int:
+    """Where the top-level header section ends (its blank line, or the end of ``raw``); -1 when that is
+    beyond ``limit`` bytes."""
+    ends = [found for found in (raw.find(b"\n\n", 0, limit), raw.find(b"\n\r\n", 0, limit)) if found >= 0]
+    if ends:
+        return min(ends) + 1
+    return len(raw) if len(raw) <= limit else -1
+
+
+def degraded_parse(raw: bytes, *, mail_domain: str = "localhost", why: str) -> ParsedMessage:
+    """A parse that reads a bounded copy of the header section only (and the start of a single-part text
+    body), for a message past the budget or whose full parse failed; ``degraded`` says ``why``.
+
+    Linear in the message and small in memory, so it is safe in the serving process; never raises."""
+    cuts: dict[str, None] = {why: None}
+    token = _CUTS.set(cuts)
+    try:
+        head, body = _bounded_head(raw)
+        kept = b"".join(head) + b"\r\n"
+        msg = _parse(kept)
+        if _content_type(msg).startswith("text/"):
+            msg = _parse(kept + body)
+        else:
+            _cut("MIME parts not read")
+        return _fields(raw, msg, mail_domain, cuts, content_hash_of(raw))
+    except Exception as error:    # even the bounded read failed: the bytes are still kept
+        cuts[f"headers not read ({type(error).__name__})"] = None
+        return _fields(raw, EmailMessage(policy=_POLICY), mail_domain, cuts, content_hash_of(raw))
+    finally:
+        _CUTS.reset(token)
+
+
+def _bounded_head(raw: bytes) -> tuple[list[bytes], bytes]:
+    """The fields parse_message reads, from the whole header section (at most MAX_ADDRESSES of each name,
+    each cut to MAX_FIELD bytes), and the body's first DEGRADED_BODY bytes. One regular-expression pass
+    finds them, at C speed, however many other fields there are."""
+    end = _header_end(raw, len(raw))
+    kept: list[bytes] = []
+    counts: dict[bytes, int] = {}
+    for found in _READ_FIELD.finditer(raw, 0, end):
+        name = found.group(1).lower()
+        if counts.get(name, 0) >= MAX_ADDRESSES:
+            continue
+        counts[name] = counts.get(name, 0) + 1
+        field = found.group(0)[:MAX_FIELD]
+        kept.append(field if field.endswith(b"\n") else field + b"\r\n")
+    return kept, raw[end:end + DEGRADED_BODY]
+
+
+def _fields(raw: bytes, msg: Message, mail_domain: str, cuts: dict[str, None], content_hash: str) -> ParsedMessage:
     message_id = message_id_of(msg.get("message-id"))
     date = parse_date(msg.get("date"))
-    from_ = mailboxes(msg.get_all("from", []))
+    from_ = _addresses(msg, "from")
     senders = mailboxes([msg.get("sender")])
-    to, cc = mailboxes(msg.get_all("to", [])), mailboxes(msg.get_all("cc", []))
+    to, cc = _addresses(msg, "to"), _addresses(msg, "cc")
     subject = header_text(msg.get("subject"))
     text_body, html_body, attachments, attached = _contents(msg)
     forwarded = None
@@ -88,7 +257,7 @@ def parse_message(raw: bytes, *, mail_domain: str = "localhost") -> ParsedMessag
         sender=senders[0] if senders else None,
         to=to,
         cc=cc,
-        reply_to=mailboxes(msg.get_all("reply-to", [])),
+        reply_to=_addresses(msg, "reply-to"),
         in_reply_to=message_ids_in(msg.get("in-reply-to")),
         references=message_ids_in(msg.get("references")),
         text_body=text_body,
@@ -98,7 +267,17 @@ def parse_message(raw: bytes, *, mail_domain: str = "localhost") -> ParsedMessag
         auto_generated=auto_generated_reason(msg, from_ + senders),
         header_names=tuple(name.lower() for name in msg.keys()),
         sha256=hashlib.sha256(raw).hexdigest(),
+        degraded=tuple(cuts),
     )
+
+
+def _addresses(msg: Message, name: str) -> tuple[Mailbox, ...]:
+    """The mailboxes of every ``name`` field, at most MAX_ADDRESSES of them, however many fields."""
+    values = msg.get_all(name, [])
+    boxes = mailboxes(values[:MAX_ADDRESSES])
+    if len(values) > MAX_ADDRESSES or len(boxes) > MAX_ADDRESSES:
+        _cut(f"{name}: {len(values)} fields, first {MAX_ADDRESSES} addresses read")
+    return boxes[:MAX_ADDRESSES]
 
 
 def content_hash_of(raw: bytes, crlf_spans: Iterable[tuple[int, int]] = ()) -> str:
@@ -188,9 +367,11 @@ def _parse(raw: bytes) -> Message:
     except Exception:  # the stdlib parser recurses per nesting level: fall back to headers only
         pass
     try:
-        return BytesHeaderParser(policy=_POLICY).parsebytes(raw)
+        msg = BytesHeaderParser(policy=_POLICY).parsebytes(raw)
     except Exception:
-        return EmailMessage(policy=_POLICY)
+        msg = EmailMessage(policy=_POLICY)
+    msg._smartbcc_headers_only = True    # type: ignore[attr-defined]   (noted in ParsedMessage.degraded)
+    return msg
 
 
 def message_id_of(value: str | None) -> str:
@@ -224,14 +405,52 @@ def _without_comments(text: str) -> str:
 
 
 def parse_date(value: str | None) -> datetime | None:
-    """A Date header as a timezone-aware datetime; None when missing or unparsable."""
+    """A Date header as a timezone-aware datetime every store takes; None when missing or unreadable.
+
+    Odd values are kept as far as they can be: a field out of its range (second 60, day 31 of a short
+    month, hour 24) is clamped into it, a zone offset of a day or more is read as UTC, and an instant
+    outside what a datetime can hold in UTC (``31 Dec 9999 23:59:59 -2359``, year 0) is clamped to
+    :data:`LATEST` or :data:`EARLIEST`, given in UTC. The header itself stays in the raw bytes."""
     if not value or not value.strip():
         return None
+    text = value.strip()[:200]
     try:
-        date = parsedate_to_datetime(value.strip())
+        date = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError, OverflowError):
+        date = _clamped_date(text)
+        if date is None:
+            return None
+    if date.tzinfo is None:
+        date = date.replace(tzinfo=timezone.utc)
+    return safe_instant(date)
+
+
+def safe_instant(date: datetime) -> datetime:
+    """``date`` (aware) if its UTC form lies within EARLIEST..LATEST, else the bound it passed, in UTC."""
+    offset = date.utcoffset() or timedelta(0)
+    naive = date.replace(tzinfo=None)
+    if naive - datetime.min < offset + timedelta(days=1):       # its UTC form would fall before year 1
+        return EARLIEST
+    if datetime.max - naive < -offset + timedelta(days=1):      # ... or after year 9999
+        return LATEST
+    return date
+
+
+def _clamped_date(text: str) -> datetime | None:
+    """A date the stdlib refuses, its fields clamped into range; None when it has no date at all."""
+    try:
+        fields = _parsedate_tz(text)
+    except Exception:   # the stdlib's date tokenizer on hostile input
         return None
-    return date if date.tzinfo else date.replace(tzinfo=timezone.utc)
+    if not fields:
+        return None
+    year, month, day, hour, minute, second = (int(f) for f in fields[:6])
+    year, month = min(max(year, 1), 9999), min(max(month, 1), 12)
+    day = min(max(day, 1), calendar.monthrange(year, month)[1])
+    hour, minute, second = min(max(hour, 0), 23), min(max(minute, 0), 59), min(max(second, 0), 59)
+    offset = fields[9]
+    zone = timezone(timedelta(seconds=offset)) if offset is not None and abs(offset) < 86400 else timezone.utc
+    return datetime(year, month, day, hour, minute, second, tzinfo=zone)
 
 
 def auto_generated_reason(msg: Message, senders: tuple[Mailbox, ...]) -> str:

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from gateway.addresses import split_email
 from gateway.auth.verdicts import Judgement
 from gateway.mail.message import Mailbox, ParsedMessage
+from gateway.mail.parsing import safe_instant
 from gateway.routing.links import (
     DEALISH_KINDS, FilingContext, FilingPlan, KnownLead, KnownPerson, OpenRecord, RecordRef, participants,
     plan_filing,
@@ -294,7 +295,7 @@ def _message_row(db: Database, delivery: Delivery, owner: Owner, direction: str)
         direction=direction,
         message_id=stored_message_id(parsed, db.mail_domain), content_hash=parsed.content_hash,
         sha256=parsed.sha256 or hashlib.sha256(delivery.raw).hexdigest(), size=len(delivery.raw),
-        subject=clean_text(parsed.subject), date=parsed.date,
+        subject=clean_text(parsed.subject), date=safe_instant(parsed.date) if parsed.date else None,
         from_email=clean_text(author.email if author else "", 320),
         from_name=clean_text(author.name if author else "", 200),
         to_addrs=_boxes(parsed.to), cc_addrs=_boxes(parsed.cc),
@@ -305,6 +306,7 @@ def _message_row(db: Database, delivery: Delivery, owner: Owner, direction: str)
         envelope_from=clean_text(delivery.envelope_from, 320),
         envelope_rcpts=[clean_text(r, 320) for r in delivery.envelope_rcpts],
         client_address=clean_text(delivery.client_address, 64),
+        parse_degraded=clean_text("\n".join(parsed.degraded)),
         auth_verdict=(delivery.antispoof.verdict[:32] if delivery.antispoof
                       else "pass" if delivery.authorization.authorized else "fail"),
         auth_reason=clean_text("; ".join([delivery.authorization.reason]

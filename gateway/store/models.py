@@ -311,6 +311,8 @@ class Message(Base):
     auth_verdict: Mapped[str] = mapped_column(String(32), default="none")
     auth_reason: Mapped[str] = mapped_column(Text, default="")
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # what the parser's budget cut or skipped, one per line; "" when every field was read whole
+    parse_degraded: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     links: Mapped[list["Link"]] = relationship(
         back_populates="message", cascade="all, delete-orphan", passive_deletes=True)
@@ -351,6 +353,8 @@ class QuarantinedMessage(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     status: Mapped[str] = mapped_column(String(16), default="waiting")   # waiting / replayed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    content_hash: Mapped[str] = mapped_column(String(64), default="", server_default="", index=True)
+    arrivals: Mapped[int] = mapped_column(Integer, default=1, server_default="1")   # deliveries by the sender
     replayed_message_pk: Mapped[int | None] = mapped_column(default=None)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     replayed_at: Mapped[datetime | None] = mapped_column(default=None)

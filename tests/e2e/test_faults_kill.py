@@ -139,3 +139,49 @@ def test_sigkill_in_data_loses_no_accepted_message_and_leaves_none_half(settings
         process.send_signal(signal.SIGTERM)
         assert process.wait(20) == 0
     assert len(with_db(settings, _stored)) == len(stored) + 1
+
+
+def _descendants(pid: int) -> set[int]:
+    """Live processes below ``pid`` (from /proc: each one's parent), zombies left out."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = Path(f"/proc/{entry}/stat").read_text()
+            except OSError:
+                continue
+            state, ppid = stat.rpartition(")")[2].split()[:2]
+            if state != "Z":
+                parents[int(entry)] = int(ppid)
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_helper_processes_exit_when_the_gateway_is_killed(sqlite_settings, tmp_path):
+    settings = sqlite_settings
+    seed(settings)
+    port, log = free_port(), tmp_path / "gateway.log"
+    process = serve(settings, port, log)
+    try:
+        with Raw("127.0.0.1", port) as smtp:       # a large message: parsed in a parsing process
+            smtp.envelope()
+            assert smtp.data(message(subject="large", body="A line of the quote.\n" * 5000))[0] == 250
+        helpers = _descendants(process.pid)
+        assert helpers, "the parsing process was started"
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(map(_alive, helpers)):
+        time.sleep(0.1)
+    assert not [pid for pid in helpers if _alive(pid)], log.read_text()

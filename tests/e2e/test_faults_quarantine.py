@@ -152,3 +152,38 @@ def test_replay_checks_the_sender_again(settings, monkeypatch):
     assert (entry.status, entry.attempts) == ("waiting", 1)
     missing = smartbcc(settings, "quarantine", "replay", 99)
     assert missing.exit_code == 1 and "no quarantined message 99" in missing.stderr
+
+
+def test_a_sender_retrying_a_quarantined_message_adds_no_entry(settings, monkeypatch):
+    seed(settings)
+    raw = message(subject="retried")
+    with ThreadedGateway(settings) as gateway:
+        monkeypatch.setattr(filing, "plan_filing", _planner_bug)
+        for _ in range(3):
+            assert _deliver(gateway, raw)[0] == 250
+        assert _deliver(gateway, message(subject="another"))[0] == 250
+    first, other = _entries(settings)
+    assert (first.raw, first.arrivals, other.arrivals) == (raw, 3, 1)
+    listed = json.loads(smartbcc(settings, "quarantine", "list", "--json").stdout)
+    assert [e["arrivals"] for e in listed] == [3, 1]
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_discard_asks_first_and_names_unknown_entries(settings, monkeypatch):
+    seed(settings)
+    with ThreadedGateway(settings) as gateway:
+        monkeypatch.setattr(filing, "plan_filing", _planner_bug)
+        assert _deliver(gateway, message(subject="one"))[0] == 250
+        assert _deliver(gateway, message(subject="two"))[0] == 250
+    first, second = _entries(settings)
+    options = ["--data-dir", str(settings.data_dir), "--database-url", settings.database_url,
+               "--mail-domain", settings.mail_domain]
+    declined = CliRunner().invoke(cli, [*options, "quarantine", "discard", str(first.id)], input="n\n")
+    assert declined.exit_code == 1 and "Aborted" in declined.output
+    assert len(_entries(settings)) == 2
+    confirmed = CliRunner().invoke(cli, [*options, "quarantine", "discard", str(first.id)], input="y\n")
+    assert confirmed.exit_code == 0 and f"Discarded quarantine entry {first.id}" in confirmed.output
+    assert smartbcc(settings, "quarantine", "discard", second.id, "--yes").exit_code == 0
+    assert _entries(settings) == []
+    unknown = smartbcc(settings, "quarantine", "discard", "999", "--yes")
+    assert unknown.exit_code == 1 and "no quarantined message 999" in unknown.stderr

@@ -206,10 +206,25 @@ def test_date_is_timezone_aware(header, expected):
     assert date == expected and date.tzinfo is not None
 
 
-@pytest.mark.parametrize("header", ["", "Date:", "Date: yesterday", "Date: Tue, 99 Foo 2025 99:99:99 +9999",
-                                    "Date: Mon, 1 Jan 99999999999 00:00:00 +0000"])
+@pytest.mark.parametrize("header", ["", "Date:", "Date: yesterday", "Date: Tue, 99 Foo 2025 99:99:99 +9999"])
 def test_missing_or_unparsable_date_is_none(header):
     assert parse(message(header or "From: a@x.example")).date is None
+
+
+UTC = timezone.utc
+
+
+@pytest.mark.parametrize(("header", "expected"), [
+    ("Date: Fri, 31 Dec 9999 23:59:59 -2359", datetime(9999, 12, 30, 23, 59, 59, tzinfo=UTC)),   # past year 9999 in UTC
+    ("Date: Mon, 1 Jan 99999999999 00:00:00 +0000", datetime(9999, 1, 1, tzinfo=UTC)),         # the year clamped
+    ("Date: Mon, 32 Jan 2025 25:61:61 +0100", datetime(2025, 1, 31, 22, 59, 59, tzinfo=UTC)),  # fields clamped
+    ("Date: Mon, 06 Jan 2025 10:15:00 +9999", datetime(2025, 1, 6, 10, 15, tzinfo=UTC)),       # no such offset
+    ("Date: 31 Feb 2024 10:00 -0000", datetime(2024, 2, 29, 10, 0, tzinfo=UTC)),
+])
+def test_odd_dates_are_kept_as_far_as_they_can_be(header, expected):
+    date = parse(message(header)).date
+    assert date == expected
+    assert date.astimezone(UTC).year <= 9999     # what every store takes
 
 
 # ------------------------------------------------------------------ addresses
