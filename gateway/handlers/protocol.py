@@ -60,6 +60,8 @@ _UNBALANCED_PATH = re.compile(r"(?i)^(?:FROM|TO):\s*<[^>]*$")   # "<" opened and
 CHATTY_COMMANDS = ("NOOP", "RSET", "HELO", "EHLO", "VRFY", "HELP", "STARTTLS")
 CHATTY_LIMIT = 50
 DATA_CHUNK = 256 * 1024     # what one read in DATA takes at most
+SMALL_CHUNK = 16 * 1024     # the same, while the memory budget has no room for large reads
+READ_HOLD = 3 * DATA_CHUNK  # what large reads hold in memory: the stream's buffer (two chunks) and a chunk
 DATA_LINE_LIMIT = 1024 * 1024   # bytes in a line of message data, CRLF included (setting max_line_length)
 _NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
@@ -259,11 +261,14 @@ class GatewaySMTP(SMTP):
         # The stream stops reading the socket once it holds twice its limit, aiosmtpd's line length: in
         # DATA that was after every read, and each pause and resume is a trip to the kernel. While the
         # data comes it may hold up to two chunks; the line limit is back for the commands after.
-        line_limit, self._reader._limit = self._reader._limit, DATA_CHUNK   # type: ignore[attr-defined]
+        # Large reads count against the memory budget too; without room for them, the data comes in small ones.
+        reading = READ_HOLD if self.budget.reserve(READ_HOLD) else 0
+        chunk_size = DATA_CHUNK if reading else SMALL_CHUNK
+        line_limit, self._reader._limit = self._reader._limit, chunk_size   # type: ignore[attr-defined]
         try:
             while end < 0:
                 try:
-                    chunk = await self._reader.read(DATA_CHUNK)
+                    chunk = await self._reader.read(chunk_size)
                 except asyncio.CancelledError:       # connection lost or EOF (aiosmtpd cancels this task)
                     log.info("Connection lost during DATA")
                     self._writer.close()
@@ -277,6 +282,7 @@ class GatewaySMTP(SMTP):
                         framer.abandon()             # read on to the end, dropping the data
         finally:
             self._reader._limit = line_limit   # type: ignore[attr-defined]
+            self.budget.release(reading)
         if self._record is not None:
             self._record.data_ended, self._record.size = time.monotonic(), framer.size
         if end < len(chunk):                     # commands pipelined after the end: put back for the loop
