@@ -62,6 +62,10 @@ class Settings:
     tls_key_file: str = ""
     require_tls: bool = False            # refuse MAIL before STARTTLS (530 5.7.0); not for a public MX
     shutdown_timeout: float = 30.0       # on stop, seconds transactions under way may take to finish
+    # the data of DATA (gateway.handlers.protocol, gateway.handlers.capacity)
+    spool_dir: str = ""                  # where large messages are written as they arrive; "": the system's temp folder
+    memory_budget: int = 256 * 1024 * 1024   # bytes of message data all sessions together hold in memory
+    max_line_length: int = 1024 * 1024   # bytes in one line of message data, CRLF included (commands: 512)
     # monitoring (gateway.monitoring): /metrics, /healthz, /readyz over HTTP; port 0 turns it off
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 0
@@ -176,6 +180,12 @@ def check_limits(settings: Settings) -> None:
             raise ConfigError(f"{name} must be above zero, not {getattr(settings, name)!r}")
     if not settings.parse_timeout > 0 or settings.parse_memory_limit < 0:
         raise ConfigError("parse_timeout must be above zero and parse_memory_limit (MiB) zero or more")
+    if settings.memory_budget < settings.max_message_size:
+        raise ConfigError(f"memory_budget ({settings.memory_budget}) must be at least max_message_size "
+                          f"({settings.max_message_size}): a message is held whole while it is filed")
+    if settings.max_line_length < 1000:
+        raise ConfigError(f"max_line_length must be at least 1000 (RFC 5321 4.5.3.1.6), "
+                          f"not {settings.max_line_length!r}")
     if bool(settings.tls_cert_file) != bool(settings.tls_key_file):
         raise ConfigError("STARTTLS needs both tls_cert_file and tls_key_file (PEM files), or neither")
     if settings.require_tls and not settings.tls_cert_file:

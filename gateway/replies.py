@@ -45,6 +45,13 @@ SYNC_ERROR = Reply(554, "5.5.0", "SMTP protocol synchronization error")
 BAD_CHARACTERS = Reply(501, "5.5.2", "Syntax error: invalid character in command")
 LOOP_DETECTED = Reply(550, "5.4.6", "Mail loop detected")
 SENDER_RATE = Reply(451, "4.7.1", "Too much mail from this sender, try again later")
+# room for the message: disk and memory (gateway.handlers.capacity), and the lines of its data
+NO_STORAGE = Reply(452, "4.3.1", "Insufficient system storage")
+NO_MEMORY = Reply(452, "4.3.1", "Insufficient system resources, try again later")
+DATA_NO_STORAGE = Reply(451, "4.3.1", "Insufficient system storage, try again later")
+DATA_NO_MEMORY = Reply(451, "4.3.1", "Insufficient system resources, try again later")
+DATA_LINE_TOO_LONG = Reply(500, "5.5.2", "Line too long in the message data")
+BARE_LF = Reply(500, "5.5.2", "Bare LF in the message data: lines must end with CRLF")
 
 
 class Refusal(Exception):

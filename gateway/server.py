@@ -122,6 +122,7 @@ async def start(settings: Settings) -> RunningGateway:
             require_starttls=settings.require_tls,
             hostname=settings.greeting_name, ident="smartbcc ESMTP", timeout=settings.idle_timeout,
             command_call_limit=call_limit, loop=loop,
+            capacity=handler.capacity, data_line_limit=settings.max_line_length,
         )
 
     try:

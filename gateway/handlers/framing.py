@@ -7,7 +7,9 @@ the empty message). A bare LF or CR around a dot (``<LF>.<LF>``, ``<CR><LF>.<LF>
 never ends it: those bytes stay in the message (SMTP smuggling, CVE-2023-51764). Lines are what
 ``<CR><LF>`` ends, as aiosmtpd reads them. Their length and the message size are checked as the chunks
 arrive, like aiosmtpd's own DATA: the first limit overrun decides the refusal, and the data is dropped
-from then on (the end of the data is still awaited).
+from then on (the end of the data is still awaited). A line too long that holds a bare LF is told
+apart (:attr:`Overrun.BARE_LF`): its sender ends lines with LF alone, it did not write a long line.
+The caller may also give up on the message (:meth:`DataFramer.abandon`) and read on to the end.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ _KEEP = len(END) - 1
 
 class Overrun(enum.Enum):
     TOO_LONG = "a line longer than the line length limit"
+    BARE_LF = "a line longer than the line length limit, for its lines end with a bare LF"
     TOO_MUCH = "more data than the size limit"
+    ABANDONED = "the message could not be kept"
 
 
 def find_end(tail: bytes, chunk: bytes) -> int:
@@ -112,6 +116,8 @@ class DataFramer:
         self._held = b""                     # "." or ".\r" after a CRLF: message, or the end's start
         self._open_line = 0
         self._after_cr = False
+        self._open_lf = False                # the line left open holds a bare LF
+        self._long_open = False              # the line found too long goes on (a bare LF in it may come)
 
     def feed(self, chunk: bytes) -> int:
         """Take the next chunk. -1: the data goes on; else the index in ``chunk`` just past the end of
@@ -124,6 +130,8 @@ class DataFramer:
             self._tail = chunk[-_KEEP:] if len(chunk) >= _KEEP else (self._tail + chunk)[-_KEEP:]
             hold = 1 if self._tail.endswith(END[:3]) else 2 if self._tail == END[:4] else 0
             body, self._held = (data[:-hold], data[-hold:]) if hold else (data, b"")
+        if self.overrun is Overrun.TOO_LONG and self._long_open and body:
+            self._follow_long_line(body)
         if self.overrun is None and body:
             self._check(body)
             if self.overrun is None:
@@ -147,25 +155,65 @@ class DataFramer:
         self.pending = 0
         return data
 
+    def abandon(self) -> None:
+        """Give up on the message (it cannot be kept): forget what is held, and drop the data from now on."""
+        if self.overrun is None:
+            self.overrun = Overrun.ABANDONED
+        self._chunks.clear()
+        self.pending = 0
+
     def _check(self, body: bytes) -> None:
-        opened_before, after_cr = self._open_line, self._after_cr
+        opened_before, after_cr, open_lf = self._open_line, self._after_cr, self._open_lf
         fit, self._open_line = lines_fit(opened_before, after_cr, body, self.line_limit)
         self._after_cr = body.endswith(b"\r")
+        self._open_lf = self._open_line_has_lf(open_lf, after_cr, body)
         too_much = self.size_limit is not None and self.size + len(body) > self.size_limit
         too_long = not fit
-        if too_long and too_much:            # both in this chunk: the limit reached first counts
-            first_beyond_size = self.size_limit - self.size   # type: ignore[operator]
-            closed, self._open_line = line_lengths(opened_before, after_cr, body)
-            too_long = self._first_too_long(-opened_before, [*closed, self._open_line]) < first_beyond_size
-        if too_long or too_much:
-            self.overrun = Overrun.TOO_LONG if too_long else Overrun.TOO_MUCH
+        if too_long:
+            closed, left_open = line_lengths(opened_before, after_cr, body)
+            lengths = [*closed, left_open]
+            index, start, length = self._first_too_long(-opened_before, lengths)
+            self._long_open = index == len(lengths) - 1      # the line left open: its end is yet to come
+            if too_much:                     # both in this chunk: the limit reached first counts
+                too_long = start + self.line_limit < self.size_limit - self.size   # type: ignore[operator]
+            if too_long:
+                line = body[max(start, 1 if start < 0 and after_cr and body.startswith(b"\n") else 0):start + length]
+                bare_lf = (start < 0 and open_lf) or b"\n" in line.replace(b"\r\n", b"")
+                self.overrun = Overrun.BARE_LF if bare_lf else Overrun.TOO_LONG
+        if too_much and not too_long:
+            self.overrun = Overrun.TOO_MUCH
+        if self.overrun is not None:
             self._chunks.clear()
             self.pending = 0
 
-    def _first_too_long(self, start: int, lengths: list[int]) -> int:
-        """The index in the chunk of the byte that makes a line too long (lines from ``start`` on)."""
-        for length in lengths:
+    def _follow_long_line(self, body: bytes) -> None:
+        """After a line too long: what ``body`` adds to it until its CRLF; a bare LF there makes it BARE_LF."""
+        if self._after_cr and body.startswith(b"\n"):    # its CRLF across the seam
+            self._long_open = False
+            return
+        end = body.find(b"\r\n")
+        if body.find(b"\n", 0, len(body) if end < 0 else end) >= 0:
+            self.overrun, self._long_open = Overrun.BARE_LF, False
+        elif end >= 0:
+            self._long_open = False
+        self._after_cr = body.endswith(b"\r")
+
+    @staticmethod
+    def _open_line_has_lf(open_lf: bool, after_cr: bool, body: bytes) -> bool:
+        """Whether the line ``body`` leaves open holds a bare LF (``open_lf``: the one open before did)."""
+        start = 0
+        if after_cr and body.startswith(b"\n"):       # a CRLF across the seam ends the open line
+            start, open_lf = 1, False
+        last = body.rfind(b"\r\n", start)
+        if last >= 0:
+            start, open_lf = last + 2, False
+        return open_lf or body.find(b"\n", start) >= 0
+
+    def _first_too_long(self, start: int, lengths: list[int]) -> tuple[int, int, int]:
+        """The first line too long: its index in ``lengths``, where it starts in the chunk (negative:
+        before it), and its length."""
+        for index, length in enumerate(lengths):
             if length > self.line_limit:
-                return start + self.line_limit
+                return index, start, length
             start += length
         raise AssertionError("no line is too long")

@@ -14,13 +14,19 @@ Against hostile clients it adds, on aiosmtpd's own knobs (``timeout``, ``command
   ``553 5.1.3`` for a path whose angle bracket is never closed (aiosmtpd's parser would accept it);
 - after any ``421`` the connection closes and whatever the client pipelined behind is dropped.
 DATA is read in large chunks, not line by line as aiosmtpd does (gateway.handlers.framing), with
-aiosmtpd's replies and limits. Only ``<CR><LF>.<CR><LF>`` ends DATA: a bare LF or CR before or after a
-dot stays inside the message.
+aiosmtpd's limits and replies, except that lines of message data may be as long as ``data_line_limit``
+(setting ``max_line_length``; commands keep aiosmtpd's 512 bytes). Only ``<CR><LF>.<CR><LF>`` ends DATA:
+a bare LF or CR before or after a dot stays inside the message. Whatever goes wrong while the data
+comes (a full disk, any error), the data is read and dropped to its end, then one reply is given
+(``451``), the transaction is over, and what the client sends after the end is its next command: no
+byte of message data is ever run as a command. The bytes held in memory count against the process's
+memory budget (gateway.handlers.capacity): beyond it they go to the spool file at once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import functools
 import logging
 import re
@@ -33,6 +39,7 @@ from email.errors import HeaderParseError
 
 from aiosmtpd.smtp import MISSING, SMTP, syntax
 
+from gateway.handlers.capacity import Capacity, MemoryBudget
 from gateway.handlers.framing import DataFramer, Overrun
 from gateway.handlers.journal import Journal, Peer, TransactionRecord, path_of
 from gateway.handlers.spool import SPOOL_AT, Spool
@@ -40,6 +47,7 @@ from gateway.limits import SessionCounter
 from gateway.replies import (
     BAD_ADDRESS, BAD_CHARACTERS, DEFAULT_ENHANCED, MESSAGE_TOO_BIG, SHUTTING_DOWN, SYNC_ERROR, TIMEOUT,
 )
+from gateway.replies import BARE_LF, DATA_LINE_TOO_LONG, DATA_NO_MEMORY, DATA_NO_STORAGE, TEMPORARY_FAILURE, Reply
 
 log = logging.getLogger("smartbcc.smtp")
 
@@ -52,6 +60,10 @@ _UNBALANCED_PATH = re.compile(r"(?i)^(?:FROM|TO):\s*<[^>]*$")   # "<" opened and
 CHATTY_COMMANDS = ("NOOP", "RSET", "HELO", "EHLO", "VRFY", "HELP", "STARTTLS")
 CHATTY_LIMIT = 50
 DATA_CHUNK = 256 * 1024     # what one read in DATA takes at most
+SMALL_CHUNK = 16 * 1024     # the same, while the memory budget has no room for large reads
+READ_HOLD = 3 * DATA_CHUNK  # what large reads hold in memory: the stream's buffer (two chunks) and a chunk
+DATA_LINE_LIMIT = 1024 * 1024   # bytes in a line of message data, CRLF included (setting max_line_length)
+_NO_ROOM = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 
 
 def with_enhanced_code(status: str) -> str:
@@ -83,7 +95,8 @@ class GatewaySMTP(SMTP):
     _plain_replies = False
 
     def __init__(self, handler: Any, *, sessions: SessionCounter | None = None, data_timeout: float = 600.0,
-                 live: set[GatewaySMTP] | None = None, journal: Journal | None = None, **options: Any) -> None:
+                 live: set[GatewaySMTP] | None = None, journal: Journal | None = None,
+                 capacity: Capacity | None = None, data_line_limit: int = DATA_LINE_LIMIT, **options: Any) -> None:
         self._record: TransactionRecord | None = None     # the transaction under way, for the journal
         super().__init__(handler, **options)
         self.journal = journal or Journal()
@@ -98,6 +111,10 @@ class GatewaySMTP(SMTP):
         self._in_hook = False
         self._stopping = False
         self._spooled: Spool | None = None    # the message of the DATA under way, when it is large
+        self.data_line_limit = data_line_limit
+        self.spool_dir = capacity.spool_dir if capacity is not None else None
+        self.budget = capacity.budget if capacity is not None else MemoryBudget(1 << 62)
+        self._held = 0                        # bytes of this DATA counted against the memory budget
         self._smtp_methods = _Commands(self, self._smtp_methods)
 
     # -- connection ---------------------------------------------------------------------------------
@@ -227,24 +244,31 @@ class GatewaySMTP(SMTP):
         await self.push("354 End data with <CR><LF>.<CR><LF>")
         try:
             await self._take_data()
-        finally:      # however the transaction ended (even cut off mid-DATA), its spool goes
+        finally:      # however the transaction ended (even cut off mid-DATA), its spool and memory go
             spooled, self._spooled = self._spooled, None
             if spooled is not None:
                 spooled.remove()
+            self.budget.release(self._held)
+            self._held = 0
 
     async def _take_data(self) -> None:
-        """Read the data (a large message into a spool, :attr:`_spooled`), reply, call the DATA hook."""
+        """Read the data to its end (a large message into a spool, :attr:`_spooled`), reply, call the DATA
+        hook. A failure before the end drops the rest of the data; the reply comes after the end."""
         assert self.envelope is not None
-        framer = DataFramer(self.data_size_limit, self.line_length_limit)
+        framer = DataFramer(self.data_size_limit, self.data_line_limit)
+        failure: Reply | None = None
         end = -1
         # The stream stops reading the socket once it holds twice its limit, aiosmtpd's line length: in
         # DATA that was after every read, and each pause and resume is a trip to the kernel. While the
         # data comes it may hold up to two chunks; the line limit is back for the commands after.
-        line_limit, self._reader._limit = self._reader._limit, DATA_CHUNK   # type: ignore[attr-defined]
+        # Large reads count against the memory budget too; without room for them, the data comes in small ones.
+        reading = READ_HOLD if self.budget.reserve(READ_HOLD) else 0
+        chunk_size = DATA_CHUNK if reading else SMALL_CHUNK
+        line_limit, self._reader._limit = self._reader._limit, chunk_size   # type: ignore[attr-defined]
         try:
             while end < 0:
                 try:
-                    chunk = await self._reader.read(DATA_CHUNK)
+                    chunk = await self._reader.read(chunk_size)
                 except asyncio.CancelledError:       # connection lost or EOF (aiosmtpd cancels this task)
                     log.info("Connection lost during DATA")
                     self._writer.close()
@@ -252,28 +276,32 @@ class GatewaySMTP(SMTP):
                 if not chunk:                        # EOF that did not cancel: what readuntil would raise
                     raise asyncio.IncompleteReadError(b"", None)
                 end = framer.feed(chunk)
-                if framer.pending >= SPOOL_AT:
-                    if self._spooled is None:
-                        self._spooled = Spool()
-                    await asyncio.to_thread(self._spooled.write, framer.take())
+                if framer.overrun is None:
+                    failure = await self._keep(framer)
+                    if failure is not None:
+                        framer.abandon()             # read on to the end, dropping the data
         finally:
             self._reader._limit = line_limit   # type: ignore[attr-defined]
+            self.budget.release(reading)
         if self._record is not None:
             self._record.data_ended, self._record.size = time.monotonic(), framer.size
         if end < len(chunk):                     # commands pipelined after the end: put back for the loop
             self._reader._buffer[:0] = memoryview(chunk)[end:]   # type: ignore[attr-defined]
-        if framer.overrun is not None:
-            await self.push("500 Line too long (see RFC5321 4.5.3.1.6)" if framer.overrun is Overrun.TOO_LONG
-                            else "552 Error: Too much mail data")
+        original_content: bytes | None = None
+        if framer.overrun is None:
+            try:
+                original_content = await self._whole(framer)
+            except Exception as error:       # the data is read: the reply answers it, the session goes on
+                failure = self._failure("reading the message back", error)
+            else:
+                if original_content is None:
+                    failure = DATA_NO_MEMORY
+        if original_content is None:
+            await self.push(str(failure) if failure is not None else self._overrun_reply(framer.overrun))
             self._end_transaction(self._last_status, "DATA")
             self._set_post_data_state()
             return
         spooled = self._spooled
-        if spooled is None:
-            original_content = framer.message()
-        else:
-            await asyncio.to_thread(spooled.write, framer.take())
-            original_content = await asyncio.to_thread(spooled.read)
         content: str | bytes = original_content
         if self._decode_data:
             try:
@@ -293,6 +321,56 @@ class GatewaySMTP(SMTP):
         self._set_post_data_state()
         await self.push("250 OK" if status is MISSING else status)
         self._end_transaction(self._last_status, "DATA", getattr(envelope, "smartbcc", None))
+
+    async def _keep(self, framer: DataFramer) -> Reply | None:
+        """What the framer holds stays in memory while the budget has room for it and it is less than a
+        spool's worth; else it goes to the spool now. None, or the reply for a spool that failed."""
+        growth = framer.pending - self._held
+        if framer.pending < SPOOL_AT and (growth <= 0 or self.budget.reserve(growth)):
+            self._held += max(growth, 0)
+            return None
+        try:
+            if self._spooled is None:
+                self._spooled = await asyncio.to_thread(Spool, self.spool_dir)
+            await asyncio.to_thread(self._spooled.write, framer.take())
+        except Exception as error:
+            return self._failure("spooling the message", error)
+        finally:
+            self.budget.release(self._held)
+            self._held = 0
+        return None
+
+    async def _whole(self, framer: DataFramer) -> bytes | None:
+        """The whole message in memory, counted against the budget; None when the budget has no room.
+        What the framer holds is counted already (:meth:`_keep`); a spooled message is counted before it
+        is read back."""
+        spooled = self._spooled
+        if spooled is None:
+            return framer.message()
+        await asyncio.to_thread(spooled.write, framer.take())
+        self.budget.release(self._held)
+        self._held = 0
+        if not self.budget.reserve(spooled.size):
+            log.warning("%s DATA: no room in the memory budget (%d of %d bytes held) for a %d-byte message",
+                        client_of(self.session and self.session.peer), self.budget.used, self.budget.limit,
+                        spooled.size)
+            return None
+        self._held = spooled.size
+        return await asyncio.to_thread(spooled.read)
+
+    def _failure(self, doing: str, error: Exception) -> Reply:
+        room = isinstance(error, OSError) and error.errno in _NO_ROOM
+        log.error("%s DATA: %s failed (%r); answering 451 once the data is in",
+                  client_of(self.session and self.session.peer), doing, error, exc_info=not room)
+        return DATA_NO_STORAGE if room else TEMPORARY_FAILURE
+
+    @staticmethod
+    def _overrun_reply(overrun: Overrun | None) -> str:
+        if overrun is Overrun.TOO_LONG:
+            return str(DATA_LINE_TOO_LONG)
+        if overrun is Overrun.BARE_LF:
+            return str(BARE_LF)
+        return "552 Error: Too much mail data"
 
     # -- the transaction log --------------------------------------------------------------------------
 

@@ -17,6 +17,7 @@ from typing import Any
 from gateway.addresses import InvalidAddress, normalize_email
 from gateway.auth.gate import Antispoof
 from gateway.config import Settings
+from gateway.handlers.capacity import Capacity
 from gateway.handlers.delivery import Filer
 from gateway.handlers.parsing_pool import Parser
 from gateway.handlers.protocol import client_of
@@ -75,6 +76,7 @@ class GatewayHandler:
         self.parser = Parser(db.mail_domain, timeout=settings.parse_timeout,
                              memory_limit=settings.parse_memory_limit * 1024 * 1024)
         self.rates = SenderRate(settings.sender_hourly_limit, settings.auto_hourly_limit)
+        self.capacity = Capacity(settings)      # the process's memory budget and disk room (MAIL asks)
 
     # -- dialogue ---------------------------------------------------------------------------------
 
@@ -84,6 +86,9 @@ class GatewayHandler:
         return [*kept, "250-PIPELINING", "250 ENHANCEDSTATUSCODES"]
 
     async def handle_MAIL(self, server, session, envelope, address: str, mail_options: list[str]) -> str:
+        no_room = self.capacity.refusal()
+        if no_room is not None:
+            return self._refuse(session, "MAIL", *no_room)
         sender = "" if address in ("", "<>") else address
         try:
             sender = normalize_email(sender) if sender else ""

@@ -124,15 +124,18 @@ def test_disk_full_is_451_then_the_retry_gets_in(settings, tmp_path):
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a 2 MiB tmpfs to fill up (needs root): {mounted.stderr.decode().strip()}")
     try:
-        settings = settings.replace(data_dir=mount)
+        settings = settings.replace(data_dir=mount, max_message_size=500_000)
         seed(settings)
         raw = message(subject="disk full", body="attachment-sized text\n" * 20_000)     # about 440 KiB
-        with ThreadedGateway(settings) as gateway:
+        with ThreadedGateway(settings) as gateway, Raw(gateway.host, gateway.port) as smtp:
+            smtp.envelope()                 # the disk fills up after MAIL (before it, MAIL is 452 4.3.1)
             filler = mount / "filler"
             free = shutil.disk_usage(mount).free
             filler.write_bytes(b"\0" * max(0, free - 64 * 1024))
-            code, text = _send(gateway, raw)
+            code, text = smtp.data(raw)
             assert (code, text[:5]) == (451, "4.3.0")
+            code, text = smtp.cmd("MAIL FROM:<ada@acme.example>")
+            assert (code, text) == (452, "4.3.1 Insufficient system storage")
             filler.unlink()
             assert _send(gateway, raw)[0] == 250
         assert [m.raw for m in messages(settings)] == [raw]

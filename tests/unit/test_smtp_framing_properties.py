@@ -186,16 +186,17 @@ def test_line_lengths_do_not_depend_on_where_the_chunks_are_cut(data, points):
 
 
 def first_overrun(wire: bytes, size_limit: int, line_limit: int) -> Overrun | None:
-    """The reference: the limit whose first byte beyond it comes first (the size limit on a tie)."""
+    """The reference: the limit whose first byte beyond it comes first (the size limit on a tie); a line
+    too long that holds a bare LF is told apart."""
     beyond_size = size_limit if len(wire) > size_limit else None
-    beyond_line, start = None, 0
+    beyond_line, start, long_line = None, 0, b""
     for line in wire.split(b"\r\n")[:-1]:
         if len(line) + 2 > line_limit:
-            beyond_line = start + line_limit
+            beyond_line, long_line = start + line_limit, line
             break
         start += len(line) + 2
     if beyond_line is not None and (beyond_size is None or beyond_line < beyond_size):
-        return Overrun.TOO_LONG
+        return Overrun.BARE_LF if b"\n" in long_line else Overrun.TOO_LONG
     return Overrun.TOO_MUCH if beyond_size is not None else None
 
 
