@@ -10,7 +10,7 @@ import click
 
 from gateway.cli import filing, sending
 from gateway.cli.aliases import alias
-from gateway.cli.common import App
+from gateway.cli.common import App, SafeGroup
 from gateway.cli.companies import company
 from gateway.cli.deployment import init, serve
 from gateway.cli.messages import messages
@@ -20,7 +20,7 @@ from gateway.cli.routes import routes
 from gateway.cli.users import user
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=SafeGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_file", metavar="FILE", help="TOML settings file (or SMARTBCC_CONFIG).")
 @click.option("--data-dir", metavar="DIR", help="Folder of the embedded SQLite database (SMARTBCC_DATA_DIR).")
 @click.option("--database-url", metavar="URL",

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import click
 
-from gateway.cli.common import App, emit_json, json_option, pass_app, table, with_db
+from gateway.cli.common import App, echo, emit_json, json_option, pass_app, table, with_db
 from gateway.recipients import NOUNS
 from gateway.services import activities as service
 from gateway.store.models import RECORD_MODELS
@@ -42,7 +42,7 @@ def add(app: App, kind: str, record_id: int, subject: str, due_at: datetime | No
     if as_json:
         emit_json(view)
         return
-    click.echo(f"Planned activity {view.id} on {NOUNS[view.kind]} {view.record_id}: {view.subject}")
+    echo(f"Planned activity {view.id} on {NOUNS[view.kind]} {view.record_id}: {view.subject}")
 
 
 @activity.command("list")
@@ -67,4 +67,4 @@ def complete(app: App, activity_id: int, as_json: bool) -> None:
     if as_json:
         emit_json(view)
         return
-    click.echo(f"Completed activity {view.id} on {NOUNS[view.kind]} {view.record_id}: {view.subject}")
+    echo(f"Completed activity {view.id} on {NOUNS[view.kind]} {view.record_id}: {view.subject}")

@@ -6,7 +6,7 @@ import re
 
 import click
 
-from gateway.cli.common import App, emit_json, json_option, pass_app, table, with_db
+from gateway.cli.common import App, echo, emit_json, json_option, pass_app, table, with_db
 from gateway.services import aliases
 from gateway.services.aliases import AliasView
 
@@ -19,9 +19,9 @@ def _report(view: AliasView, as_json: bool, done: str) -> None:
     if as_json:
         emit_json(view)
         return
-    click.echo(f"{view.email} ({view.user}, company {view.company}): {done}, now {view.status}")
+    echo(f"{view.email} ({view.user}, company {view.company}): {done}, now {view.status}")
     if view.confirmation:
-        click.echo(f"Confirmation mail: {view.confirmation}")
+        echo(f"Confirmation mail: {view.confirmation}")
 
 
 @click.group()
@@ -46,7 +46,7 @@ def add(app: App, user_email: str, alt_email: str, no_mail: bool, as_json: bool)
     if not as_json and view.status == "pending":
         how = (f"once mail can go out: `smartbcc alias resend {view.email}`" if unsent
                else "with the code from that mail: `smartbcc alias verify CODE`")
-        click.echo(f"Until verified, mail from it is refused. Verify {how}; "
+        echo(f"Until verified, mail from it is refused. Verify {how}; "
                    f"or as an admin, without a code: `smartbcc alias verify --force {view.email}`")
     if unsent:
         raise click.ClickException(f"the confirmation mail to {view.email} was {view.confirmation}; "

@@ -2,6 +2,11 @@
 
 A user error (bad input, unknown slug, missing schema, unreachable database) becomes
 ``Error: <what to fix>`` on stderr and a non-zero exit, never a traceback.
+
+Text printed for people goes through :func:`echo` (and :func:`table`, :func:`lines`, built on it), and
+error messages through :class:`SafeGroup`: mail-derived text reaches the terminal with its control codes
+(ESC, other C0 controls, DEL, C1) and bidi overrides visibly escaped (``\\x1b``, ``\\u202e``), never raw.
+JSON output stays exact JSON whose strings carry those characters as ``\\uXXXX`` escapes.
 """
 
 from __future__ import annotations
@@ -9,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -26,6 +32,12 @@ from gateway.store.migrate import SchemaNotReady
 from gateway.verification import VerificationError
 
 T = TypeVar("T")
+# What a terminal may act on: C0 controls (tab and newline are decided by the caller), DEL, C1 controls,
+# bidi embeddings, overrides, isolates and marks, and the line and paragraph separators.
+_TERMINAL_UNSAFE = "\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_UNSAFE_LINE = re.compile(f"[\t\n{_TERMINAL_UNSAFE}]")
+_UNSAFE_TEXT = re.compile(f"[{_TERMINAL_UNSAFE}]")
+_UNSAFE_IN_JSON = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 USER_ERRORS = (ServiceError, ConfigError, InvalidAddress, SchemaNotReady, OutboundError, VerificationError)
 
 
@@ -111,33 +123,68 @@ def jsonable(value: Any) -> Any:
     return value
 
 
+def _escape(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(value: str, multiline: bool = False) -> str:
+    """``value`` with what a terminal would act on escaped visibly (``\\x1b``, ``\\u202e``).
+
+    ``multiline``: newlines and tabs are kept, and CRLF line ends become newlines; otherwise they are
+    escaped too, so that a value stays on its line.
+    """
+    if multiline:
+        return _UNSAFE_TEXT.sub(_escape, value.replace("\r\n", "\n"))
+    return _UNSAFE_LINE.sub(_escape, value)
+
+
+def echo(message: str = "", err: bool = False) -> None:
+    """Print a line of text for people; the only way the commands print text (see :func:`printable`)."""
+    click.echo(printable(message, multiline=True), err=err)
+
+
+class SafeGroup(click.Group):
+    """The root group: the message of every error a command raises is escaped as :func:`echo` does."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as error:
+            error.message = printable(error.message, multiline=True)
+            raise
+
+
 def emit_json(value: Any) -> None:
-    click.echo(json.dumps(jsonable(value), indent=2, ensure_ascii=False))
+    """Exact JSON; control, bidi and separator characters inside strings are written as ``\\uXXXX``."""
+    encoded = json.dumps(jsonable(value), indent=2, ensure_ascii=False)
+    click.echo(_UNSAFE_IN_JSON.sub(lambda match: f"\\u{ord(match.group()):04x}", encoded))
 
 
 def text(value: Any) -> str:
+    """One value as one line of printable text."""
     if value is None:
         return "-"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, datetime):
         return value.strftime("%Y-%m-%d %H:%M:%S")
-    return str(value)
+    return printable(str(value))
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], empty: str = "(none)") -> None:
-    """Aligned columns; ``empty`` when there are no rows."""
+    """Aligned columns of printable one-line cells; ``empty`` when there are no rows."""
     if not rows:
-        click.echo(empty)
+        echo(empty)
         return
     cells = [[text(c) for c in row] for row in rows]
     widths = [max(len(h), *(len(row[i]) for row in cells)) for i, h in enumerate(headers)]
     for row in [list(headers), *cells]:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        echo("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
 
 
 def lines(pairs: Sequence[tuple[str, Any]]) -> None:
-    """``label: value`` lines, labels aligned."""
+    """``label: value`` lines of printable values, labels aligned."""
     width = max(len(label) for label, _ in pairs)
     for label, value in pairs:
-        click.echo(f"{label + ':':<{width + 1}} {text(value)}")
+        echo(f"{label + ':':<{width + 1}} {text(value)}")

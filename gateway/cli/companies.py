@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from gateway.cli.common import App, emit_json, json_option, jsonable, lines, pass_app, table, with_db
+from gateway.cli.common import App, echo, emit_json, json_option, jsonable, lines, pass_app, table, with_db
 from gateway.services import companies
 
 
@@ -24,8 +24,8 @@ def add(app: App, name: str, domain: str, as_json: bool) -> None:
     if as_json:
         emit_json(view)
         return
-    click.echo(f"Added company {view.name!r} ({view.domain}), slug {view.slug}, id {view.id}")
-    click.echo(f"Bcc address: {view.address}")
+    echo(f"Added company {view.name!r} ({view.domain}), slug {view.slug}, id {view.id}")
+    echo(f"Bcc address: {view.address}")
 
 
 @company.command("list")
@@ -72,9 +72,9 @@ def set_domain(app: App, slug: str, new_domain: str, grace_days: int | None, as_
     if as_json:
         emit_json(change)
         return
-    click.echo(f"Company {change.company.slug}: domain {change.company.domain}, address {change.company.address}")
+    echo(f"Company {change.company.slug}: domain {change.company.domain}, address {change.company.address}")
     if change.former_address:
-        click.echo(f"The old address {change.former_address} is accepted until "
+        echo(f"The old address {change.former_address} is accepted until "
                    f"{change.former_expires_at:%Y-%m-%d %H:%M} UTC; per-record addresses follow the new one.")
     else:
-        click.echo("The company address is unchanged.")
+        echo("The company address is unchanged.")

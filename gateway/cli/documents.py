@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import click
 
-from gateway.cli.common import App, emit_json, json_option, lines, pass_app, table, text, with_db
+from gateway.cli.common import App, echo, emit_json, json_option, lines, pass_app, table, text, with_db
 from gateway.cli.records import company_required, org_option, person_option
 from gateway.recipients import NOUNS
 from gateway.services import documents
@@ -18,10 +18,10 @@ from gateway.services.documents import DOCUMENT_KINDS, DocumentView
 def _show(view: DocumentView) -> None:
     lines([("kind", NOUNS[view.kind]), ("id", view.id), ("company", view.company),
            *((k.replace("_", " "), v) for k, v in view.fields.items()), ("created", view.created_at)])
-    click.echo("")
+    echo("")
     table(["MESSAGE", "RECEIVED", "RULE", "SUBJECT"],
           [[m.id, m.received_at, m.rule, m.subject] for m in view.messages], empty="No messages linked.")
-    click.echo("")
+    echo("")
     table(["ACTIVITY", "STATUS", "DUE", "SUBJECT"],
           [[a.id, a.status, a.due_at, a.subject] for a in view.activities], empty="No activities.")
 
@@ -45,7 +45,7 @@ def document_group(kind: str) -> click.Group:
         if as_json:
             emit_json(view)
             return
-        click.echo(f"Added {noun} {view.id} to company {view.company}: {view.label}")
+        echo(f"Added {noun} {view.id} to company {view.company}: {view.label}")
 
     @group.command("list", help=f"List a company's {nouns}.")
     @company_required

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import click
 
-from gateway.cli.common import App, emit_json, json_option, lines, pass_app, table, with_db
+from gateway.cli.common import App, echo, emit_json, json_option, lines, pass_app, table, with_db
 from gateway.conversion import ACTIVITIES, LEADS_TO
 from gateway.services import preferences, review
 
@@ -67,7 +67,7 @@ def review_resolve(app: App, message_id: int, dismiss: str | None, as_json: bool
         emit_json(views)
         return
     done = f"linked to {kind} {record_id}" if record_id is not None else f"no {kind} linked"
-    click.echo(f"Message {message_id}: {done}; {len(views)} review item(s) closed")
+    echo(f"Message {message_id}: {done}; {len(views)} review item(s) closed")
 
 
 def _link_command(unlink: bool):  # type: ignore[no-untyped-def]
@@ -83,7 +83,7 @@ def _link_command(unlink: bool):  # type: ignore[no-untyped-def]
             emit_json(result)
             return
         verb = "unlinked from" if unlink else ("linked to" if result.changed else "was already linked to")
-        click.echo(f"Message {message_id} {verb} {kind} {record_id}")
+        echo(f"Message {message_id} {verb} {kind} {record_id}")
     return command
 
 
@@ -96,7 +96,7 @@ def _visibility_command(visibility: str):  # type: ignore[no-untyped-def]
         if as_json:
             emit_json({"id": message_id, "visibility": now})
             return
-        click.echo(f"Message {message_id} is now {now}")
+        echo(f"Message {message_id} is now {now}")
     return command
 
 
@@ -112,7 +112,7 @@ def _print_company(view: preferences.CompanySettings) -> None:
             f"contact {done.person_id}" if done.person_id else "", f"organization {done.org_id}" if done.org_id else "")
             if part) or "no client"
         new = f"; new {' and '.join(done.created)}" if done.created else ""
-        click.echo(f"Converted lead {done.lead_id} to deal {done.deal_id} ({client}{new}): "
+        echo(f"Converted lead {done.lead_id} to deal {done.deal_id} ({client}{new}): "
                    f"{done.messages_moved} message(s) moved, {done.activities_moved} activity(ies) moved, "
                    f"{done.activities_completed} completed")
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import sys
 from typing import Callable
 
 import click
 
-from gateway.cli.common import App, emit_json, json_option, jsonable, lines, pass_app, table, text, with_db
+from gateway.cli.common import App, echo, emit_json, json_option, jsonable, lines, pass_app, table, text, with_db
 from gateway.services import messages as service
 
 _RECORD_KINDS = ("deal", "lead", "person", "project", "org")
@@ -61,16 +62,16 @@ def show(app: App, message_id: int, as_json: bool) -> None:
     bodies = ("text_body", "html_body")
     lines([("id", details.id), ("company", details.company), ("owner", details.owner),
            *((name.replace("_", " "), _short(value)) for name, value in fields.items() if name not in bodies)])
-    click.echo("\nattachments:")
+    echo("\nattachments:")
     table(["FILENAME", "TYPE", "SIZE", "SHA256"],
           [[a.filename, a.content_type, a.size, a.sha256] for a in details.attachments])
-    click.echo("\nlinks:")
+    echo("\nlinks:")
     table(["KIND", "ID", "RULE", "LINKED"], [[k.kind, k.id, k.rule, k.created_at] for k in details.links])
     if details.review:
-        click.echo("\nwaiting for review:")
+        echo("\nwaiting for review:")
         table(["KIND", "PERSON", "CANDIDATES", "STATUS"],
               [[r["kind"], r["person_id"], r["candidates"], r["status"]] for r in details.review])
-    click.echo(f"\ntext body:\n{fields['text_body'] or '(none)'}")
+    echo(f"\ntext body:\n{fields['text_body'] or '(none)'}")
 
 
 def _short(value: object) -> str:
@@ -86,10 +87,13 @@ def _short(value: object) -> str:
 @json_option
 @pass_app
 def export(app: App, message_id: int, output: str | None, as_json: bool) -> None:
-    """Write the message exactly as received (raw bytes)."""
+    """Write the message exactly as received (raw bytes); to a file or a pipe, never to a terminal."""
+    if output is None and not as_json and sys.stdout.isatty():
+        raise click.ClickException("the raw message is not written to a terminal (its bytes may hold control "
+                                   "codes): give --output FILE, or redirect to a file or a pipe")
     raw = with_db(app, lambda db: service.message_raw(db, message_id))
     if output is None and not as_json:
-        click.echo(raw, nl=False)
+        click.echo(raw, nl=False)      # bytes for a file or a pipe, exactly as received
         return
     if output is not None:
         try:
@@ -101,7 +105,7 @@ def export(app: App, message_id: int, output: str | None, as_json: bool) -> None
         emit_json({"id": message_id, "size": len(raw), "sha256": hashlib.sha256(raw).hexdigest(),
                    "output": output, **({} if output else {"raw_base64": base64.b64encode(raw).decode()})})
     else:
-        click.echo(f"Wrote message {message_id} ({len(raw)} bytes) to {output}")
+        echo(f"Wrote message {message_id} ({len(raw)} bytes) to {output}")
 
 
 @messages.command("delete")
@@ -114,4 +118,4 @@ def delete(app: App, message_id: int, as_json: bool) -> None:
     if as_json:
         emit_json(summary)
         return
-    click.echo(f"Deleted message {summary.id} ({summary.subject!r}) and its {summary.links} links")
+    echo(f"Deleted message {summary.id} ({summary.subject!r}) and its {summary.links} links")

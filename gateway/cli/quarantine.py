@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from gateway import quarantine as service
-from gateway.cli.common import App, emit_json, json_option, pass_app, table, with_db
+from gateway.cli.common import App, echo, emit_json, json_option, pass_app, table, with_db
 
 
 @click.group()
@@ -46,7 +46,7 @@ def replay(app: App, entry_id: int, as_json: bool) -> None:
         emit_json(replayed)
         return
     how = "stored as" if replayed.created else "already stored as"
-    click.echo(f"Replayed quarantine entry {replayed.entry_id}: {how} message {replayed.message_pk} "
+    echo(f"Replayed quarantine entry {replayed.entry_id}: {how} message {replayed.message_pk} "
                f"({replayed.links_added} links added)")
 
 
@@ -66,4 +66,4 @@ def discard(app: App, entry_id: int, yes: bool) -> None:
             raise click.ClickException(str(error)) from None
 
     with_db(app, work)
-    click.echo(f"Discarded quarantine entry {entry_id}")
+    echo(f"Discarded quarantine entry {entry_id}")

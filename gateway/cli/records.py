@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 import click
 
-from gateway.cli.common import App, emit_json, json_option, lines, pass_app, table, text, with_db
+from gateway.cli.common import App, echo, emit_json, json_option, lines, pass_app, table, text, with_db
 from gateway.services import records
 from gateway.services.records import CLOSED_STATUSES, NOUNS, RecordView
 from gateway.store.database import Database
@@ -21,15 +21,15 @@ def _added(view: RecordView, as_json: bool) -> None:
     if as_json:
         emit_json(view)
         return
-    click.echo(f"Added {NOUNS[view.kind]} {view.id} to company {view.company}: {view.label}")
-    click.echo(f"Bcc address: {view.address}")
+    echo(f"Added {NOUNS[view.kind]} {view.id} to company {view.company}: {view.label}")
+    echo(f"Bcc address: {view.address}")
 
 
 def _show(view: RecordView) -> None:
     lines([("kind", NOUNS[view.kind]), ("id", view.id), ("company", view.company),
            ("address", view.address), *((k.replace("_", " "), v) for k, v in view.fields.items()),
            ("created", view.created_at)])
-    click.echo("")
+    echo("")
     table(["MESSAGE", "RECEIVED", "RULE", "SUBJECT"],
           [[m.id, m.received_at, m.rule, m.subject] for m in view.messages], empty="No messages linked.")
 
@@ -102,7 +102,7 @@ def _by_id(kind: str, name: str, help: str, work: Callable[..., Any], done: str,
         if as_json:
             emit_json(view)
         elif done:
-            click.echo(f"{NOUNS[view.kind].capitalize()} {view.id} {done.format(**view.fields)}: {view.address}")
+            echo(f"{NOUNS[view.kind].capitalize()} {view.id} {done.format(**view.fields)}: {view.address}")
         else:
             _show(view)
     for option in options:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import click
 
 from gateway.cli import activities, documents, permissions
-from gateway.cli.common import App, emit_json, json_option, pass_app, table, with_db
+from gateway.cli.common import App, echo, emit_json, json_option, pass_app, table, with_db
 from gateway.recipients import NOUNS, OWN_ADDRESS_KINDS, SENDING_KINDS, RecipientList
 from gateway.services import record_emails, sending
 
@@ -17,14 +17,14 @@ as_option = click.option("--as", "user_email", required=True, metavar="USER_EMAI
 
 
 def _print_recipients(listing: RecipientList) -> None:
-    click.echo(f"Recipients of {NOUNS[listing.kind]} {listing.record_id}, most recently used first:")
+    echo(f"Recipients of {NOUNS[listing.kind]} {listing.record_id}, most recently used first:")
     table(["EMAIL", "NAME", "RECORD", "VIA", "LAST USED"],
           [[r.email, r.name, f"{NOUNS[r.kind]} {r.record_id}", r.via, r.last_used_at] for r in listing.recipients])
     for hidden in listing.hidden:
-        click.echo(f"Hidden {NOUNS[hidden.kind]} {hidden.record_id} ({hidden.via}): "
+        echo(f"Hidden {NOUNS[hidden.kind]} {hidden.record_id} ({hidden.via}): "
                    "the sender may not view it, so it cannot be mailed")
     if listing.any_address:
-        click.echo("The company allows sending to any address.")
+        echo("The company allows sending to any address.")
 
 
 @click.command("recipients")
@@ -67,10 +67,10 @@ def send(app: App, kind: str, record_id: int, user_email: str, to: str | None, s
     if as_json:
         emit_json(sent)
         return
-    click.echo(f"Sent to {sent.to} from {NOUNS[sent.kind]} {sent.record_id}: {sent.smarthost_reply}")
+    echo(f"Sent to {sent.to} from {NOUNS[sent.kind]} {sent.record_id}: {sent.smarthost_reply}")
     if sent.created:
-        click.echo(f"{sent.to} was new to the CRM: added {NOUNS[sent.created[0]]} {sent.created[1]}")
-    click.echo(f"Stored as message {sent.message_pk}, linked to "
+        echo(f"{sent.to} was new to the CRM: added {NOUNS[sent.created[0]]} {sent.created[1]}")
+    echo(f"Stored as message {sent.message_pk}, linked to "
                + ", ".join(f"{NOUNS.get(kind, kind)} {rid} ({rule})" for kind, rid, rule in sent.links))
 
 

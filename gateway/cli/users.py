@@ -6,7 +6,7 @@ from typing import Callable
 
 import click
 
-from gateway.cli.common import App, emit_json, json_option, pass_app, table, with_db
+from gateway.cli.common import App, echo, emit_json, json_option, pass_app, table, with_db
 from gateway.services import users
 
 
@@ -27,7 +27,7 @@ def add(app: App, email: str, company_slug: str, name: str, as_json: bool) -> No
     if as_json:
         emit_json(view)
         return
-    click.echo(f"Added user {view.email} (id {view.id}) to company {view.company}")
+    echo(f"Added user {view.email} (id {view.id}) to company {view.company}")
 
 
 @user.command("list")
@@ -53,7 +53,7 @@ def _set_active(active: bool) -> Callable[..., None]:
         if as_json:
             emit_json(view)
             return
-        click.echo(f"User {view.email} is now {'active' if view.active else 'inactive'}")
+        echo(f"User {view.email} is now {'active' if view.active else 'inactive'}")
     return command
 
 

@@ -6,7 +6,7 @@ transaction commits or rolls back as a whole, and a retry of the same message is
 Messages that arrive together are committed together (gateway.store.filing.store_batch).
 
 The reply follows gateway.store.faults: a transient failure (database unreachable, locked, full) is
-451 and nothing is written; any other failure keeps the raw message in the quarantine, in its own
+451 and nothing is written (and logged as one line, a traceback of its kind at most once a minute); any other failure keeps the raw message in the quarantine, in its own
 small transaction, and answers 250; when even that write fails, 451. The final reply comes within
 ``data_timeout`` of the final dot: a filing that outlasts it is answered 451 while it goes on, and if it
 commits after all, the sender's retry is recognized and stored once.
@@ -26,7 +26,7 @@ from gateway.config import Settings
 from gateway.replies import ACCEPTED, TEMPORARY_FAILURE
 from gateway.store import raw
 from gateway.store.database import Database
-from gateway.store.faults import is_transient
+from gateway.store.faults import FaultLog, describe, is_transient
 from gateway.store.filing import Delivery, Retry, Stored, store_batch
 
 log = logging.getLogger("smartbcc.smtp")
@@ -62,9 +62,10 @@ class Filer:
     small ones, which wait for that one write at most.
     """
 
-    def __init__(self, db: Database, settings: Settings) -> None:
+    def __init__(self, db: Database, settings: Settings, faults: FaultLog | None = None) -> None:
         self.db = db
         self.settings = settings
+        self.faults = faults or FaultLog()       # failures: a line each, a traceback now and then
         self.writers = 1 if db.engine.dialect.name == "sqlite" else WRITERS_POSTGRESQL
         self._queue: asyncio.Queue[_Item] = asyncio.Queue()
         self._tasks: list[asyncio.Task[None]] = []
@@ -98,8 +99,8 @@ class Filer:
         try:
             delivery = dataclasses.replace(delivery, upload=await raw.upload(self.db, delivery.raw))
         except Exception as error:
-            log.warning("%s DATA: writing %d bytes ahead failed (%r); filing them with the message",
-                        delivery.client_address, len(delivery.raw), error)
+            log.warning("%s DATA: writing %d bytes ahead failed (%s); filing them with the message",
+                        delivery.client_address, len(delivery.raw), describe(error))
         self._queue.put_nowait((delivery, done))
 
     async def drain(self, timeout: float) -> None:
@@ -129,8 +130,9 @@ class Filer:
             turn_of_large = not turn_of_large
             try:
                 await self._write(batch)
-            except Exception:    # never leave a session without its reply
-                log.exception("filing a batch of %d failed unexpectedly; answering 451", len(batch))
+            except Exception as error:    # never leave a session without its reply
+                self.faults.log(log, logging.ERROR, "filing a batch of %d failed unexpectedly; answering 451",
+                                len(batch), error=error)
                 for _, done in batch:
                     if not done.done():
                         done.set_result(Outcome(str(TEMPORARY_FAILURE)))
@@ -180,16 +182,19 @@ class Filer:
             try:
                 await raw.discard(self.db, delivery.upload)
             except Exception as failure:    # raw.sweep deletes them later
-                log.warning("%s DATA: could not delete the pieces of upload %d (%r)", peer, delivery.upload,
-                            failure)
+                log.warning("%s DATA: could not delete the pieces of upload %d (%s)", peer, delivery.upload,
+                            describe(failure))
         if is_transient(error):
-            log.warning("%s DATA: the database is unavailable (%r); answering 451, nothing written", peer, error)
+            self.faults.log(log, logging.WARNING, "%s DATA: the database is unavailable; answering 451, "
+                            "nothing written", peer, error=error)
             return Outcome(str(TEMPORARY_FAILURE))
-        log.error("%s DATA: filing failed; keeping the message in the quarantine", peer, exc_info=error)
+        self.faults.log(log, logging.ERROR, "%s DATA: filing failed; keeping the message in the quarantine",
+                        peer, error=error)
         try:
             entry = await quarantine.keep(self.db, delivery, f"filing failed: {error!r}")
-        except Exception:
-            log.exception("%s DATA: could not keep the message in the quarantine either; answering 451", peer)
+        except Exception as failure:
+            self.faults.log(log, logging.ERROR, "%s DATA: could not keep the message in the quarantine either; "
+                            "answering 451", peer, error=failure)
             return Outcome(str(TEMPORARY_FAILURE))
         log.warning("%s accepted message %s into quarantine entry %d (smartbcc quarantine replay %d)",
                     peer, delivery.parsed.message_id, entry, entry)

@@ -31,6 +31,7 @@ from gateway.routing.links import RecordRef
 from gateway.routing.table import route
 from gateway.senders import authorize
 from gateway.store.database import Database
+from gateway.store.faults import FaultLog
 from gateway.store.filing import Delivery
 from gateway.store.lookup import resolve_recipient, sender_identities
 from gateway.store.models import AlternateAddress
@@ -72,7 +73,8 @@ class GatewayHandler:
         self.db = db
         self.settings = settings
         self.antispoof = Antispoof(db, settings)
-        self.filer = Filer(db, settings)
+        self.faults = FaultLog()
+        self.filer = Filer(db, settings, self.faults)
         self.parser = Parser(db.mail_domain, timeout=settings.parse_timeout,
                              memory_limit=settings.parse_memory_limit * 1024 * 1024)
         self.rates = SenderRate(settings.sender_hourly_limit, settings.auto_hourly_limit)
@@ -146,7 +148,8 @@ class GatewayHandler:
             txn.detail = "deciding took too long"
             return str(TEMPORARY_FAILURE)
         except Exception as error:
-            log.exception("%s DATA: could not decide on the message; answering 451", _peer(session))
+            self.faults.log(log, logging.ERROR, "%s DATA: could not decide on the message; answering 451",
+                            _peer(session), error=error)
             txn.detail = repr(error)
             return str(TEMPORARY_FAILURE)
         if isinstance(delivery, str):
@@ -198,7 +201,7 @@ class GatewayHandler:
         )
 
     async def handle_exception(self, error: Exception) -> str:
-        log.error("SMTP session error, answering 451: %r", error, exc_info=error)
+        self.faults.log(log, logging.ERROR, "SMTP session error, answering 451", error=error)
         return str(TEMPORARY_FAILURE)
 
     # -- helpers ----------------------------------------------------------------------------------

@@ -7,12 +7,18 @@ rolled back), so the SMTP handler answers 451 and the sending server keeps the m
 Anything else failed because of *this message* meeting our code: a bug while planning the filing, or a
 value the database refuses. A retry would fail the same way for days and then bounce, so the handler
 keeps the raw message in the quarantine instead and answers 250 (see gateway.handlers.delivery).
+
+How failures are logged: :class:`FaultLog` writes one line per failure (:func:`describe` the error: its
+type and first line, never the statement's parameters) and a full traceback of each kind of error at
+most once per :data:`TRACEBACK_INTERVAL`, so that an outage under load logs lines, not megabytes.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Iterator
+import logging
+import time
+from typing import Callable, Iterator
 
 from sqlalchemy import exc
 
@@ -34,6 +40,8 @@ _SQLITE_NAMES = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_FULL", "SQLITE_IOERR", 
                  "SQLITE_NOLFS", "SQLITE_PERM")
 _SQLITE_SCHEMA_TEXT = ("no such table", "no such column", "has no column named")
 _SQLITE_ENVIRONMENT_TEXT = ("database is locked", "disk is full", "disk i/o error", "unable to open database")
+TRACEBACK_INTERVAL = 60.0    # seconds: a full traceback of one kind of error at most this often
+_DESCRIPTION_LIMIT = 300     # characters of an error's first line kept in a log line
 
 
 def _chain(error: BaseException) -> Iterator[BaseException]:
@@ -73,3 +81,48 @@ def _one_is_transient(error: BaseException) -> bool:
 def is_transient(error: BaseException) -> bool:
     """True when a retry later can succeed without anyone changing the message or the code."""
     return any(_one_is_transient(inner) for inner in _chain(error))
+
+
+def describe(error: BaseException) -> str:
+    """``Type: first line of the message``, on one line, at most a few hundred characters.
+
+    SQLAlchemy puts the statement and its parameters (parts of a message) on the lines after the first;
+    they are left out. Characters that are not printable (controls, line breaks, bidi) are escaped.
+    """
+    lines = str(error).strip().splitlines()
+    first = lines[0] if lines else ""
+    if len(first) > _DESCRIPTION_LIMIT:
+        first = first[:_DESCRIPTION_LIMIT] + "..."
+    first = "".join(c if c.isprintable() else repr(c)[1:-1] for c in first)
+    return f"{type(error).__name__}: {first}" if first else type(error).__name__
+
+
+def _kind(error: BaseException) -> tuple[type, ...]:
+    """The error's class and the class of what it wraps: a lock timeout and a refused connection are two
+    kinds, although SQLAlchemy raises both as DBAPIError."""
+    inner = getattr(error, "orig", None) or error.__cause__
+    return (type(error), type(inner)) if inner is not None else (type(error),)
+
+
+class FaultLog:
+    """Logs failures one line each; with the full traceback the first time a kind of error is seen in
+    ``interval`` seconds (always, when the logger is at DEBUG)."""
+
+    def __init__(self, interval: float = TRACEBACK_INTERVAL, clock: Callable[[], float] = time.monotonic) -> None:
+        self.interval = interval
+        self.clock = clock
+        self._last: dict[tuple[type, ...], float] = {}
+
+    def log(self, logger: logging.Logger, level: int, message: str, *args: object, error: BaseException) -> None:
+        """``message % args`` and ``: <describe(error)>`` on one line; a traceback when one is due."""
+        now = self.clock()
+        kind = _kind(error)
+        last = self._last.get(kind)
+        due = last is None or now - last >= self.interval
+        if due:
+            self._last[kind] = now
+        if due or logger.isEnabledFor(logging.DEBUG):
+            logger.log(level, message + ": %s (traceback of this kind of error at most every %g s)",
+                       *args, describe(error), self.interval, exc_info=error)
+        else:
+            logger.log(level, message + ": %s", *args, describe(error))
