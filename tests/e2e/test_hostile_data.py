@@ -111,6 +111,24 @@ def test_mail_is_452_4_3_1_when_the_disk_has_not_1_5_size_limits_free(sqlite_set
     assert messages(settings) == []
 
 
+def test_a_medium_message_is_spooled_for_the_parsing_process_in_spool_dir(sqlite_settings, tmp_path):
+    """A 300 kB message is held in memory while it arrives (under a spool's worth), then written to a file
+    for the parsing process: in ``spool_dir``, not the system's temporary folder. The file comes and goes
+    while the message is filed; the folder's modification time shows it was there."""
+    spool_dir = tmp_path / "spool"
+    spool_dir.mkdir()
+    os.utime(spool_dir, (946684800, 946684800))                # 2000-01-01: any file made there moves it
+    settings = sqlite_settings.replace(spool_dir=str(spool_dir))
+    seed(settings)
+    with ThreadedGateway(settings) as gateway, Raw(gateway.host, gateway.port) as smtp:
+        smtp.envelope()
+        assert smtp.data(message(subject="medium").rstrip(b"\r\n") + b"\r\n" + filler(300_000))[0] == 250
+        assert gateway.gateway.handler.parser.pids(), "parsed in the parsing process"
+    assert [m.subject for m in messages(settings)] == ["medium"]
+    assert os.stat(spool_dir).st_mtime > 946684800
+    assert os.listdir(spool_dir) == []
+
+
 # -- the memory budget ------------------------------------------------------------------------------------
 
 def test_the_memory_budget_defers_mail_and_data_and_lets_them_in_once_there_is_room(sqlite_settings):
