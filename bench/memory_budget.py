@@ -36,10 +36,12 @@ def _status_kib(pid: int, field: str) -> int:
 
 
 def _children(pid: int) -> list[int]:
+    """``pid``'s descendants (the parsing processes are the fork server's children)."""
     try:
-        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+        children = [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
     except OSError:
         return []
+    return children + [grandchild for child in children for grandchild in _children(child)]
 
 
 def _message(index: int, size: int) -> bytes:

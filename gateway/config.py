@@ -180,9 +180,10 @@ def check_limits(settings: Settings) -> None:
             raise ConfigError(f"{name} must be above zero, not {getattr(settings, name)!r}")
     if not settings.parse_timeout > 0 or settings.parse_memory_limit < 0:
         raise ConfigError("parse_timeout must be above zero and parse_memory_limit (MiB) zero or more")
-    if settings.memory_budget < settings.max_message_size:
-        raise ConfigError(f"memory_budget ({settings.memory_budget}) must be at least max_message_size "
-                          f"({settings.max_message_size}): a message is held whole while it is filed")
+    if settings.memory_budget < 2 * settings.max_message_size:
+        raise ConfigError(f"memory_budget ({settings.memory_budget}) must be at least twice max_message_size "
+                          f"({settings.max_message_size}): a message is held whole, and counted twice, while it "
+                          f"is filed")
     if settings.max_line_length < 1000:
         raise ConfigError(f"max_line_length must be at least 1000 (RFC 5321 4.5.3.1.6), "
                           f"not {settings.max_line_length!r}")

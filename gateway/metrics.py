@@ -8,16 +8,20 @@ are read when Prometheus scrapes (gateway.monitoring).
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector, generate_latest
+
+if TYPE_CHECKING:
+    from gateway.handlers.capacity import MemoryBudget
 
 # seconds from the client's final dot to our reply: what a sending server waits for
 REPLY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
 
 class Metrics:
-    def __init__(self, sessions_in_flight: Callable[[], int]) -> None:
+    def __init__(self, sessions_in_flight: Callable[[], int], budget: MemoryBudget | None = None) -> None:
+        """``budget``: the process's memory budget (gateway.handlers.capacity), read at each scrape."""
         self.registry = CollectorRegistry()
         r = self.registry
         self.accepted = Counter(
@@ -46,6 +50,15 @@ class Metrics:
             "(smartbcc quarantine list)", registry=r)
         self.database_up = Gauge(
             "smartbcc_database_up", "1 when the database answered the last scrape's query, else 0", registry=r)
+        self.memory_budget = Gauge(
+            "smartbcc_memory_budget_bytes", "The memory budget for message data (setting memory_budget), by "
+            "state: limit; used, held by all sessions now; peak, the most held at once since the start",
+            ["state"], registry=r)
+        if budget is not None:
+            for state in ("used", "peak", "limit"):
+                self.memory_budget.labels(state).set_function(lambda state=state: float(getattr(budget, state)))
+        # process_resident_memory_bytes and the others of the serving process (Linux), as in the default registry
+        ProcessCollector(registry=r)
 
     def transaction_ended(self, outcome: str, stage: str, code: int | None, reason: str, kept: str,
                           size: int, reply_seconds: float | None) -> None:

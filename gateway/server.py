@@ -111,7 +111,7 @@ async def start(settings: Settings) -> RunningGateway:
     sessions = SessionCounter(settings.max_sessions, settings.max_sessions_per_client)
     call_limit = command_call_limit(settings.max_commands)
     live: set[GatewaySMTP] = set()
-    metrics = Metrics(lambda: len(live))
+    metrics = Metrics(lambda: len(live), handler.capacity.budget)
     journal = Journal(metrics)
     loop = asyncio.get_running_loop()
 

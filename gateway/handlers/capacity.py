@@ -3,7 +3,8 @@
 :class:`MemoryBudget` bounds the bytes of DATA the whole process holds in memory, whatever the number
 of sessions: what a session reads waits in memory only while the budget has room for it, else it goes
 to the session's spool file at once (gateway.handlers.spool); the whole message is held for filing only
-once the budget has room for all of it, else the sender hears ``451 4.3.1`` and tries again later.
+once the budget has room for all of it, counted twice (:data:`FILING_COPIES`: its bytes, and what filing
+makes of them), else the sender hears ``451 4.3.1`` and tries again later.
 :class:`Capacity` answers at MAIL, as Postfix does: ``452 4.3.1`` while the budget is used up, or while
 a folder a message is written to (the spool's, and the data folder of an SQLite database) has less
 free space than 1.5 times the size limit.
@@ -20,6 +21,8 @@ from gateway.handlers.spool import SPOOL_AT
 from gateway.replies import NO_MEMORY, NO_STORAGE, Reply
 
 FREE_SPACE_FACTOR = 1.5      # free space needed at MAIL, in message size limits (Postfix: queue_minfree)
+FILING_COPIES = 2            # a message held whole for filing counts twice: its bytes, the parsed text and
+                             # the database driver's copies (gateway.handlers.protocol)
 
 
 class MemoryBudget:
@@ -59,8 +62,9 @@ class Capacity:
         self.budget = MemoryBudget(settings.memory_budget)
         self.spool_dir = settings.spool_dir or None          # None: the system's temporary folder
         self.needed_space = int(FREE_SPACE_FACTOR * settings.max_message_size)
-        # MAIL waits while less than one message (or one spool's worth, if that is less) would fit
-        self.needed_memory = min(settings.max_message_size, SPOOL_AT)
+        # MAIL waits while less than one message (or one spool's worth, if that is less) would fit, held
+        # for filing (gateway.handlers.protocol.FILING_COPIES)
+        self.needed_memory = FILING_COPIES * min(settings.max_message_size, SPOOL_AT)
         folders = [Path(self.spool_dir or tempfile.gettempdir())]
         if settings.is_embedded:
             folders.append(settings.data_dir)

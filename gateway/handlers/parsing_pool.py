@@ -5,7 +5,8 @@ message, and every session of the gateway would wait. A worker process (started 
 it inherits none of the gateway's threads or sockets) parses it instead; the loop only waits for the
 result. The message reaches the worker through a private temporary file (mode 0600; the one DATA
 spooled it into, gateway.handlers.spool, or one made here and removed once parsed), not the pipe,
-which would hold a pickled copy of it here.
+which would hold a pickled copy of it here. That file is made in ``spool_dir`` (setting ``spool_dir``), as
+DATA's spools are, or in the system's temporary folder when it is not set.
 
 The worker has a budget: its address space is capped (``parse_memory_limit``, RLIMIT_AS) and each
 parse has a deadline (``parse_timeout``). A worker past its deadline is killed; one that dies (the
@@ -78,10 +79,13 @@ class _Worker:
 
 
 class Parser:
-    def __init__(self, mail_domain: str, workers: int = 1, timeout: float = 5.0, memory_limit: int = 0) -> None:
+    def __init__(self, mail_domain: str, workers: int = 1, timeout: float = 5.0, memory_limit: int = 0,
+                 spool_dir: str | None = None) -> None:
         """``timeout``: seconds a parse may take in a worker; ``memory_limit``: bytes of address space of
-        a worker (0: no limit)."""
+        a worker (0: no limit); ``spool_dir``: where a message not spooled yet is written for the worker
+        (None: the system's temporary folder)."""
         self.mail_domain = mail_domain
+        self.spool_dir = spool_dir
         self.workers = workers
         self.timeout = timeout
         self.memory_limit = memory_limit
@@ -107,7 +111,7 @@ class Parser:
             own: Spool | None = None
             if spooled is None:
                 try:
-                    own = await asyncio.to_thread(spool, raw)
+                    own = await asyncio.to_thread(spool, raw, self.spool_dir)
                     spooled = own.path
                 except OSError as error:     # no room for a temporary file: hand the bytes over instead
                     log.warning("cannot spool a %d-byte message for parsing (%r)", len(raw), error)

@@ -39,7 +39,7 @@ from email.errors import HeaderParseError
 
 from aiosmtpd.smtp import MISSING, SMTP, syntax
 
-from gateway.handlers.capacity import Capacity, MemoryBudget
+from gateway.handlers.capacity import FILING_COPIES, Capacity, MemoryBudget
 from gateway.handlers.framing import DataFramer, Overrun
 from gateway.handlers.journal import Journal, Peer, TransactionRecord, path_of
 from gateway.handlers.spool import SPOOL_AT, Spool
@@ -341,22 +341,31 @@ class GatewaySMTP(SMTP):
         return None
 
     async def _whole(self, framer: DataFramer) -> bytes | None:
-        """The whole message in memory, counted against the budget; None when the budget has no room.
-        What the framer holds is counted already (:meth:`_keep`); a spooled message is counted before it
-        is read back."""
+        """The whole message in memory, counted against the budget :data:`FILING_COPIES` times (its bytes,
+        and what filing makes of them: the parsed text, the database driver's copies); None when the budget
+        has no room. What the framer holds is counted once already (:meth:`_keep`); a spooled message is
+        counted before it is read back."""
         spooled = self._spooled
         if spooled is None:
+            size = framer.pending
+            if not self._count(size * FILING_COPIES - self._held, size):
+                return None
             return framer.message()
         await asyncio.to_thread(spooled.write, framer.take())
         self.budget.release(self._held)
         self._held = 0
-        if not self.budget.reserve(spooled.size):
-            log.warning("%s DATA: no room in the memory budget (%d of %d bytes held) for a %d-byte message",
-                        client_of(self.session and self.session.peer), self.budget.used, self.budget.limit,
-                        spooled.size)
+        if not self._count(spooled.size * FILING_COPIES, spooled.size):
             return None
-        self._held = spooled.size
         return await asyncio.to_thread(spooled.read)
+
+    def _count(self, more: int, size: int) -> bool:
+        """Count ``more`` bytes against the budget for this DATA's ``size``-byte message, if there is room."""
+        if more > 0 and not self.budget.reserve(more):
+            log.warning("%s DATA: no room in the memory budget (%d of %d bytes held) for a %d-byte message",
+                        client_of(self.session and self.session.peer), self.budget.used, self.budget.limit, size)
+            return False
+        self._held += max(more, 0)
+        return True
 
     def _failure(self, doing: str, error: Exception) -> Reply:
         room = isinstance(error, OSError) and error.errno in _NO_ROOM

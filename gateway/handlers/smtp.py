@@ -76,7 +76,8 @@ class GatewayHandler:
         self.faults = FaultLog()
         self.filer = Filer(db, settings, self.faults)
         self.parser = Parser(db.mail_domain, timeout=settings.parse_timeout,
-                             memory_limit=settings.parse_memory_limit * 1024 * 1024)
+                             memory_limit=settings.parse_memory_limit * 1024 * 1024,
+                             spool_dir=settings.spool_dir or None)
         self.rates = SenderRate(settings.sender_hourly_limit, settings.auto_hourly_limit)
         self.capacity = Capacity(settings)      # the process's memory budget and disk room (MAIL asks)
 

@@ -46,9 +46,10 @@ class Spool:
             pass
 
 
-def spool(raw: bytes) -> Spool:
-    """``raw`` in a spool of its own (the caller removes it)."""
-    made = Spool()
+def spool(raw: bytes, folder: str | None = None) -> Spool:
+    """``raw`` in a spool of its own, in ``folder`` (None: the system's temporary folder); the caller
+    removes it."""
+    made = Spool(folder)
     try:
         made.write([raw])
     except BaseException:

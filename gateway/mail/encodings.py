@@ -104,6 +104,55 @@ def decode_bytes(data: bytes, charset: str | None = None) -> str:
         return _guess(data)
 
 
+def decode_pieces(pieces: list[bytes], charset: str | None = None) -> str:
+    """``decode_bytes(b"".join(pieces), charset)``, the same text, without ever holding the joined bytes:
+    each piece is decoded on its own (by an incremental decoder, which carries a character cut between
+    two pieces) and dropped from ``pieces`` once decoded, so a large body costs one copy of its bytes and
+    one of its text at the worst moment. ``pieces`` is empty afterwards."""
+    codec = charset_codec(charset)
+    if not (codec is None or codec == "utf-8" or _SINGLE_BYTE.match(codec)):
+        data = b"".join(pieces)
+        pieces.clear()
+        return decode_bytes(data, charset)
+    text = _decode_each(pieces, "utf-8", "strict")   # ASCII is UTF-8; UTF-8 wins over a single-byte label
+    if text is not None:
+        return text
+    if codec in (None, "utf-8"):
+        fallback = "utf-8" if _has_utf8_sequence(pieces) else "cp1252"
+    else:
+        fallback = "cp1252" if codec in _WINDOWS_1252 else codec
+    text = _decode_each(pieces, fallback, "replace")
+    assert text is not None
+    return text
+
+
+def _decode_each(pieces: list[bytes], codec: str, errors: str) -> str | None:
+    """``pieces`` decoded one by one and joined, each dropped once its text is made; None (and ``pieces``
+    left whole) when ``errors`` is strict and they do not decode."""
+    decoder = codecs.getincrementaldecoder(codec)(errors)
+    texts: list[str] = []
+    try:
+        for index, piece in enumerate(pieces):
+            texts.append(decoder.decode(piece))
+            if errors != "strict":
+                pieces[index] = b""
+        texts.append(decoder.decode(b"", True))
+    except UnicodeDecodeError:
+        return None
+    pieces.clear()
+    return "".join(texts)
+
+
+def _has_utf8_sequence(pieces: list[bytes]) -> bool:
+    """Whether ``_UTF8_SEQUENCE`` occurs in the pieces joined (a sequence cut between pieces included)."""
+    tail = b""
+    for piece in pieces:
+        if _UTF8_SEQUENCE.search(piece) or _UTF8_SEQUENCE.search(tail + piece[:3]):
+            return True
+        tail = (tail + piece)[-3:] if len(piece) < 3 else piece[-3:]
+    return False
+
+
 def repair_header(value: str) -> str:
     """Turn the surrogate-escaped 8-bit bytes the email parser leaves in a header into text."""
     if value.isascii():

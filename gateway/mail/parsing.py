@@ -33,7 +33,9 @@ from email.utils import _parsedate_tz, parsedate_to_datetime  # type: ignore[att
 from typing import Any, Iterable
 
 from gateway.mail import lifting
-from gateway.mail.encodings import decode_bytes, decode_words, header_text, mailboxes, repair_header
+from gateway.mail.encodings import (
+    charset_codec, decode_bytes, decode_pieces, decode_words, header_text, mailboxes, repair_header,
+)
 from gateway.mail.forwards import find_forwarded
 from gateway.mail.message import Attachment, ForwardedOriginal, Mailbox, ParsedMessage
 
@@ -537,9 +539,50 @@ def _size_and_sha256(data: bytes) -> tuple[int, str]:
 
 
 def _body_text(part: Message) -> str:
-    """A body part as text with "\n" line ends (and no NUL, which no database column takes)."""
-    text = decode_bytes(_payload(part), _param(part.get_content_charset))
-    return text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+    """A body part as text with "\n" line ends (and no NUL, which no database column takes).
+
+    A large body is one copy of its bytes and one of its text at the worst moment: a body kept aside by
+    gateway.mail.lifting is decoded from the message's bytes a piece at a time, its line ends made LF
+    on the bytes (in a charset where CR and LF are those bytes, as in ASCII), and each piece made text
+    and dropped in turn (gateway.mail.encodings.decode_pieces)."""
+    charset = _param(part.get_content_charset)
+    found = lifting.pieces(part)
+    if found is None:
+        found = iter((_payload(part),))
+    if not _ascii_line_ends(charset):
+        text = decode_bytes(b"".join(found), charset)
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+    else:
+        text = decode_pieces(list(_lf_line_ends(found)), charset)
+    return text.replace("\x00", "") if "\x00" in text else text
+
+
+def _ascii_line_ends(charset: str | None) -> bool:
+    """Whether CR and LF are the bytes 13 and 10 in ``charset`` (as decode_bytes reads it), and never a
+    part of another character: ASCII and its supersets, not UTF-16, UTF-32 or EBCDIC."""
+    codec = charset_codec(charset)
+    if codec is None:
+        return True
+    try:
+        return "\r\n".encode(codec) == b"\r\n" and not codec.startswith(("utf-16", "utf-32"))
+    except (UnicodeError, LookupError, ValueError):
+        return False
+
+
+def _lf_line_ends(pieces: Iterable[bytes]) -> Iterable[bytes]:
+    """``pieces`` with CRLF and CR made LF, a piece at a time (a CRLF cut between two pieces included)."""
+    carry = b""
+    for piece in pieces:
+        if carry:
+            piece, carry = carry + piece, b""
+        if piece.endswith(b"\r"):
+            piece, carry = piece[:-1], b"\r"
+        if b"\r" in piece:
+            piece = piece.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        yield piece
+    if carry:
+        yield b"\n"
 
 
 def _param(getter):

@@ -132,6 +132,26 @@ def test_sessions_in_flight_and_quarantine_size_are_live(monitored):
         assert value(samples(gateway), "smartbcc_quarantine_messages") == 2
 
 
+def test_the_memory_budget_in_use_its_peak_and_limit_are_live(monitored):
+    settings = monitored.replace(memory_budget=4_000_000, max_message_size=2_000_000)
+    seed(settings)
+    with ThreadedGateway(settings) as gateway:
+        found = samples(gateway)
+        assert value(found, "smartbcc_memory_budget_bytes", state="limit") == 4_000_000
+        assert value(found, "smartbcc_memory_budget_bytes", state="used") == 0
+        assert value(found, "process_resident_memory_bytes") > 0
+        with Raw(gateway.host, gateway.port) as smtp:
+            smtp.envelope()
+            assert smtp.cmd("DATA")[0] == 354
+            smtp.send(message(subject="held").rstrip(b"\r\n") + b"\r\n" + (b"x" * 78 + b"\r\n") * 4000)
+            assert wait_for(lambda: value(samples(gateway), "smartbcc_memory_budget_bytes", state="used") > 100_000)
+            smtp.send(b".\r\n")
+            assert smtp.reply()[0] == 250
+        found = samples(gateway)
+        assert value(found, "smartbcc_memory_budget_bytes", state="used") == 0
+        assert value(found, "smartbcc_memory_budget_bytes", state="peak") > 100_000
+
+
 def test_each_gateway_counts_only_its_own_mail(monitored, tmp_path):
     seed(monitored)
     with ThreadedGateway(monitored) as first:

@@ -54,7 +54,7 @@ async def test_a_message_spooled_already_is_read_from_its_file_which_stays(priva
 
 async def test_without_room_for_the_spool_file_the_bytes_go_through_the_pipe(
         private_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    def no_room(raw: bytes) -> str:
+    def no_room(raw: bytes, folder: str | None = None) -> str:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(parsing_pool, "spool", no_room)

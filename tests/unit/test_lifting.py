@@ -42,6 +42,8 @@ def attachment(data: bytes, name: str = "offer.pdf", encoded: bytes | None = Non
 
 TEXT = b"Content-Type: text/plain; charset=utf-8\r\n\r\nHello Bob,\r\nthe offer is attached.\r\n"
 BIG = blob(400_000)
+LONG_TEXT = b"".join(b"Line %d: the quick brown fox; Gr\xc3\xbc\xc3\x9fe.\r\n%s" % (n, b"\r\n" if n % 7 == 0 else b"")
+                     for n in range(8000))
 SHORT_LINE = b64(BIG)[:76 * 2000] + b"QUI\r\n" + b64(BIG)[76 * 2000:]          # a short line splits the run
 
 CASES = {
@@ -71,6 +73,28 @@ CASES = {
     "bare LF line ends": (HEAD + multipart(TEXT, attachment(BIG))).replace(b"\r\n", b"\n"),
     "no blank line before the body": HEAD + multipart(TEXT, b"Content-Type: application/octet-stream\r\n"
                                                       b"Content-Transfer-Encoding: base64\r\n" + b64(BIG)),
+    # runs of text: bodies, attached messages, signatures, parts that only look like text
+    "a long text body": HEAD + b"Content-Type: text/plain; charset=utf-8\r\n\r\n" + LONG_TEXT,
+    "a long text body, a signature, a quoted reply": HEAD + b"\r\n" + LONG_TEXT + b"-- \r\nAda\r\n\r\n" + LONG_TEXT
+    + b"\r\n-----Original Message-----\r\nFrom: Bob <bob@customer.example>\r\nSubject: Re\r\n\r\n" + LONG_TEXT,
+    "long text and html alternatives and an attachment": HEAD + multipart(multipart(
+        b"Content-Type: text/plain\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n" + LONG_TEXT,
+        b"Content-Type: text/html\r\n\r\n<p>" + LONG_TEXT + b"</p>\r\n", boundary=b"alt", kind=b"alternative"),
+        attachment(BIG)),
+    "a text attachment": HEAD + multipart(TEXT, b"Content-Type: text/csv\r\nContent-Disposition: attachment; "
+                                          b"filename=\"a.csv\"\r\n\r\n" + LONG_TEXT),
+    "an attached message with a long text body": HEAD + multipart(
+        TEXT, b"Content-Type: message/rfc822\r\n\r\n" + HEAD.replace(b"<big@", b"<inner@") + b"\r\n" + LONG_TEXT),
+    "an attached message that starts with text": HEAD + multipart(
+        TEXT, b"Content-Type: message/rfc822\r\n\r\n" + LONG_TEXT),
+    "long text in preamble and epilogue": HEAD + multipart(TEXT, preamble=b"\r\n" + LONG_TEXT,
+                                                           epilogue=b"\r\n" + LONG_TEXT),
+    "a delivery report": HEAD + multipart(
+        TEXT, b"Content-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example\r\n\r\n"
+        + LONG_TEXT, attachment(BIG), kind=b"report"),     # its text stays: blank lines matter there
+    "bare CRs in long text": HEAD + b"\r\n" + LONG_TEXT.replace(b"fox", b"fox\r--x", 3),
+    "base64-encoded text with short lines": HEAD + b"Content-Type: text/plain\r\nContent-Transfer-Encoding: "
+    b"base64\r\n\r\n" + b64(LONG_TEXT, 60),
 }
 
 
@@ -118,6 +142,11 @@ def test_client_samples_padded_to_be_large_parse_the_same(sample: Path, unlifted
     """Every client sample with a large attachment added (as the last part of a new outer multipart)."""
     raw = HEAD + multipart(b"Content-Type: message/rfc822\r\n\r\n" + sample.read_bytes(), attachment(BIG))
     assert parse_message(raw, mail_domain="bcc.example.net") == unlifted(raw)
+
+
+def test_text_is_not_lifted_from_a_delivery_report() -> None:
+    lifted = lifting.lift(CASES["a delivery report"])
+    assert lifted is not None and len(lifted.runs) == 1 and LONG_TEXT[:100] in lifted.raw
 
 
 def test_small_messages_are_not_lifted() -> None:
