@@ -42,6 +42,7 @@ class Settings:
     antispoof: str = "verify"
     antispoof_policy: str = "default"   # "default": SPF or DKIM must pass; "strict": DMARC-aligned pass
     upstream_authserv_id: str = ""       # upstream mode: the relay whose Authentication-Results count
+    upstream_networks: str = ""          # upstream mode: the relay's addresses; other clients get verify's checks
     arc_trusted_sealers: str = ""        # ARC sealer domains whose verdicts count; "*": any valid seal
     dns_resolver: str = ""               # "" = the system's resolver; else "IP" or "IP:port" ("[v6]:port")
     dns_timeout: float = 5.0             # seconds for each DNS look-up
@@ -191,10 +192,14 @@ def check_antispoof(settings: Settings) -> None:
     if settings.antispoof == "upstream" and not settings.upstream_authserv_id.strip():
         raise ConfigError("antispoof = upstream needs upstream_authserv_id: the authserv-id your relay writes "
                           "in its Authentication-Results header (e.g. mx.example.com)")
+    if settings.antispoof == "upstream" and not networks(settings.upstream_networks, "upstream_networks"):
+        raise ConfigError("antispoof = upstream needs upstream_networks: the addresses your relay connects from "
+                          "(e.g. 192.0.2.10/32); Authentication-Results are believed only from them")
     if not settings.dns_timeout > 0:
         raise ConfigError(f"dns_timeout must be above zero seconds, not {settings.dns_timeout!r}")
     dns_server(settings.dns_resolver)
     networks(settings.trusted_networks)
+    networks(settings.upstream_networks, "upstream_networks")
 
 
 def dns_server(text: str) -> tuple[str, int] | None:
@@ -215,8 +220,11 @@ def dns_server(text: str) -> tuple[str, int] | None:
                           f"[::1]:53), not {text!r}") from None
 
 
-def networks(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    """A comma-separated list of networks (``127.0.0.0/8,::1``); empty means none."""
+def networks(
+    text: str, setting: str = "trusted_networks",
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """A comma-separated list of networks (``127.0.0.0/8,::1``); empty means none. ``setting`` names
+    the setting in the error."""
     out = []
     for item in text.replace(" ", ",").split(","):
         if not item:
@@ -224,5 +232,5 @@ def networks(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, 
         try:
             out.append(ipaddress.ip_network(item, strict=False))
         except ValueError:
-            raise ConfigError(f"trusted_networks: {item!r} is not a network (write e.g. 10.0.0.0/8)") from None
+            raise ConfigError(f"{setting}: {item!r} is not a network (write e.g. 10.0.0.0/8)") from None
     return tuple(out)
