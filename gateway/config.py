@@ -54,7 +54,7 @@ class Settings:
     data_timeout: float = 600.0          # seconds a client may stay silent in DATA; also our bound on filing
     max_commands: int = 1000             # each command at most this often per session (NOOP, RSET...: 50)
     sender_hourly_limit: int = 300       # accepted messages per sender per hour, then 451 4.7.1
-    auto_hourly_limit: int = 30          # auto-replies etc. per sender per hour, then 550 5.4.6 (a loop)
+    auto_hourly_limit: int = 30          # auto-replies, bounces per sender per hour, then 550 5.4.6 (a loop)
     lock_timeout: float = 5.0            # seconds filing waits for a database lock, then 451 4.3.0
     tls_cert_file: str = ""              # PEM certificate chain; with tls_key_file, STARTTLS is offered
     tls_key_file: str = ""

@@ -20,7 +20,7 @@ from gateway.config import Settings
 from gateway.handlers.delivery import Filer
 from gateway.handlers.parsing_pool import Parser
 from gateway.handlers.protocol import client_of
-from gateway.limits import SenderRate, is_own_address, loop_reason
+from gateway.limits import SenderRate, automatic_answer, is_own_address, loop_reason
 from gateway.mail.message import ParsedMessage
 from gateway.replies import (
     ADDRESS_CONFIRMED, LOOP_DETECTED, OTHER_COMPANY, RECIPIENT_OK, SENDER_NOT_AUTHORIZED, SENDER_OK,
@@ -149,7 +149,7 @@ class GatewayHandler:
         outcome = await self.filer.file(delivery, deadline)
         if outcome.accepted:
             self.rates.record(_rate_key(delivery.company_id, delivery.authorization.address),
-                              bool(delivery.parsed.auto_generated), time.monotonic())
+                              automatic_answer(delivery.parsed), time.monotonic())
         if outcome.quarantined is not None:
             txn.kept, txn.detail = "quarantined", f"quarantine entry {outcome.quarantined}"
         if outcome.stored is not None:
@@ -179,7 +179,7 @@ class GatewayHandler:
         verdict = authorize(txn.envelope_from, authors, identities)
         if not verdict.authorized:
             raise Refusal(SENDER_NOT_AUTHORIZED, verdict.reason)
-        rate = self.rates.decide(_rate_key(txn.company_id, verdict.address), bool(parsed.auto_generated),
+        rate = self.rates.decide(_rate_key(txn.company_id, verdict.address), automatic_answer(parsed),
                                  time.monotonic())
         if rate.reply is not None:
             raise Refusal(rate.reply, f"{verdict.address}: {rate.reason}")
