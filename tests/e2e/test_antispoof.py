@@ -23,7 +23,7 @@ from typing import Callable, Iterator
 import pytest
 from sqlalchemy import select, update
 
-from dnstest import TestDns, arc_seal, dkim_sign, publish_key
+from dnstest import TestDns, arc_seal, dkim_sign, dkim_sign_without_from, publish_key
 from gateway.config import Settings, load_settings
 from gateway.store.models import Company, Message, MessageRaw
 from gwtest import ThreadedGateway, add_alternate, seed, with_db
@@ -160,6 +160,14 @@ DEFAULT_ROWS = [
         "spf=none"),
     Row("dkim fail: body altered", OUTSIDE, ADA, lambda: altered(dkim_sign(mail(), "acme.example")), 550,
         "dkim=fail (header.d=acme.example s=sel: body hash mismatch)"),
+    # a signature vouches only for what it covers: the author (RFC 6376 6.1.1) and the whole body
+    Row("dkim h= without From", OUTSIDE, ADA, lambda: dkim_sign_without_from(mail(), "acme.example"), 550,
+        "dkim=permerror (header.d=acme.example s=sel: h= does not cover From (RFC 6376 6.1.1))"),
+    Row("dkim l= shorter than the body", OUTSIDE, ADA,
+        lambda: altered(dkim_sign(mail(), "acme.example", length=True)), 550,
+        "dkim=policy (header.d=acme.example s=sel: l=20 covers part of a 39-byte body)"),
+    Row("dkim l= covering the whole body", OUTSIDE, ADA, lambda: dkim_sign(mail(), "acme.example", length=True),
+        250, "acme.example authenticated by dkim"),
     Row("dkim key missing", OUTSIDE, ADA, lambda: dkim_sign(mail(), "acme.example", "gone", "acme.example"), 550,
         "dkim=permerror (header.d=acme.example s=gone: no key at gone._domainkey.acme.example)"),
     # a pass for some other domain does not vouch for the address that authorized the message
