@@ -141,7 +141,8 @@ def dkim_sign_without_from(message: bytes, domain: str, selector: str = "sel") -
               (b"s", selector.encode()), (b"h", b":".join(headers)),
               (b"bh", base64.b64encode(hashlib.sha256(canonical.canonicalize_body(signer.body)).digest())),
               (b"b", b"")]
-    value = signer.gen_header(fields, headers, canonical, b"DKIM-Signature", parse_pem_private_key(key(domain).private_pem))
+    private = parse_pem_private_key(key(domain).private_pem)
+    value = signer.gen_header(fields, headers, canonical, b"DKIM-Signature", private)
     return b"DKIM-Signature: " + value + message
 
 

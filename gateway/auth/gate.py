@@ -31,7 +31,6 @@ from gateway.auth.verdicts import Case, Judgement, Results, decide
 from gateway.config import (
     ANTISPOOF_MODES, ANTISPOOF_POLICIES, ConfigError, Settings, check_antispoof, networks,
 )
-from gateway.mail.message import ParsedMessage
 from gateway.replies import AUTHENTICATION_DEFERRED, NOT_AUTHENTICATED, Refusal
 from gateway.senders import Authorization
 from gateway.store.database import Database
@@ -66,13 +65,15 @@ class Antispoof:
                 raise Refusal(AUTHENTICATION_DEFERRED, str(error)) from None
         return self._dns
 
-    async def judge(self, company_id: int, raw: bytes, parsed: ParsedMessage, authorization: Authorization,
+    async def judge(self, company_id: int, raw: bytes, author: str, authorization: Authorization,
                     envelope_from: str, session: Any, company_modes: tuple[str, str] | None = None) -> Judgement:
-        """``company_modes``: the company's own (antispoof_mode, antispoof_policy), when already read."""
+        """``author``: the header From's address as sender authorization read it (``gateway.auth.author``),
+        "" when it names none plainly (then DMARC has no From domain to speak about, and the strict
+        policy refuses); ``company_modes``: the company's own (antispoof_mode, antispoof_policy), when
+        already read."""
         mode, policy = await self._modes(company_id, company_modes)
         client = client_address(session)
-        from_domain = (domain_of(authorization.address) if authorization.matched == "header-from"
-                       else domain_of(parsed.author.email) if parsed.author else "")
+        from_domain = domain_of(author) if author else ""
         trusted = client if client and _within(client, self.trusted_networks) else ""
         results: Results | None = None
         stranger = ""
