@@ -42,6 +42,7 @@ class Settings:
     antispoof: str = "verify"
     antispoof_policy: str = "default"   # "default": SPF or DKIM must pass; "strict": DMARC-aligned pass
     upstream_authserv_id: str = ""       # upstream mode: the relay whose Authentication-Results count
+    upstream_networks: str = ""          # upstream mode: the relay's addresses; other clients get verify's checks
     arc_trusted_sealers: str = ""        # ARC sealer domains whose verdicts count; "*": any valid seal
     dns_resolver: str = ""               # "" = the system's resolver; else "IP" or "IP:port" ("[v6]:port")
     dns_timeout: float = 5.0             # seconds for each DNS look-up
@@ -53,7 +54,7 @@ class Settings:
     data_timeout: float = 600.0          # seconds a client may stay silent in DATA; also our bound on filing
     max_commands: int = 1000             # each command at most this often per session (NOOP, RSET...: 50)
     sender_hourly_limit: int = 300       # accepted messages per sender per hour, then 451 4.7.1
-    auto_hourly_limit: int = 30          # auto-replies etc. per sender per hour, then 550 5.4.6 (a loop)
+    auto_hourly_limit: int = 30          # auto-replies, bounces per sender per hour, then 550 5.4.6 (a loop)
     lock_timeout: float = 5.0            # seconds filing waits for a database lock, then 451 4.3.0
     parse_timeout: float = 5.0           # seconds a parsing process may take on one message, then it is
                                          # replaced and the message filed from a header-only parse
@@ -207,10 +208,14 @@ def check_antispoof(settings: Settings) -> None:
     if settings.antispoof == "upstream" and not settings.upstream_authserv_id.strip():
         raise ConfigError("antispoof = upstream needs upstream_authserv_id: the authserv-id your relay writes "
                           "in its Authentication-Results header (e.g. mx.example.com)")
+    if settings.antispoof == "upstream" and not networks(settings.upstream_networks, "upstream_networks"):
+        raise ConfigError("antispoof = upstream needs upstream_networks: the addresses your relay connects from "
+                          "(e.g. 192.0.2.10/32); Authentication-Results are believed only from them")
     if not settings.dns_timeout > 0:
         raise ConfigError(f"dns_timeout must be above zero seconds, not {settings.dns_timeout!r}")
     dns_server(settings.dns_resolver)
     networks(settings.trusted_networks)
+    networks(settings.upstream_networks, "upstream_networks")
 
 
 def dns_server(text: str) -> tuple[str, int] | None:
@@ -231,8 +236,11 @@ def dns_server(text: str) -> tuple[str, int] | None:
                           f"[::1]:53), not {text!r}") from None
 
 
-def networks(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-    """A comma-separated list of networks (``127.0.0.0/8,::1``); empty means none."""
+def networks(
+    text: str, setting: str = "trusted_networks",
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """A comma-separated list of networks (``127.0.0.0/8,::1``); empty means none. ``setting`` names
+    the setting in the error."""
     out = []
     for item in text.replace(" ", ",").split(","):
         if not item:
@@ -240,5 +248,5 @@ def networks(text: str) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, 
         try:
             out.append(ipaddress.ip_network(item, strict=False))
         except ValueError:
-            raise ConfigError(f"trusted_networks: {item!r} is not a network (write e.g. 10.0.0.0/8)") from None
+            raise ConfigError(f"{setting}: {item!r} is not a network (write e.g. 10.0.0.0/8)") from None
     return tuple(out)

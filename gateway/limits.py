@@ -67,6 +67,26 @@ def loop_reason(parsed: ParsedMessage, envelope_from: str, mail_domain: str) -> 
     return ""
 
 
+MASS_MAIL = ("precedence:", "list-id", "auto-submitted: auto-generated")   # parsed.auto_generated reasons
+ANSWER_HEADERS = ("x-autoreply", "x-autorespond")
+
+
+def automatic_answer(parsed: ParsedMessage) -> bool:
+    """Whether a machine wrote this message in answer to another one: an auto-reply (RFC 3834
+    ``Auto-Submitted: auto-replied``, X-Autoreply), a delivery report, mail from a mailer-daemon. Two
+    such machines answering each other are what a mail loop is made of.
+
+    Mail that a program sent for a person to many (a CRM's mail merge: Precedence bulk or list,
+    List-Id, ``Auto-Submitted: auto-generated``) is machine-made but answers nothing: it is no loop,
+    and counts only with the sender's other mail. Asked once the sender is known to be a user."""
+    reason = parsed.auto_generated
+    if not reason:
+        return False
+    if any(name in parsed.header_names for name in ANSWER_HEADERS):
+        return True
+    return not reason.startswith(MASS_MAIL)
+
+
 @dataclass(frozen=True)
 class RateDecision:
     reply: Reply | None
@@ -75,8 +95,9 @@ class RateDecision:
 
 def rate_decision(sent_in_window: int, auto_in_window: int, auto_generated: bool,
                   sender_limit: int, auto_limit: int) -> RateDecision:
-    """The per-sender hourly bounds. A person's burst waits (451 4.7.1); a machine answering
-    machines beyond its own, lower bound is a loop of auto-replies and is refused (550 5.4.6)."""
+    """The per-sender hourly bounds. A person's burst, mass mail included, waits (451 4.7.1); a machine
+    answering machines (``auto_generated``: :func:`automatic_answer`) beyond its own, lower bound is a
+    loop of auto-replies and is refused (550 5.4.6)."""
     if auto_generated and auto_in_window >= auto_limit:
         return RateDecision(LOOP_DETECTED, f"{auto_in_window} automatic messages in the last hour "
                                            f"(bound {auto_limit}): an auto-reply loop")

@@ -2,6 +2,8 @@
 
 SPEC: the author (header From) or the envelope sender must be the login address of an active user of
 the addressed company, or one of that user's verified alternate addresses. That user owns the message.
+The author is the one the header From names when read strictly (``gateway.auth.author``); a From that
+names no author plainly leaves the envelope sender alone to authorize.
 """
 
 from __future__ import annotations
@@ -40,12 +42,14 @@ def authorize(
     envelope_sender: str,
     header_from: Iterable[str],
     identities: Mapping[str, SenderIdentity],
+    header_problem: str = "",
 ) -> Authorization:
-    """Decide from normalized addresses; the author is tried before the envelope sender."""
+    """Decide from normalized addresses; the author is tried before the envelope sender.
+    ``header_problem``: why the header From names no author, for the reason of a refusal."""
     candidates = [("header-from", address) for address in header_from]
     if envelope_sender:
         candidates.append(("envelope-sender", envelope_sender))
-    refusals = []
+    refusals = [f"header From not used: {header_problem}"] if header_problem else []
     for matched, address in candidates:
         identity = identities.get(address)
         if identity is None:

@@ -13,6 +13,7 @@ import logging
 import warnings
 
 import dkim
+from dkim.canonicalization import CanonicalizationPolicy
 
 from gateway.auth import dmarc
 from gateway.auth.alignment import domain_of, org_domain
@@ -95,6 +96,8 @@ def _one_signature(resolver: Dns, raw: bytes, index: int) -> Dkim:
                                 else "signature does not verify")
         if missing and not ok:
             result = "permerror"
+        if ok:
+            result, detail = _vouches(signer)
     except TemporaryDnsError as error:
         result, detail = "temperror", str(error)
     except dkim.ValidationError as error:
@@ -105,6 +108,25 @@ def _one_signature(resolver: Dns, raw: bytes, index: int) -> Dkim:
     domain = (getattr(signer, "domain", None) or fields.get(b"d") or b"").decode("ascii", "replace").lower()
     selector = (getattr(signer, "selector", None) or fields.get(b"s") or b"").decode("ascii", "replace")
     return Dkim(result, domain, selector, detail[:200])
+
+
+def _vouches(signer: dkim.DKIM) -> tuple[str, str]:
+    """What a signature that verifies is worth: a pass only when it covers the author and the whole body.
+
+    RFC 6376 6.1.1: a signature whose ``h=`` leaves out From must be ignored (PERMFAIL), since anyone
+    could then put any author above it. A body length ``l=`` shorter than the body vouches for the
+    first ``l`` bytes only: whatever follows was added by anyone (RFC 6376 8.2), so it is not a pass
+    (``policy``, RFC 8601 2.7.1: signed, but not acceptably)."""
+    signed = [name.strip().lower() for name in signer.include_headers]
+    if b"from" not in signed:
+        return "permerror", "h= does not cover From (RFC 6376 6.1.1)"
+    fields = signer.signature_fields
+    if b"l" in fields:
+        canonical = CanonicalizationPolicy.from_c_value(fields.get(b"c", b"simple/simple"))
+        length = len(canonical.canonicalize_body(signer.body))
+        if int(fields[b"l"]) < length:
+            return "policy", f"l={int(fields[b'l'])} covers part of a {length}-byte body"
+    return "pass", ""
 
 
 def check_arc(resolver: Dns, raw: bytes, from_domain: str) -> Arc:

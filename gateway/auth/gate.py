@@ -2,7 +2,13 @@
 
 :meth:`Antispoof.judge` picks the mode and policy (the company's override, else the deployment's),
 skips the checks for a client in ``trusted_networks``, gathers the results (checked here, or the
-trusted relay's Authentication-Results) and applies :func:`gateway.auth.verdicts.decide`. A refusal
+trusted relay's Authentication-Results) and applies :func:`gateway.auth.verdicts.decide`.
+
+In ``upstream`` mode the relay's Authentication-Results are believed only when the client connecting
+is in ``upstream_networks``: anyone can write a header in the relay's name. Any other client is a
+stranger, and its message gets the ``verify`` checks here (451 when they cannot run). The deployment
+refuses to start in upstream mode without ``upstream_networks``; a company that chooses upstream mode
+while the setting is empty has every client treated as a stranger. A refusal
 or a deferral is raised as a :class:`Refusal` carrying its reply; an acceptance returns the
 :class:`Judgement` whose verdict and reason are stored on the message.
 """
@@ -12,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
@@ -24,7 +31,6 @@ from gateway.auth.verdicts import Case, Judgement, Results, decide
 from gateway.config import (
     ANTISPOOF_MODES, ANTISPOOF_POLICIES, ConfigError, Settings, check_antispoof, networks,
 )
-from gateway.mail.message import ParsedMessage
 from gateway.replies import AUTHENTICATION_DEFERRED, NOT_AUTHENTICATED, Refusal
 from gateway.senders import Authorization
 from gateway.store.database import Database
@@ -40,6 +46,7 @@ class Antispoof:
         self.db = db
         self.settings = settings
         self.trusted_networks = networks(settings.trusted_networks)
+        self.upstream_networks = networks(settings.upstream_networks, "upstream_networks")
         self.trusted_sealers = tuple(s.strip().lower().rstrip(".")
                                      for s in settings.arc_trusted_sealers.replace(" ", ",").split(",") if s.strip())
         self._dns: Dns | None = None
@@ -58,20 +65,28 @@ class Antispoof:
                 raise Refusal(AUTHENTICATION_DEFERRED, str(error)) from None
         return self._dns
 
-    async def judge(self, company_id: int, raw: bytes, parsed: ParsedMessage, authorization: Authorization,
+    async def judge(self, company_id: int, raw: bytes, author: str, authorization: Authorization,
                     envelope_from: str, session: Any, company_modes: tuple[str, str] | None = None) -> Judgement:
-        """``company_modes``: the company's own (antispoof_mode, antispoof_policy), when already read."""
+        """``author``: the header From's address as sender authorization read it (``gateway.auth.author``),
+        "" when it names none plainly (then DMARC has no From domain to speak about, and the strict
+        policy refuses); ``company_modes``: the company's own (antispoof_mode, antispoof_policy), when
+        already read."""
         mode, policy = await self._modes(company_id, company_modes)
         client = client_address(session)
-        from_domain = (domain_of(authorization.address) if authorization.matched == "header-from"
-                       else domain_of(parsed.author.email) if parsed.author else "")
-        trusted = client if client and self._trusted(client) else ""
+        from_domain = domain_of(author) if author else ""
+        trusted = client if client and _within(client, self.trusted_networks) else ""
         results: Results | None = None
+        stranger = ""
+        if mode == "upstream" and not trusted and not (client and _within(client, self.upstream_networks)):
+            stranger = f"client {client or '(unknown)'} is not in upstream_networks: checked here"
+            mode = "verify"
         if mode == "upstream" and not trusted:
             results = upstream_results(raw, self.settings.upstream_authserv_id, from_domain)
         elif mode == "verify" and not trusted:
             results = await self._verify(raw, client, getattr(session, "host_name", "") or "",
                                          envelope_from, from_domain)
+            if stranger:
+                results = replace(results, note="; ".join(filter(None, [stranger, results.note])))
         judgement = decide(Case(mode, policy, authorization.address, from_domain, trusted, results,
                                 self.trusted_sealers))
         if judgement.action == "refuse":
@@ -112,12 +127,14 @@ class Antispoof:
             raise Refusal(AUTHENTICATION_DEFERRED, "mode upstream without upstream_authserv_id")
         return mode, policy
 
-    def _trusted(self, client: str) -> bool:
-        try:
-            address = ipaddress.ip_address(client)
-        except ValueError:
-            return False
-        return any(address in network for network in self.trusted_networks)
+
+def _within(client: str, nets: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]) -> bool:
+    """Whether the client address is in one of ``nets``."""
+    try:
+        address = ipaddress.ip_address(client)
+    except ValueError:
+        return False
+    return any(address in network for network in nets)
 
 
 def client_address(session: Any) -> str:

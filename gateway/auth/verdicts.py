@@ -36,7 +36,7 @@ class Spf:
 
 @dataclass(frozen=True)
 class Dkim:
-    result: str          # pass fail permerror temperror
+    result: str          # pass fail permerror temperror policy (verifies, but l= leaves part of the body out)
     domain: str          # the signature's d=
     selector: str = ""
     detail: str = ""

@@ -15,17 +15,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.addresses import InvalidAddress, normalize_email
+from gateway.auth.author import header_author
 from gateway.auth.gate import Antispoof
 from gateway.config import Settings
 from gateway.handlers.capacity import Capacity
 from gateway.handlers.delivery import Filer
 from gateway.handlers.parsing_pool import Parser
 from gateway.handlers.protocol import client_of
-from gateway.limits import SenderRate, is_own_address, loop_reason
+from gateway.limits import SenderRate, automatic_answer, is_own_address, loop_reason
 from gateway.mail.message import ParsedMessage
 from gateway.replies import (
-    ADDRESS_CONFIRMED, LOOP_DETECTED, OTHER_COMPANY, RECIPIENT_OK, SENDER_NOT_AUTHORIZED, SENDER_OK,
-    TEMPORARY_FAILURE, TOO_MANY_RECIPIENTS, UNKNOWN_MAILBOX, Refusal, Reply,
+    ADDRESS_CONFIRMED, AUTHOR_UNCLEAR, LOOP_DETECTED, OTHER_COMPANY, RECIPIENT_OK, SENDER_NOT_AUTHORIZED,
+    SENDER_OK, TEMPORARY_FAILURE, TOO_MANY_RECIPIENTS, UNKNOWN_MAILBOX, Refusal, Reply,
 )
 from gateway.routing.links import RecordRef
 from gateway.routing.table import route
@@ -159,7 +160,7 @@ class GatewayHandler:
         outcome = await self.filer.file(delivery, deadline)
         if outcome.accepted:
             self.rates.record(_rate_key(delivery.company_id, delivery.authorization.address),
-                              bool(delivery.parsed.auto_generated), time.monotonic())
+                              automatic_answer(delivery.parsed), time.monotonic())
         if outcome.quarantined is not None:
             txn.kept, txn.detail = "quarantined", f"quarantine entry {outcome.quarantined}"
         if outcome.stored is not None:
@@ -179,22 +180,23 @@ class GatewayHandler:
         txn.message_id = parsed.message_id or ""
         if txn.company_id is None:
             raise Refusal(UNKNOWN_MAILBOX, "no recipient was accepted")
+        author = await asyncio.to_thread(header_author, raw, parsed.header_names.count("from"))   # a few ms
         if txn.verify_alias_id is not None:
-            return await self._confirm_alias(session, txn, parsed)
+            return await self._confirm_alias(session, txn, author.address)
         looping = loop_reason(parsed, txn.envelope_from, self.db.mail_domain)
         if looping:
             raise Refusal(LOOP_DETECTED, looping)
-        authors = [box.email for box in parsed.from_]
+        authors = [author.address] if author.address else []
         identities = await sender_identities(self.db, txn.company_id, [*authors, txn.envelope_from])
-        verdict = authorize(txn.envelope_from, authors, identities)
+        verdict = authorize(txn.envelope_from, authors, identities, author.problem)
         if not verdict.authorized:
-            raise Refusal(SENDER_NOT_AUTHORIZED, verdict.reason)
-        rate = self.rates.decide(_rate_key(txn.company_id, verdict.address), bool(parsed.auto_generated),
+            raise Refusal(AUTHOR_UNCLEAR if author.problem else SENDER_NOT_AUTHORIZED, verdict.reason)
+        rate = self.rates.decide(_rate_key(txn.company_id, verdict.address), automatic_answer(parsed),
                                  time.monotonic())
         if rate.reply is not None:
             raise Refusal(rate.reply, f"{verdict.address}: {rate.reason}")
-        antispoof = await self.antispoof.judge(txn.company_id, raw, parsed, verdict, txn.envelope_from, session,
-                                               txn.antispoof)
+        antispoof = await self.antispoof.judge(txn.company_id, raw, author.address, verdict, txn.envelope_from,
+                                               session, txn.antispoof)
         return Delivery(
             company_id=txn.company_id, raw=raw, parsed=parsed, authorization=verdict,
             envelope_from=txn.envelope_from, envelope_rcpts=tuple(envelope.rcpt_tos),
@@ -219,9 +221,10 @@ class GatewayHandler:
         """Release what the handler holds beyond the database (the parsing process)."""
         self.parser.close()
 
-    async def _confirm_alias(self, session: Any, txn: Transaction, parsed: ParsedMessage) -> str:
-        """The alternate mailbox answered its confirmation mail: verify it if the sender is that mailbox."""
-        senders = {txn.envelope_from, *(box.email for box in parsed.from_)}
+    async def _confirm_alias(self, session: Any, txn: Transaction, author: str) -> str:
+        """The alternate mailbox answered its confirmation mail: verify it if the sender (envelope, or
+        the header From read strictly) is that mailbox."""
+        senders = {txn.envelope_from, author} - {""}
         async with self.db.sessions() as db_session, db_session.begin():
             alias = await db_session.get(AlternateAddress, txn.verify_alias_id, with_for_update=True)
             if alias is None or alias_status(alias) != "pending":

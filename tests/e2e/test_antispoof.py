@@ -23,7 +23,7 @@ from typing import Callable, Iterator
 import pytest
 from sqlalchemy import select, update
 
-from dnstest import TestDns, arc_seal, dkim_sign, publish_key
+from dnstest import TestDns, arc_seal, dkim_sign, dkim_sign_without_from, publish_key
 from gateway.config import Settings, load_settings
 from gateway.store.models import Company, Message, MessageRaw
 from gwtest import ThreadedGateway, add_alternate, seed, with_db
@@ -160,6 +160,14 @@ DEFAULT_ROWS = [
         "spf=none"),
     Row("dkim fail: body altered", OUTSIDE, ADA, lambda: altered(dkim_sign(mail(), "acme.example")), 550,
         "dkim=fail (header.d=acme.example s=sel: body hash mismatch)"),
+    # a signature vouches only for what it covers: the author (RFC 6376 6.1.1) and the whole body
+    Row("dkim h= without From", OUTSIDE, ADA, lambda: dkim_sign_without_from(mail(), "acme.example"), 550,
+        "dkim=permerror (header.d=acme.example s=sel: h= does not cover From (RFC 6376 6.1.1))"),
+    Row("dkim l= shorter than the body", OUTSIDE, ADA,
+        lambda: altered(dkim_sign(mail(), "acme.example", length=True)), 550,
+        "dkim=policy (header.d=acme.example s=sel: l=20 covers part of a 39-byte body)"),
+    Row("dkim l= covering the whole body", OUTSIDE, ADA, lambda: dkim_sign(mail(), "acme.example", length=True),
+        250, "acme.example authenticated by dkim"),
     Row("dkim key missing", OUTSIDE, ADA, lambda: dkim_sign(mail(), "acme.example", "gone", "acme.example"), 550,
         "dkim=permerror (header.d=acme.example s=gone: no key at gone._domainkey.acme.example)"),
     # a pass for some other domain does not vouch for the address that authorized the message
@@ -334,7 +342,8 @@ def test_company_overrides_win(settings, dns_server):
 
 def test_upstream_mode_believes_only_the_named_relay(sqlite_settings, dns_server):
     settings = sqlite_settings.replace(antispoof="upstream", upstream_authserv_id="mx.relay.example",
-                                       trusted_networks="", dns_resolver=dns_server.address)
+                                       upstream_networks="127.0.0.1/32", trusted_networks="",
+                                       dns_resolver=dns_server.address)
     prepare(settings)
     relay = "mx.relay.example; spf=pass smtp.mailfrom=ada@acme.example; dkim=none"
     forged = "evil.example; spf=pass smtp.mailfrom=ada@acme.example; dkim=pass header.d=acme.example"
@@ -351,3 +360,25 @@ def test_upstream_mode_believes_only_the_named_relay(sqlite_settings, dns_server
     assert (verdict, kept) == ("upstream-pass", good)        # the other header is ignored, not removed
     assert "from mx.relay.example; ignored Authentication-Results of evil.example" in reason
     assert dns_server.queries == []
+
+
+def test_upstream_mode_believes_authentication_results_only_from_the_relay(sqlite_settings, dns_server):
+    """A stranger connecting directly with a header in the relay's name gets the checks made here."""
+    settings = checking(sqlite_settings, dns_server, antispoof="upstream", upstream_authserv_id="mx.relay.example",
+                        upstream_networks="127.0.0.1/32")
+    prepare(settings)
+    forged = "mx.relay.example; spf=pass smtp.mailfrom=ada@acme.example; dkim=pass header.d=acme.example"
+    spoof = mail(headers=(f"Authentication-Results: {forged}",))
+    signed = dkim_sign(mail(headers=(f"Authentication-Results: {forged}",)), "acme.example")
+    relayed = mail(headers=(f"Authentication-Results: {forged}",))
+    with ThreadedGateway(settings) as gateway:
+        code, reply = send(gateway, spoof, ADA, OUTSIDE)              # straight from 127.0.0.3
+        assert (code, reply[:6]) == (550, b"5.7.1 "), reply
+        assert send(gateway, signed, ADA, OUTSIDE)[0] == 250          # a stranger that passes the checks
+        assert send(gateway, relayed, ADA, "127.0.0.1")[0] == 250     # the relay itself
+    assert stored(settings, spoof) is None
+    verdict, reason, _ = stored(settings, signed)
+    assert verdict == "pass" and "dkim=pass (header.d=acme.example s=sel)" in reason
+    assert "client 127.0.0.3 is not in upstream_networks: checked here" in reason
+    assert stored(settings, relayed)[0] == "upstream-pass"
+

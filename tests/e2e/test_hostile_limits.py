@@ -151,15 +151,40 @@ def test_a_sender_beyond_its_hourly_bound_is_deferred(sqlite_settings):
     assert len(messages(sqlite_settings)) == 3
 
 
-def test_repeated_auto_replies_are_a_loop(sqlite_settings):
+@pytest.mark.parametrize("headers", [
+    {"Auto-Submitted": "auto-replied"},
+    {"Precedence": "bulk", "X-Autoreply": "yes"},       # a responder that also says bulk is still a responder
+], ids=["auto-replied", "x-autoreply"])
+def test_repeated_auto_replies_are_a_loop(sqlite_settings, headers):
     with _run(sqlite_settings, auto_hourly_limit=2) as gateway, Raw(gateway.host, gateway.port) as smtp:
         smtp.ehlo()
         codes = []
         for n in range(3):
             smtp.cmd(f"MAIL FROM:<{USER}>")
             smtp.cmd(f"RCPT TO:<{COMPANY}>")
-            codes.append(smtp.data(message(subject=f"Out of office {n}", headers={"Auto-Submitted": "auto-replied"})))
+            codes.append(smtp.data(message(subject=f"Out of office {n}", headers=headers)))
         smtp.cmd(f"MAIL FROM:<{USER}>")
         smtp.cmd(f"RCPT TO:<{COMPANY}>")
         codes.append(smtp.data(message(subject="written by a person")))   # the person still gets through
         assert [c for c, _ in codes] == [250, 250, 550, 250] and codes[2][1].startswith("5.4.6")
+
+
+@pytest.mark.parametrize("headers", [
+    {"Precedence": "bulk"},                                        # a mail merge from a CRM or a mailing tool
+    {"List-Id": "<spring-offers.acme.example>", "Precedence": "list"},
+    {"Auto-Submitted": "auto-generated"},                          # RFC 3834: made by a program, answers nothing
+], ids=["precedence-bulk", "list-id", "auto-generated"])
+def test_a_users_bulk_mail_is_never_refused_as_a_loop(sqlite_settings, headers):
+    """Past the automatic bound, a user's own mass mail is filed (then deferred at the sender bound),
+    never refused: their server would bounce the copy back to them."""
+    with _run(sqlite_settings, auto_hourly_limit=2, sender_hourly_limit=4) as gateway, \
+            Raw(gateway.host, gateway.port) as smtp:
+        smtp.ehlo()
+        replies = []
+        for n in range(5):
+            smtp.cmd(f"MAIL FROM:<{USER}>")
+            smtp.cmd(f"RCPT TO:<{COMPANY}>")
+            replies.append(smtp.data(message(subject=f"Spring offer {n}", headers=headers)))
+        assert [c for c, _ in replies] == [250, 250, 250, 250, 451], replies
+        assert replies[-1][1].startswith("4.7.1")
+    assert len(messages(sqlite_settings)) == 4

@@ -58,6 +58,7 @@ def test_antispoof_defaults_and_values():
             settings.trusted_networks) == ("verify", "default", "", 5.0, "127.0.0.0/8,::1")
     settings = load_settings(environ={
         "SMARTBCC_ANTISPOOF": "upstream", "SMARTBCC_UPSTREAM_AUTHSERV_ID": "mx.example.com",
+        "SMARTBCC_UPSTREAM_NETWORKS": "192.0.2.10/32",
         "SMARTBCC_DNS_RESOLVER": "[::1]:5353", "SMARTBCC_DNS_TIMEOUT": "0.5", "SMARTBCC_TRUSTED_NETWORKS": ""})
     assert (settings.antispoof, settings.dns_timeout, settings.trusted_networks) == ("upstream", 0.5, "")
 
@@ -75,6 +76,10 @@ def test_dns_resolver_forms(value, expected):
     ({"SMARTBCC_ANTISPOOF": "spf"}, "antispoof must be one of none, upstream, verify"),
     ({"SMARTBCC_ANTISPOOF_POLICY": "paranoid"}, "default or strict"),
     ({"SMARTBCC_ANTISPOOF": "upstream"}, "needs upstream_authserv_id"),
+    ({"SMARTBCC_ANTISPOOF": "upstream", "SMARTBCC_UPSTREAM_AUTHSERV_ID": "mx.example.com"},
+     "needs upstream_networks"),
+    ({"SMARTBCC_ANTISPOOF": "upstream", "SMARTBCC_UPSTREAM_AUTHSERV_ID": "mx.example.com",
+      "SMARTBCC_UPSTREAM_NETWORKS": "relay"}, "upstream_networks: 'relay' is not a network"),
     ({"SMARTBCC_DNS_RESOLVER": "dns.example"}, "dns_resolver must be an IP address"),
     ({"SMARTBCC_DNS_TIMEOUT": "soon"}, "must be a number"),
     ({"SMARTBCC_DNS_TIMEOUT": "0"}, "dns_timeout must be above zero"),
