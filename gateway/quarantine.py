@@ -18,12 +18,12 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from gateway.auth.author import header_author
 from gateway.auth.verdicts import Judgement
 from gateway.mail.parsing import parse_message
-from gateway.senders import authorize
 from gateway.store.database import Database
 from gateway.store.filing import Delivery, clean_text, store_message
-from gateway.store.lookup import addressed_records, sender_identities
+from gateway.store.lookup import addressed_records, authorize_sender
 from gateway.store.models import Company, QuarantinedMessage, utcnow
 
 _VERDICT, _VERDICT_REASON = "anti-spoofing verdict: ", "anti-spoofing reason: "
@@ -146,9 +146,8 @@ async def replay(db: Database, entry_id: int) -> Replayed:
 async def _file_again(db: Database, entry: QuarantinedMessage) -> Replayed:
     assert entry.company_id is not None
     parsed = await asyncio.to_thread(parse_message, entry.raw, mail_domain=db.mail_domain)
-    authors = [box.email for box in parsed.from_]
-    identities = await sender_identities(db, entry.company_id, [*authors, entry.envelope_from])
-    verdict = authorize(entry.envelope_from, authors, identities)
+    author = await asyncio.to_thread(header_author, entry.raw, parsed.header_names.count("from"))
+    verdict = await authorize_sender(db, entry.company_id, entry.envelope_from, author.address, author.problem)
     if not verdict.authorized:
         raise QuarantineError(f"quarantined message {entry.id}: the sender is not authorized now "
                               f"({verdict.reason})")

@@ -30,11 +30,10 @@ from gateway.replies import (
 )
 from gateway.routing.links import RecordRef
 from gateway.routing.table import route
-from gateway.senders import authorize
 from gateway.store.database import Database
 from gateway.store.faults import FaultLog
 from gateway.store.filing import Delivery
-from gateway.store.lookup import resolve_recipient, sender_identities
+from gateway.store.lookup import authorize_sender, resolve_recipient
 from gateway.store.models import AlternateAddress
 from gateway.verification import alias_status, mark_verified
 
@@ -186,9 +185,7 @@ class GatewayHandler:
         looping = loop_reason(parsed, txn.envelope_from, self.db.mail_domain)
         if looping:
             raise Refusal(LOOP_DETECTED, looping)
-        authors = [author.address] if author.address else []
-        identities = await sender_identities(self.db, txn.company_id, [*authors, txn.envelope_from])
-        verdict = authorize(txn.envelope_from, authors, identities, author.problem)
+        verdict = await authorize_sender(self.db, txn.company_id, txn.envelope_from, author.address, author.problem)
         if not verdict.authorized:
             raise Refusal(AUTHOR_UNCLEAR if author.problem else SENDER_NOT_AUTHORIZED, verdict.reason)
         rate = self.rates.decide(_rate_key(txn.company_id, verdict.address), automatic_answer(parsed),

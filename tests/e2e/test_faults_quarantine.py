@@ -12,6 +12,7 @@ from sqlalchemy import select, text
 from gwtest import ThreadedGateway, count, messages, seed, with_db
 from rawsmtp import COMPANY, USER, Raw, message
 from gateway import quarantine
+from gateway.services import users
 from gateway.cli import cli
 from gateway.store import filing
 from gateway.store.models import Message, QuarantinedMessage
@@ -187,3 +188,22 @@ def test_discard_asks_first_and_names_unknown_entries(settings, monkeypatch):
     assert _entries(settings) == []
     unknown = smartbcc(settings, "quarantine", "discard", "999", "--yes")
     assert unknown.exit_code == 1 and "no quarantined message 999" in unknown.stderr
+
+
+@pytest.mark.parametrize("backend", ["sqlite"])
+def test_replay_reads_the_header_from_as_the_live_road_does(settings, monkeypatch):
+    """A From naming two mailboxes names no author: live delivery authorized the envelope sender (Ada), and
+    replay must too, not the colleague the lenient reading of that From would pick."""
+    seeded = seed(settings)
+    with_db(settings, lambda db: users.add_user(db, "bea@acme.example", "acme", "Bea"))
+    raw = message(subject="two authors", sender="bea@acme.example, mallory@evil.example")
+    with ThreadedGateway(settings) as gateway:
+        monkeypatch.setattr(filing, "plan_filing", _planner_bug)
+        assert _deliver(gateway, raw)[0] == 250
+    monkeypatch.undo()
+    [entry] = _entries(settings)
+    assert entry.owner_user_id == seeded.user_id
+    result = smartbcc(settings, "quarantine", "replay", entry.id)
+    assert result.exit_code == 0, result.output
+    [stored] = messages(settings)
+    assert stored.owner_user_id == seeded.user_id
