@@ -53,6 +53,15 @@ class Settings:
     idle_timeout: float = 300.0          # seconds a client may wait between commands (then 421 4.4.2)
     data_timeout: float = 600.0          # seconds a client may stay silent in DATA; also our bound on filing
     max_commands: int = 1000             # each command at most this often per session (NOOP, RSET...: 50)
+    # deadlines a trickle cannot stretch, and errors that cost time (gateway.limits.SessionLimits)
+    data_min_rate: float = 500.0         # bytes/s DATA must average after data_rate_grace (0: no bound)
+    data_rate_grace: float = 30.0        # seconds of DATA before data_min_rate counts
+    data_max_time: float = 3600.0        # seconds the whole DATA phase may take, however fast
+    max_session_time: float = 3600.0     # seconds a session may last (a DATA under way may finish)
+    busy_idle_timeout: float = 10.0      # server full: a session without progress this long yields its place
+    error_sleep_time: float = 1.0        # seconds each error reply waits beyond soft_error_limit
+    soft_error_limit: int = 10           # errors without delivering mail before error replies wait
+    hard_error_limit: int = 20           # errors without delivering mail before 421 4.7.0 and a hang-up
     sender_hourly_limit: int = 300       # accepted messages per sender per hour, then 451 4.7.1
     auto_hourly_limit: int = 30          # auto-replies, bounces per sender per hour, then 550 5.4.6 (a loop)
     lock_timeout: float = 5.0            # seconds filing waits for a database lock, then 451 4.3.0
@@ -188,6 +197,12 @@ def check_limits(settings: Settings) -> None:
     if settings.max_line_length < 1000:
         raise ConfigError(f"max_line_length must be at least 1000 (RFC 5321 4.5.3.1.6), "
                           f"not {settings.max_line_length!r}")
+    for name in ("data_max_time", "max_session_time", "busy_idle_timeout", "hard_error_limit"):
+        if not getattr(settings, name) > 0:
+            raise ConfigError(f"{name} must be above zero, not {getattr(settings, name)!r}")
+    for name in ("data_min_rate", "data_rate_grace", "error_sleep_time", "soft_error_limit"):
+        if getattr(settings, name) < 0:
+            raise ConfigError(f"{name} must be zero or more, not {getattr(settings, name)!r}")
     if bool(settings.tls_cert_file) != bool(settings.tls_key_file):
         raise ConfigError("STARTTLS needs both tls_cert_file and tls_key_file (PEM files), or neither")
     if settings.require_tls and not settings.tls_cert_file:

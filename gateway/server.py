@@ -13,7 +13,7 @@ from gateway.config import ConfigError, Settings
 from gateway.handlers.journal import Journal
 from gateway.handlers.protocol import GatewaySMTP, command_call_limit
 from gateway.handlers.smtp import GatewayHandler
-from gateway.limits import SessionCounter
+from gateway.limits import ErrorMemory, SessionCounter, SessionLimits
 from gateway.metrics import Metrics
 from gateway.monitoring import Monitoring
 from gateway.store import raw
@@ -110,6 +110,7 @@ async def start(settings: Settings) -> RunningGateway:
     handler = GatewayHandler(db, settings)
     sessions = SessionCounter(settings.max_sessions, settings.max_sessions_per_client)
     call_limit = command_call_limit(settings.max_commands)
+    limits, errors = SessionLimits.of(settings), ErrorMemory()
     live: set[GatewaySMTP] = set()
     metrics = Metrics(lambda: len(live), handler.capacity.budget)
     journal = Journal(metrics)
@@ -117,7 +118,7 @@ async def start(settings: Settings) -> RunningGateway:
 
     def protocol() -> GatewaySMTP:
         return GatewaySMTP(
-            handler, sessions=sessions, data_timeout=settings.data_timeout, live=live, journal=journal,
+            handler, sessions=sessions, limits=limits, errors=errors, live=live, journal=journal,
             data_size_limit=settings.max_message_size, enable_SMTPUTF8=True, tls_context=certificates.context,
             require_starttls=settings.require_tls,
             hostname=settings.greeting_name, ident="smartbcc ESMTP", timeout=settings.idle_timeout,

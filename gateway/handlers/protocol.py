@@ -4,10 +4,21 @@ aiosmtpd writes some replies itself (``250 OK``, ``501 Syntax: ...``, ``552 Erro
 data``). :class:`GatewaySMTP` adds the RFC 3463 code those lack, and words size refusals like the
 gateway's own. The greeting and the HELO/EHLO replies keep their plain form, as RFC 2034 asks.
 
-Against hostile clients it adds, on aiosmtpd's own knobs (``timeout``, ``command_call_limit``):
-- a bound on sessions, in total and per client address (``421 4.7.0`` before the greeting);
-- ``421 4.4.2`` and a closed connection when a client idles between commands (``idle_timeout``) or
-  stays silent in DATA (``data_timeout``); the DATA hook bounds its own work (gateway.handlers.smtp);
+Against hostile clients it adds, on aiosmtpd's own knobs (``timeout``, ``command_call_limit``) and the
+bounds of gateway.limits.SessionLimits:
+- a bound on sessions, in total and per client address (``421 4.7.0`` before the greeting); when the
+  server is full, the session that has made no progress longest (``busy_idle_timeout``) yields its
+  place to the newcomer (``421 4.7.0``), so tricklers cannot lock real senders out;
+- ``421 4.4.2`` and a closed connection when a client idles between commands (``idle_timeout``), stays
+  silent in DATA (``data_timeout``), sends its data slower than ``data_min_rate`` after the grace or
+  for longer than ``data_max_time`` in all, or keeps the session past ``max_session_time``; the DATA
+  hook bounds its own work (gateway.handlers.smtp);
+- every error reply counts (Postfix's ``smtpd_*_error_limit``): beyond ``soft_error_limit`` each waits
+  ``error_sleep_time``, at ``hard_error_limit`` the next command gets ``421 4.7.0``; a delivered
+  message clears the count, and a client's next session starts where its last left off (at most the
+  soft limit), so reconnecting does not make probing fast again;
+- RSET at most 50 times with no transaction in between (a relay reusing its connection is never cut);
+- ``503 5.5.1`` for STARTTLS inside TLS;
 - ``554 5.5.0`` and a hang-up for message data sent before the 354 reply (RFC 2920: DATA ends a
   pipelined group; the same SMTP-smuggling guard Postfix applies);
 - ``501 5.5.2`` for a command argument with NUL, other control characters or invalid UTF-8, and
@@ -43,9 +54,10 @@ from gateway.handlers.capacity import FILING_COPIES, Capacity, MemoryBudget
 from gateway.handlers.framing import DataFramer, Overrun
 from gateway.handlers.journal import Journal, Peer, TransactionRecord, path_of
 from gateway.handlers.spool import SPOOL_AT, Spool
-from gateway.limits import SessionCounter
+from gateway.limits import ErrorMemory, SessionCounter, SessionLimits, data_deadline, data_progress, shed_choice
 from gateway.replies import (
-    BAD_ADDRESS, BAD_CHARACTERS, DEFAULT_ENHANCED, MESSAGE_TOO_BIG, SHUTTING_DOWN, SYNC_ERROR, TIMEOUT,
+    BAD_ADDRESS, BAD_CHARACTERS, DEFAULT_ENHANCED, MESSAGE_TOO_BIG, SESSION_SHED, SHUTTING_DOWN, SYNC_ERROR,
+    TIMEOUT, TLS_ACTIVE, TOO_MANY_ERRORS, TOO_MANY_RSETS,
 )
 from gateway.replies import BARE_LF, DATA_LINE_TOO_LONG, DATA_NO_MEMORY, DATA_NO_STORAGE, TEMPORARY_FAILURE, Reply
 
@@ -57,8 +69,8 @@ _PLAIN = {220, 334, 354}
 # NUL and other controls (TAB aside), and the surrogates that stand for bytes that are not UTF-8
 _BAD_CHARACTERS = re.compile("[\x00-\x08\x0a-\x1f\x7f\udc80-\udcff]")
 _UNBALANCED_PATH = re.compile(r"(?i)^(?:FROM|TO):\s*<[^>]*$")   # "<" opened and never closed
-CHATTY_COMMANDS = ("NOOP", "RSET", "HELO", "EHLO", "VRFY", "HELP", "STARTTLS")
-CHATTY_LIMIT = 50
+CHATTY_COMMANDS = ("NOOP", "HELO", "EHLO", "VRFY", "HELP", "STARTTLS")
+CHATTY_LIMIT = 50           # each chatty command per session; RSET this often with no transaction between
 DATA_CHUNK = 256 * 1024     # what one read in DATA takes at most
 SMALL_CHUNK = 16 * 1024     # the same, while the memory budget has no room for large reads
 READ_HOLD = 3 * DATA_CHUNK  # what large reads hold in memory: the stream's buffer (two chunks) and a chunk
@@ -83,7 +95,8 @@ def with_enhanced_code(status: str) -> str:
 
 
 def command_call_limit(max_commands: int) -> dict[str, int]:
-    """aiosmtpd's per-session budget for each command: chatty ones get less (then 421 4.7.0)."""
+    """aiosmtpd's per-session budget for each command: chatty ones get less (then 421 4.7.0). RSET is
+    not among them: a relay sends one per transaction; the session counts those in a row itself."""
     return {"*": max_commands, **{name: min(CHATTY_LIMIT, max_commands) for name in CHATTY_COMMANDS}}
 
 
@@ -94,9 +107,10 @@ def client_of(peer: Any) -> str:
 class GatewaySMTP(SMTP):
     _plain_replies = False
 
-    def __init__(self, handler: Any, *, sessions: SessionCounter | None = None, data_timeout: float = 600.0,
-                 live: set[GatewaySMTP] | None = None, journal: Journal | None = None,
-                 capacity: Capacity | None = None, data_line_limit: int = DATA_LINE_LIMIT, **options: Any) -> None:
+    def __init__(self, handler: Any, *, sessions: SessionCounter | None = None, limits: SessionLimits | None = None,
+                 errors: ErrorMemory | None = None, live: set[GatewaySMTP] | None = None,
+                 journal: Journal | None = None, capacity: Capacity | None = None,
+                 data_line_limit: int = DATA_LINE_LIMIT, **options: Any) -> None:
         self._record: TransactionRecord | None = None     # the transaction under way, for the journal
         super().__init__(handler, **options)
         self.journal = journal or Journal()
@@ -104,7 +118,16 @@ class GatewaySMTP(SMTP):
         self._last_status = ""
         self.sessions = sessions
         self.live = live if live is not None else set()    # the server's open sessions, for shutdown
-        self.data_timeout = data_timeout
+        self.limits = limits or SessionLimits()
+        self.data_timeout = self.limits.data_timeout
+        self.error_memory = errors if errors is not None else ErrorMemory()
+        self._born = 0.0             # loop time the session opened; its age bound counts from there
+        self._progress = 0.0         # loop time of its last accepted MAIL, RCPT or message
+        self._data_started = 0.0     # the DATA phase under way: when it began, its bytes, its last byte
+        self._data_bytes = 0
+        self._data_last = 0.0
+        self._errors = 0             # error replies without a message delivered (Postfix's error count)
+        self._rsets = 0              # RSETs since the last accepted MAIL
         self._client: str | None = None      # set while this session counts against the bounds
         self._refused = False
         self._in_data = False
@@ -121,9 +144,13 @@ class GatewaySMTP(SMTP):
 
     def connection_made(self, transport: Any) -> None:
         first = self._original_transport is None and self._client is None
+        if first:
+            self._born = self._progress = self.loop.time()
         if first and self.sessions is not None:
             client = client_of(transport.get_extra_info("peername"))
             refusal = self.sessions.admit(client)
+            if refusal is not None and self._shed_one():
+                refusal = self.sessions.admit(client)
             if refusal is not None:
                 log.warning("%s refused: %d sessions open (%d from it)", client, self.sessions.total,
                             self.sessions.by_client.get(client, 0))
@@ -133,12 +160,49 @@ class GatewaySMTP(SMTP):
                 return
             self._client = client
         if first:
+            self._errors = min(self.error_memory.recall(client_of(transport.get_extra_info("peername")),
+                                                        self._born), self.limits.soft_error_limit)
             self.live.add(self)
         super().connection_made(transport)
+
+    def _shed_one(self) -> bool:
+        """The server is full: close the session that has done least, if it has done nothing for
+        ``busy_idle_timeout`` (gateway.limits.shed_choice). True if one gave way."""
+        assert self.sessions is not None
+        if self.sessions.total < self.sessions.max_total:
+            return False         # refused for its own address's bound: no one else gives way for that
+        now = self.loop.time()
+        victim = shed_choice(((s._progress_mark(), s) for s in self.live if s._client is not None
+                              and not s._in_hook and s.transport is not None and not s.transport.is_closing()),
+                             now, self.limits.busy_idle_timeout)
+        if victim is None:
+            return False
+        victim._shed(now)
+        return True
+
+    def _progress_mark(self) -> float:
+        """When this session last moved forward: an accepted MAIL, RCPT or message; in DATA, what its
+        bytes pay for at ``data_min_rate``."""
+        if self._in_data:
+            return max(self._progress, data_progress(self._data_started, self._data_bytes, self.limits))
+        return self._progress
+
+    def _shed(self, now: float) -> None:
+        """Give way to a newcomer: 421 4.7.0, closed, and its place free at once."""
+        log.warning("%s closed to make room: no progress for %.0f s while the server is full",
+                    client_of(self.session and self.session.peer), now - self._progress_mark())
+        if self._client is not None and self.sessions is not None:
+            self.sessions.release(self._client)
+            self._client = None
+        assert self.transport is not None
+        self.transport.write(f"{SESSION_SHED}\r\n".encode())
+        self._hang_up()
 
     def connection_lost(self, error: Exception | None) -> None:
         if self._refused:
             return
+        if self.session is not None:
+            self.error_memory.remember(client_of(self.session.peer), self._errors, self.loop.time())
         if self._client is not None and self.sessions is not None:
             self.sessions.release(self._client)
             self._client = None
@@ -148,14 +212,44 @@ class GatewaySMTP(SMTP):
 
     def data_received(self, data: bytes) -> None:
         if self._in_data and self.transport is not None:
-            self._reset_timeout(self.data_timeout)   # data_timeout is the silence allowed inside DATA
+            self._data_bytes += len(data)
+            self._data_last = self.loop.time()
+            self._reset_timeout()
         super().data_received(data)
+
+    def _start_data_clock(self) -> None:
+        """DATA begins: from now its silence, rate and total deadlines apply (:meth:`_reset_timeout`)."""
+        self._in_data = True
+        self._data_started = self._data_last = self.loop.time()
+        self._data_bytes = 0
+        self._reset_timeout()
+
+    def _reset_timeout(self, duration: float | None = None) -> None:
+        """aiosmtpd's timer, set to the first bound due. In DATA: ``data_timeout`` after the last byte, and
+        the deadline a trickle cannot stretch (gateway.limits.data_deadline). Between commands: the idle
+        timeout (aiosmtpd's ``timeout``, or ``duration``), and never past the session's age bound."""
+        if self._timeout_handle is not None:
+            self._timeout_handle.cancel()
+        now = self.loop.time()
+        if self._in_data:
+            when = min(self._data_last + self.limits.data_timeout,
+                       data_deadline(self._data_started, self._data_bytes, self.limits))
+        else:
+            when = min(now + (duration or self._timeout_duration), self._born + self.limits.max_session_time)
+        self._timeout_handle = self.loop.call_at(when, self._timeout_cb)
 
     def _timeout_cb(self) -> None:
         if self.transport is None:
             return
-        log.info("%s %s timeout; closing", client_of(self.session and self.session.peer),
-                 "DATA" if self._in_data else "idle")
+        now = self.loop.time()
+        if self._in_data:
+            what = ("DATA silence" if now >= self._data_last + self.limits.data_timeout else
+                    f"DATA too slow or too long ({self._data_bytes} bytes in {now - self._data_started:.1f} s)")
+        elif now >= self._born + self.limits.max_session_time:
+            what = f"session age ({self.limits.max_session_time:g} s)"
+        else:
+            what = "idle"
+        log.info("%s %s timeout; closing", client_of(self.session and self.session.peer), what)
         self.transport.write(f"{TIMEOUT}\r\n".encode())
         self._hang_up()
 
@@ -188,6 +282,10 @@ class GatewaySMTP(SMTP):
             status = with_enhanced_code(status)
         if isinstance(status, str):
             self._last_status = status
+            if status[:1] in ("4", "5") and not status.startswith("421"):
+                self._errors += 1             # beyond the soft limit, every error reply costs time
+                if self._errors > self.limits.soft_error_limit and self.limits.error_sleep_time > 0:
+                    await asyncio.sleep(self.limits.error_sleep_time)
         await super().push(status)
         if isinstance(status, str) and status.startswith("421"):
             self._hang_up()
@@ -208,6 +306,13 @@ class GatewaySMTP(SMTP):
         finally:
             self._plain_replies = False
 
+    @syntax("STARTTLS", when="tls_context")
+    async def smtp_STARTTLS(self, arg: str) -> None:
+        if self._tls_protocol is not None:        # RFC 3207 4.2: no second handshake inside the first
+            await self.push(str(TLS_ACTIVE))
+            return
+        await super().smtp_STARTTLS(arg)
+
     # -- DATA -----------------------------------------------------------------------------------------
 
     @syntax("DATA")
@@ -218,8 +323,7 @@ class GatewaySMTP(SMTP):
             await super().push(str(SYNC_ERROR))
             self._hang_up()
             return
-        self._in_data = True
-        self._reset_timeout(self.data_timeout)
+        self._start_data_clock()
         try:
             await self._receive_data(arg)
         finally:
@@ -391,6 +495,10 @@ class GatewaySMTP(SMTP):
     def _observe(self, command: str, arg: str) -> None:
         """After MAIL and RCPT: start the transaction's record, note its recipients, or log a refused MAIL."""
         status, record = self._last_status, self._record
+        if command in ("smtp_MAIL", "smtp_RCPT") and status.startswith("2"):
+            self._progress = self.loop.time()
+        if command == "smtp_MAIL" and status.startswith("2"):
+            self._rsets = 0                  # a transaction: the RSETs before it were no loop
         if command == "smtp_MAIL" and record is None:
             if status.startswith("2") and self.envelope is not None and self.envelope.mail_from is not None:
                 self._record = TransactionRecord(sender=path_of(arg))
@@ -431,9 +539,13 @@ class GatewaySMTP(SMTP):
         assert self._timeout_handle is not None
         self._timeout_handle.cancel()
         try:
-            return await super()._call_handler_hook(command, *args)
+            status = await super()._call_handler_hook(command, *args)
+            if isinstance(status, str) and status.startswith("2"):
+                self._errors = 0         # mail delivered: the errors before it were no probing
+            return status
         finally:
             self._in_hook = False
+            self._progress = self.loop.time()
             if self.transport is not None:
                 self._reset_timeout()
 
@@ -457,12 +569,25 @@ class GatewaySMTP(SMTP):
 
     def _guarded(self, method: Callable[[str], Awaitable[None]]) -> Callable[[str], Awaitable[None]]:
         path_command = method.__name__ in ("smtp_MAIL", "smtp_RCPT")
+        name = method.__name__
 
         @functools.wraps(method)     # HELP reads the syntax aiosmtpd's @syntax put on the method
         async def guarded(arg: str) -> None:
-            if self._stopping and method.__name__ != "smtp_QUIT" and not self.in_transaction:
+            if self._stopping and name != "smtp_QUIT" and not self.in_transaction:
                 await self.push(str(SHUTTING_DOWN))      # 421: push hangs up
                 return
+            if self._errors >= self.limits.hard_error_limit and name != "smtp_QUIT":
+                log.warning("%s made %d errors without delivering mail; closing",
+                            client_of(self.session and self.session.peer), self._errors)
+                await self.push(str(TOO_MANY_ERRORS))
+                return
+            if name == "smtp_RSET":
+                self._rsets += 1
+                if self._rsets > CHATTY_LIMIT:
+                    log.warning("%s sent %d RSETs with no transaction between; closing",
+                                client_of(self.session and self.session.peer), self._rsets)
+                    await self.push(str(TOO_MANY_RSETS))
+                    return
             self._last_status = ""
             try:
                 if arg and _BAD_CHARACTERS.search(arg):

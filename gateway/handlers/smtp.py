@@ -49,6 +49,7 @@ class Transaction:
     company_id: int | None = None
     company_slug: str = ""
     addressed: list[RecordRef] = field(default_factory=list)
+    slugs: set[str] = field(default_factory=set)   # the slugs the accepted recipients were written with
     verify_alias_id: int | None = None     # a reply that confirms this alternate address
     antispoof: tuple[str, str] = ("", "")  # the company's own anti-spoofing (mode, policy), "" = default
     # what DATA came to, for the transaction log (gateway.handlers.journal)
@@ -116,6 +117,12 @@ class GatewayHandler:
         if len(envelope.rcpt_tos) >= self.settings.max_recipients:
             return self._refuse(session, "RCPT", TOO_MANY_RECIPIENTS,
                                 f"{address}: over {self.settings.max_recipients} recipients")
+        if txn.company_id is not None and decision.slug not in txn.slugs:
+            # Another slug than the transaction's, known or not: one answer, and no look-up to time, so a
+            # prober learns nothing of which companies exist. The sender retries it alone, and then hears
+            # the real answer (with the error limits of gateway.handlers.protocol on every 550).
+            return self._refuse(session, "RCPT", OTHER_COMPANY,
+                                f"{address}: needs a transaction of its own after {envelope.rcpt_tos}")
         target = await resolve_recipient(self.db, decision)
         if target.company is None:
             return self._refuse(session, "RCPT", UNKNOWN_MAILBOX, f"{address}: {target.why}")
@@ -127,6 +134,7 @@ class GatewayHandler:
         txn.company_id, txn.company_slug = company.id, company.slug
         txn.antispoof = (company.antispoof_mode or "", company.antispoof_policy or "")
         txn.verify_alias_id = target.verify_alias_id
+        txn.slugs.add(decision.slug)
         if target.record is not None and target.record not in txn.addressed:
             txn.addressed.append(target.record)
         envelope.rcpt_tos.append(address)
