@@ -31,7 +31,6 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import delete
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.config import Settings, load_settings
