@@ -6,13 +6,14 @@ SMARTBCC_TEST_POSTGRES_URL (default: postgresql://postgres@127.0.0.1:5432/test).
 answers there, the PostgreSQL run is skipped with the reason.
 
 Each test's database starts empty, as a new deployment's does (``smartbcc init`` makes its schema).
-Running the Alembic migrations for every test is the suite's largest fixed cost, so each test process
+Running the Alembic migrations for every test costs much of the suite's time, so each test process
 migrates one template database per backend once, and the first ``init`` of a test's still-empty
-database (``gateway.store.database.initialize``, whether called directly, through ``smartbcc init`` in
-process or through the seeding helpers) copies that template instead: ``CREATE DATABASE ... TEMPLATE``
-on PostgreSQL, a file copy on SQLite. The copy then gets its own address key, as a migration would
-give it; tests/integration/test_schema.py proves a copy has exactly the schema the migrations make.
-Tests marked ``migrations`` run the migrations themselves.
+database in the test process (``gateway.store.database.initialize``: called directly, through
+``smartbcc init`` on click's runner or through the seeding helpers) copies that template instead:
+``CREATE DATABASE ... TEMPLATE`` on PostgreSQL, a file copy on SQLite; the copy then gets an address
+key of its own, as a migration would give it. A ``smartbcc`` subprocess migrates for real, and so do
+tests marked ``migrations``. tests/integration/test_template_database.py proves a copy has exactly
+the schema the migrations make.
 
 Under pytest-xdist every worker has its own templates, databases (unique names), temporary folders
 and Hypothesis example database.
