@@ -117,6 +117,9 @@ class MigrationTemplates:
     ``install(engine)`` fills a test's still-empty database from the template and reports whether it
     did; a database that is not one of this suite's own, not empty or in use by another connection is
     left for the migrations. Thread-safe (gateways under test run on their own threads and loops).
+
+    On PostgreSQL the empty database a copy replaces is renamed away, not dropped, and becomes the next
+    test's empty database (``new_postgres_database``): one CREATE DATABASE per test, not two.
     """
 
     def __init__(self, folder: Path, basetemp: Path) -> None:
@@ -127,6 +130,7 @@ class MigrationTemplates:
         self._lock = threading.Lock()
         self._sqlite: Path | None = None
         self._postgres: str | None = None
+        self._spare_empty: list[str] = []     # empty, never used by a test, nobody connected
 
     @contextmanager
     def disabled(self) -> Iterator[None]:
@@ -148,9 +152,20 @@ class MigrationTemplates:
                 return self._install_postgres(url.database or "")
         return False
 
+    def new_postgres_database(self) -> tuple[str, str]:
+        """A fresh, empty database on the test server; returns (its URL, its name)."""
+        with self._lock:
+            spare = self._spare_empty.pop() if self._spare_empty else None
+        if spare is None:
+            return postgres_database_url()
+        name = f"{_TEST_DATABASE_PREFIX}{uuid.uuid4().hex[:12]}"
+        asyncio.run(_pg_admin(f'ALTER DATABASE "{spare}" RENAME TO "{name}"'))
+        return _postgres_url_of(name), name
+
     def close(self) -> None:
-        if self._postgres:
-            drop_postgres_database(self._postgres)
+        for name in [*self._spare_empty, *([self._postgres] if self._postgres else [])]:
+            drop_postgres_database(name)
+        self._spare_empty.clear()
 
     @staticmethod
     def _migrate(settings: Settings, real_upgrade: Callable[[AsyncEngine], Awaitable[object]]) -> None:
@@ -193,10 +208,12 @@ class MigrationTemplates:
             asyncio.run(_pg_admin(f'CREATE DATABASE "{template}"'))
             self._postgres = template
             self._migrate(_settings_for(self.folder / "postgres", _postgres_url_of(template)), _REAL_UPGRADE)
+        spare = f"{_TEST_DATABASE_PREFIX}{uuid.uuid4().hex[:12]}"
         try:
-            asyncio.run(_pg_admin(f'DROP DATABASE "{name}"'))
+            asyncio.run(_pg_admin(f'ALTER DATABASE "{name}" RENAME TO "{spare}"'))
         except Exception:  # noqa: BLE001 - opened meanwhile (it is left as it was): the migrations do it
             return False
+        self._spare_empty.append(spare)
         asyncio.run(_pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{self._postgres}"'))
         self.copies += 1
         return True
@@ -271,7 +288,7 @@ def _test_database(backend: str, data_dir: Path) -> Iterator[Settings]:
         reason = _postgres_unreachable()
         if reason:
             pytest.skip(reason)
-        database_url, name = postgres_database_url()
+        database_url, name = (_templates[0].new_postgres_database() if _templates else postgres_database_url())
     try:
         yield _settings_for(data_dir, database_url)
     finally:
