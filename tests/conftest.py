@@ -4,20 +4,59 @@ The ``backend`` fixture is parametrized: tests that take ``settings`` run once o
 temporary folder and once on a fresh database of the PostgreSQL server named by
 SMARTBCC_TEST_POSTGRES_URL (default: postgresql://postgres@127.0.0.1:5432/test). Where no server
 answers there, the PostgreSQL run is skipped with the reason.
+
+Each test's database starts empty, as a new deployment's does (``smartbcc init`` makes its schema).
+Running the Alembic migrations for every test costs much of the suite's time, so each test process
+migrates one template database per backend once, and the first ``init`` of a test's still-empty
+database in the test process (``gateway.store.database.initialize``: called directly, through
+``smartbcc init`` on click's runner or through the seeding helpers) copies that template instead:
+``CREATE DATABASE ... TEMPLATE`` on PostgreSQL, a file copy on SQLite; the copy then gets an address
+key of its own, as a migration would give it. A ``smartbcc`` subprocess migrates for real, and so do
+tests marked ``migrations``. tests/integration/test_template_database.py proves a copy has exactly
+the schema the migrations make.
+
+Under pytest-xdist every worker has its own templates, databases (unique names), temporary folders
+and Hypothesis example database.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import threading
 import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.config import Settings, load_settings
+from gateway.store import migrate
+from gateway.store.engine import make_engine
+from gateway.store.models import DeploymentSetting
 
 POSTGRES_URL = os.environ.get("SMARTBCC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+_TEST_DATABASE_PREFIX = "smartbcc_t_"
+
+
+def _hypothesis_per_worker() -> None:
+    """Under pytest-xdist, each worker keeps its Hypothesis examples in a folder of its own."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return
+    from hypothesis import settings as hypothesis_settings
+    from hypothesis.database import DirectoryBasedExampleDatabase
+
+    hypothesis_settings.register_profile(
+        "xdist-worker", database=DirectoryBasedExampleDatabase(f".hypothesis/examples-{worker}"))
+    hypothesis_settings.load_profile("xdist-worker")
+
+
+_hypothesis_per_worker()
 
 
 async def _pg_admin(sql: str) -> None:
@@ -27,6 +66,17 @@ async def _pg_admin(sql: str) -> None:
     connection = await asyncpg.connect(dsn, timeout=5)
     try:
         await connection.execute(sql)
+    finally:
+        await connection.close()
+
+
+async def _pg_admin_fetchval(sql: str, *args: object) -> object:
+    import asyncpg
+
+    dsn = POSTGRES_URL.replace("postgresql+asyncpg://", "postgresql://")
+    connection = await asyncpg.connect(dsn, timeout=5)
+    try:
+        return await connection.fetchval(sql, *args)
     finally:
         await connection.close()
 
@@ -46,16 +96,183 @@ def _postgres_unreachable() -> str:
     return _pg_state["reason"]
 
 
+def _postgres_url_of(name: str) -> str:
+    return f"{POSTGRES_URL.rsplit('/', 1)[0]}/{name}"
+
+
 def postgres_database_url() -> tuple[str, str]:
     """Create a fresh database on the test server; returns (its URL, its name)."""
-    name = f"smartbcc_t_{uuid.uuid4().hex[:12]}"
+    name = f"{_TEST_DATABASE_PREFIX}{uuid.uuid4().hex[:12]}"
     asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
-    base = POSTGRES_URL.rsplit("/", 1)[0]
-    return f"{base}/{name}", name
+    return _postgres_url_of(name), name
 
 
 def drop_postgres_database(name: str) -> None:
     asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+class MigrationTemplates:
+    """One migrated template database per backend for this test process, and the copies made of it.
+
+    ``install(engine)`` fills a test's still-empty database from the template and reports whether it
+    did; a database that is not one of this suite's own, not empty or in use by another connection is
+    left for the migrations. Thread-safe (gateways under test run on their own threads and loops).
+
+    On PostgreSQL the empty database a copy replaces is renamed away, not dropped, and becomes the next
+    test's empty database (``new_postgres_database``): one CREATE DATABASE per test, not two.
+    """
+
+    def __init__(self, folder: Path, basetemp: Path) -> None:
+        self.folder = folder
+        self.basetemp = basetemp.resolve()
+        self.enabled = True
+        self.copies = 0
+        self._lock = threading.Lock()
+        self._sqlite: Path | None = None
+        self._postgres: str | None = None
+        self._spare_empty: list[str] = []     # empty, never used by a test, nobody connected
+
+    @contextmanager
+    def disabled(self) -> Iterator[None]:
+        """Within the block, ``init`` runs the migrations themselves."""
+        before, self.enabled = self.enabled, False
+        try:
+            yield
+        finally:
+            self.enabled = before
+
+    def install(self, engine: AsyncEngine) -> bool:
+        if not self.enabled:
+            return False
+        url = engine.url
+        with self._lock:
+            if url.get_backend_name() == "sqlite":
+                return self._install_sqlite(Path(url.database or ""))
+            if url.get_backend_name() == "postgresql":
+                return self._install_postgres(url.database or "")
+        return False
+
+    def new_postgres_database(self) -> tuple[str, str]:
+        """A fresh, empty database on the test server; returns (its URL, its name)."""
+        with self._lock:
+            spare = self._spare_empty.pop() if self._spare_empty else None
+        if spare is None:
+            return postgres_database_url()
+        name = f"{_TEST_DATABASE_PREFIX}{uuid.uuid4().hex[:12]}"
+        asyncio.run(_pg_admin(f'ALTER DATABASE "{spare}" RENAME TO "{name}"'))
+        return _postgres_url_of(name), name
+
+    def close(self) -> None:
+        for name in [*self._spare_empty, *([self._postgres] if self._postgres else [])]:
+            drop_postgres_database(name)
+        self._spare_empty.clear()
+
+    @staticmethod
+    def _migrate(settings: Settings, real_upgrade: Callable[[AsyncEngine], Awaitable[object]]) -> None:
+        """The real migrations, less the address key (each copy makes its own)."""
+        async def main() -> None:
+            engine = make_engine(settings)
+            try:
+                await real_upgrade(engine)
+                async with engine.begin() as connection:
+                    await connection.execute(delete(DeploymentSetting).where(
+                        DeploymentSetting.key == migrate.ADDRESS_KEY))
+            finally:
+                await engine.dispose()
+        asyncio.run(main())
+
+    def _install_sqlite(self, target: Path) -> bool:
+        if not target.is_absolute() or target.exists() or self.basetemp not in target.parents:
+            return False
+        if self._sqlite is None:
+            folder = self.folder / "sqlite"
+            self._migrate(_settings_for(folder, ""), _REAL_UPGRADE)
+            template = folder / "smartbcc.db"
+            # the last connection closed has checkpointed the log into the file: the file is all of it
+            assert not template.with_name(template.name + "-wal").exists()
+            self._sqlite = template
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(self._sqlite, target)
+        self.copies += 1
+        return True
+
+    def _install_postgres(self, name: str) -> bool:
+        if not name.startswith(_TEST_DATABASE_PREFIX):
+            return False
+        if asyncio.run(_pg_admin_fetchval("SELECT count(*) FROM pg_stat_activity WHERE datname = $1", name)):
+            return False     # someone holds it open: leave it to the migrations
+        if not asyncio.run(_postgres_is_empty(name)):
+            return False
+        if self._postgres is None:
+            template = f"{_TEST_DATABASE_PREFIX}template_{uuid.uuid4().hex[:8]}"
+            asyncio.run(_pg_admin(f'CREATE DATABASE "{template}"'))
+            self._postgres = template
+            self._migrate(_settings_for(self.folder / "postgres", _postgres_url_of(template)), _REAL_UPGRADE)
+        spare = f"{_TEST_DATABASE_PREFIX}{uuid.uuid4().hex[:12]}"
+        try:
+            asyncio.run(_pg_admin(f'ALTER DATABASE "{name}" RENAME TO "{spare}"'))
+        except Exception:  # noqa: BLE001 - opened meanwhile (it is left as it was): the migrations do it
+            return False
+        self._spare_empty.append(spare)
+        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{self._postgres}"'))
+        self.copies += 1
+        return True
+
+
+async def _postgres_is_empty(name: str) -> bool:
+    """Whether the test database ``name`` has no relation of its own (tables, sequences, types...)."""
+    import asyncpg
+
+    connection = await asyncpg.connect(_postgres_url_of(name).replace("postgresql+asyncpg://", "postgresql://"),
+                                       timeout=5)
+    try:
+        return bool(await connection.fetchval(
+            "SELECT NOT EXISTS (SELECT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace"
+            " WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast'))"))
+    finally:
+        await connection.close()
+
+
+def _settings_for(data_dir: Path, database_url: str) -> Settings:
+    return load_settings(overrides={"data_dir": str(data_dir), "database_url": database_url,
+                                    "mail_domain": "bcc.example.net", "port": 0}, environ={})
+
+
+_REAL_UPGRADE = migrate.upgrade
+_templates: list[MigrationTemplates] = []
+
+
+async def _upgrade_from_template(engine: AsyncEngine) -> tuple[str | None, str | None]:
+    """``gateway.store.migrate.upgrade`` for the tests: an empty test database becomes a copy of the
+    migrated template and gets its own address key; any other database is migrated for real."""
+    if _templates and await asyncio.to_thread(_templates[0].install, engine):
+        await migrate._ensure_address_key(engine)
+        return None, migrate.head_revision()
+    return await _REAL_UPGRADE(engine)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def migration_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MigrationTemplates]:
+    """This process's template databases (made on first use); ``init`` copies them while installed."""
+    templates = MigrationTemplates(tmp_path_factory.mktemp("templates"), tmp_path_factory.getbasetemp())
+    _templates.append(templates)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(migrate, "upgrade", _upgrade_from_template)
+        try:
+            yield templates
+        finally:
+            _templates.remove(templates)
+            templates.close()
+
+
+@pytest.fixture(autouse=True)
+def _real_migrations_when_marked(request: pytest.FixtureRequest,
+                                 migration_templates: MigrationTemplates) -> Iterator[None]:
+    if request.node.get_closest_marker("migrations") is None:
+        yield
+        return
+    with migration_templates.disabled():
+        yield
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -63,30 +280,40 @@ def backend(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
-@pytest.fixture
-def settings(backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """Settings for one test: a data folder of its own, and its own database."""
-    for key in list(os.environ):
-        if key.startswith("SMARTBCC_") and not key.startswith("SMARTBCC_TEST_"):
-            monkeypatch.delenv(key)
-    data_dir = tmp_path / "data"
+@contextmanager
+def _test_database(backend: str, data_dir: Path) -> Iterator[Settings]:
     database_url = ""
     name = ""
     if backend == "postgres":
         reason = _postgres_unreachable()
         if reason:
             pytest.skip(reason)
-        database_url, name = postgres_database_url()
-    yield load_settings(overrides={
-        "data_dir": str(data_dir), "database_url": database_url,
-        "mail_domain": "bcc.example.net", "port": 0,
-    }, environ={})
-    if name:
-        drop_postgres_database(name)
+        database_url, name = (_templates[0].new_postgres_database() if _templates else postgres_database_url())
+    try:
+        yield _settings_for(data_dir, database_url)
+    finally:
+        if name:
+            drop_postgres_database(name)
+
+
+@pytest.fixture
+def settings(backend: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Settings]:
+    """Settings for one test: a data folder of its own, and its own (empty) database."""
+    for key in list(os.environ):
+        if key.startswith("SMARTBCC_") and not key.startswith("SMARTBCC_TEST_"):
+            monkeypatch.delenv(key)
+    with _test_database(backend, tmp_path / "data") as made:
+        yield made
+
+
+@pytest.fixture
+def other_settings(backend: str, tmp_path: Path, settings: Settings) -> Iterator[Settings]:
+    """A second data folder and (empty) database on the same backend as ``settings``, for comparisons."""
+    with _test_database(backend, tmp_path / "other") as made:
+        yield made
 
 
 @pytest.fixture
 def sqlite_settings(tmp_path: Path) -> Settings:
     """SQLite only, for tests about the embedded default itself."""
-    return load_settings(overrides={"data_dir": str(tmp_path / "data"), "mail_domain": "bcc.example.net",
-                                    "port": 0}, environ={})
+    return _settings_for(tmp_path / "data", "")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from gwtest import ThreadedGateway, count, messages, seed
-from rawsmtp import Raw, message
+from rawsmtp import Raw, message, wait_for
 from gateway.handlers.spool import SPOOL_AT
 from gateway.store.models import Message
 
@@ -78,7 +78,6 @@ def test_a_client_gone_in_the_middle_of_a_large_message_leaves_no_spool(settings
             smtp.envelope()
             assert smtp.cmd("DATA")[0] == 354
             smtp.send(stuffed(big_message(3 * SPOOL_AT)))     # no end of data: then the connection drops
-            time.sleep(0.5)
-            assert list(private_tmp.glob("smartbcc-*")), "the message was being spooled"
+            assert wait_for(lambda: list(private_tmp.glob("smartbcc-*"))), "the message was being spooled"
         assert spools(private_tmp) == []
     assert count(settings, Message) == 0

@@ -14,6 +14,8 @@ from gateway.store.database import Database, initialize
 from gateway.store.engine import make_engine
 from gateway.store.models import Base
 
+pytestmark = pytest.mark.migrations     # these tests are about the migrations themselves: no template copy
+
 
 def test_migrations_match_the_models(settings):
     async def main():
