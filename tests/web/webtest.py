@@ -144,3 +144,16 @@ async def _deal(db: Database, company_id: int, title: str, person: str | None = 
 
 def add_deal(site: Site, title: str, company_id: int | None = None) -> int:
     return with_db(site.settings, lambda db: _deal(db, company_id or site.seed.company_id, title))
+
+
+def token_for(site: Site, email: str) -> str:
+    """A personal access token, made by `smartbcc token create EMAIL --json`."""
+    import json
+
+    from click.testing import CliRunner
+
+    from gateway.cli import cli
+    made = CliRunner().invoke(cli, ["--database-url", site.settings.effective_database_url, "token", "create",
+                                    email, "--json"])
+    assert made.exit_code == 0, made.output
+    return json.loads(made.output)["token"]
