@@ -15,7 +15,7 @@ from gateway.config import Settings
 from gateway.store.database import Database
 from gateway.web import api, mailbox, signin
 from gateway.web.guard import Guard
-from gateway.web.pages import not_found, url
+from gateway.web.pages import base_path, not_found, url
 
 
 async def home(request: Request) -> Response:
@@ -23,7 +23,7 @@ async def home(request: Request) -> Response:
 
 
 async def _not_found(request: Request, _exc: Exception) -> Response:
-    if request.url.path.startswith(request.scope.get("root_path", "") + "/api/"):
+    if request.url.path.startswith(base_path(request) + "/api/"):
         return api.error_response(404, "not_found", "no such route")
     return not_found(request)
 

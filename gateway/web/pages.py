@@ -35,7 +35,12 @@ def db_of(request: Request) -> Database:
 def url(request: Request, path: str, **query: Any) -> str:
     """A path of this application, under its base path, with the query values that are set."""
     values = {k: v for k, v in query.items() if v not in (None, "")}
-    return request.scope.get("root_path", "") + path + ("?" + urlencode(values) if values else "")
+    return base_path(request) + path + ("?" + urlencode(values) if values else "")
+
+
+def base_path(request: Request) -> str:
+    """The application's base path (a Mount's own prefix is not part of it)."""
+    return request.scope.get("app_root_path", request.scope.get("root_path", ""))
 
 
 def secure(request: Request) -> bool:
@@ -43,7 +48,7 @@ def secure(request: Request) -> bool:
 
 
 def set_cookie(request: Request, response: Response, name: str, value: str, max_age: int | None) -> None:
-    response.set_cookie(name, value, max_age=max_age, path=request.scope.get("root_path") or "/",
+    response.set_cookie(name, value, max_age=max_age, path=base_path(request) or "/",
                         secure=secure(request), httponly=True, samesite="lax")
 
 

@@ -16,7 +16,7 @@ from gateway.services.web_auth import (
     RateLimited, SessionUser, SignedIn, code_sign_in, password_sign_in, request_code, sign_out,
 )
 from gateway.web.pages import (
-    PRE_COOKIE, SESSION_COOKIE, client_address, current_user, db_of, forbidden, form_with_csrf, pre_token,
+    PRE_COOKIE, SESSION_COOKIE, base_path, client_address, current_user, db_of, forbidden, form_with_csrf, pre_token,
     render, set_cookie, signed_in, url,
 )
 
@@ -26,7 +26,7 @@ def _next(request: Request, value: object) -> str:
     text = value if isinstance(value, str) else ""
     if not text.startswith("/") or text.startswith("//") or "\\" in text:
         return url(request, "/mailbox")
-    root = request.scope.get("root_path", "")
+    root = base_path(request)
     return text if root and text.startswith(root + "/") else url(request, text)
 
 
@@ -48,7 +48,7 @@ def _signed_in(request: Request, signed: SignedIn, next_path: object) -> Respons
     response = RedirectResponse(_next(request, next_path), status_code=303)
     hours = db_of(request).settings.web_session_hours
     set_cookie(request, response, SESSION_COOKIE, signed.token, int(hours * 3600))
-    response.delete_cookie(PRE_COOKIE, path=request.scope.get("root_path") or "/")
+    response.delete_cookie(PRE_COOKIE, path=base_path(request) or "/")
     return response
 
 
@@ -90,7 +90,7 @@ async def _sign_out(request: Request, user: SessionUser) -> Response:
     everywhere = bool((request.scope.get("form") or {}).get("everywhere"))
     await sign_out(db_of(request), request.cookies.get(SESSION_COOKIE, ""), everywhere=everywhere)
     response = RedirectResponse(url(request, "/sign-in"), status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path=request.scope.get("root_path") or "/")
+    response.delete_cookie(SESSION_COOKIE, path=base_path(request) or "/")
     return response
 
 
