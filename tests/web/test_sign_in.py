@@ -102,7 +102,7 @@ def test_every_page_carries_a_strict_content_security_policy_and_safe_headers(si
         headers = client.get(path).headers
         csp = headers["content-security-policy"]
         assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp and "unsafe-inline" not in csp
-        assert headers["x-content-type-options"] == "nosniff" and headers["referrer-policy"] == "no-referrer"
+        assert headers["x-content-type-options"] == "nosniff" and headers["referrer-policy"] == "same-origin"
     page = client.get("/mailbox").text
     assert "<script>" not in page and 'src="/static/app.js"' in page
 
