@@ -48,4 +48,6 @@ def create_app(settings: Settings, db: Database | None = None) -> Guard:
         Mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static"),
     ]
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={404: _not_found})
+    if db is not None:
+        app.state.db = db
     return Guard(app, settings)
