@@ -6,7 +6,8 @@ Pages are keyset pages on (received_at, id), newest first: a user's own mail is 
 on (owner, received_at, id), colleagues' shared mail through (company, visibility, received_at, id), and
 the two merged; Spam, Trash and the user's folders are read from the state table's own index. A page
 never reads more than its rows plus one. Full-text search uses the index the migrations keep filled
-(FTS5 on SQLite, tsvector on PostgreSQL).
+(FTS5 on SQLite, tsvector on PostgreSQL); search results come newest first by arrival (the id), the
+order the index hands them out in.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Iterable
 
-from sqlalchemy import Select, and_, case, delete, exists, func, literal, or_, select, text, union_all
+from sqlalchemy import Select, and_, case, column, delete, exists, func, literal, or_, select, table, text, union_all
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.routing.links import OUTGOING
+from gateway.routing.links import INCOMING, OUTGOING
 from gateway.services.errors import Conflict, NotFound, ServiceError
 from gateway.services.visibility import Sight, Viewer, seen_by, shared_with, sight, own
 from gateway.store.database import Database
@@ -30,6 +31,7 @@ from gateway.store.models import Link, MailboxEntry, MailFolder, Message
 BUILT_IN = ("inbox", "sent", "spam", "trash")
 ALL = "all"                      # every folder but Spam and Trash (where a search looks by default)
 PAGE = 50
+DIRECTIONS = (OUTGOING, INCOMING)
 UNREAD_CAP = 1000                # the unread count stops counting here ("1000+")
 _E = MailboxEntry
 
@@ -95,15 +97,29 @@ def search_terms(q: str) -> list[str]:
     return [word for word in q.split() if re.search(r"\w", word)][:20]
 
 
-def _matches(db: Database, q: str) -> Any:
+def _search(db: Database, who: Sight, q: str, where: list[Any], before: tuple[datetime, int] | None,
+            limit: int) -> Select[Any]:
+    """Messages matching ``q``, newest first by arrival (id). On SQLite the FTS5 index hands its matches
+    out newest first and the page stops after ``limit`` visible ones; on PostgreSQL the tsvector index
+    finds them."""
     words = search_terms(q)
+    query = select(*_COLUMNS)
     if db.engine.dialect.name == "postgresql":
-        return Message.id.in_(text("SELECT message_pk FROM message_search "
-                                   "WHERE document @@ websearch_to_tsquery('simple', :q)").bindparams(q=" ".join(words)))
-    phrases = ['"' + word.replace('"', '""') + '"' for word in words]
-    phrases[-1] += "*"                                   # the last word may be typed half-way
-    return Message.id.in_(text("SELECT rowid FROM message_search WHERE message_search MATCH :q")
-                          .bindparams(q=" ".join(phrases)))
+        query = query.select_from(Message).where(Message.id.in_(text(
+            "SELECT message_pk FROM message_search WHERE document @@ websearch_to_tsquery('simple', :q)"
+        ).bindparams(q=" ".join(words))))
+        order = Message.id
+    else:
+        phrases = ['"' + word.replace('"', '""') + '"' for word in words]
+        phrases[-1] += "*"                                   # the last word may be typed half-way
+        index = table("message_search", column("rowid"))
+        query = query.select_from(index).join(Message, Message.id == index.c.rowid).where(
+            text("message_search MATCH :q").bindparams(q=" ".join(phrases)))
+        order = index.c.rowid
+    query = query.outerjoin(_E, _entry_join(who)).where(seen_by(who), *where)
+    if before is not None:
+        query = query.where(order < before[1])
+    return query.order_by(order.desc()).limit(limit)
 
 
 def _conditions(db: Database, filters: Filters) -> list[Any]:
@@ -120,8 +136,6 @@ def _conditions(db: Database, filters: Filters) -> list[Any]:
     if filters.record is not None:
         kind, record_id = filters.record
         out.append(exists().where(Link.message_pk == Message.id, Link.kind == kind, Link.record_id == record_id))
-    if search_terms(filters.q):
-        out.append(_matches(db, filters.q))
     return out
 
 
@@ -134,24 +148,44 @@ def _entry_join(who: Sight) -> Any:
     return and_(_E.user_id == who.user_id, _E.message_pk == Message.id)
 
 
-def _folder_filter(folder: str) -> Any:
-    if folder == ALL:
-        return _folder_expr().notin_(("spam", "trash", "purged"))
-    return _folder_expr() == folder
-
-
-def _streams(who: Sight, where: list[Any], before: tuple[datetime, int] | None, limit: int) -> Select[Any]:
-    """The user's own messages and colleagues' shared ones, each newest first from its own index, merged."""
+def _streams(who: Sight, where: list[Any], before: tuple[datetime, int] | None, limit: int,
+             directions: tuple[str, ...] = DIRECTIONS) -> list[Select[Any]]:
+    """The user's own messages and colleagues' shared ones of each direction, each newest first from its
+    own index and at most ``limit`` rows: (owner, direction, received_at, id) and (company, visibility,
+    direction, received_at, id)."""
     if before is not None:
         at, ident = before
         where = [*where, Message.received_at <= at, or_(Message.received_at < at, Message.id < ident)]
-    parts = []
-    for visible in (own(who), shared_with(who)):
-        stream = (select(*_COLUMNS).select_from(Message).outerjoin(_E, _entry_join(who))
-                  .where(visible, *where).order_by(Message.received_at.desc(), Message.id.desc()).limit(limit))
-        parts.append(select(stream.subquery()))
-    merged = union_all(*parts).subquery()
+    return [select(*_COLUMNS).select_from(Message).outerjoin(_E, _entry_join(who))
+            .where(visible, Message.direction == direction, *where)
+            .order_by(Message.received_at.desc(), Message.id.desc()).limit(limit)
+            for visible in (own(who), shared_with(who)) for direction in directions]
+
+
+def _merged(parts: list[Select[Any]], limit: int) -> Select[Any]:
+    """Streams that are each newest first, merged newest first."""
+    merged = union_all(*(select(part.subquery()) for part in parts)).subquery()
     return select(merged).order_by(merged.c.received_at.desc(), merged.c.id.desc()).limit(limit)
+
+
+def _in_folder(folder: str, folder_id: int | None) -> Any:
+    if folder == ALL:
+        return _folder_expr().notin_(("spam", "trash", "purged"))
+    if folder == "folder":
+        return and_(_E.folder == folder, _E.folder_id == folder_id)
+    return _folder_expr() == folder
+
+
+def _folder_query(who: Sight, folder: str, where: list[Any], before: tuple[datetime, int] | None,
+                  limit: int) -> Select[Any]:
+    """Inbox, Sent or all folders: messages there by default (their direction) read from the messages'
+    indexes, and those moved there read from the state table's."""
+    if folder == ALL:
+        return _merged(_streams(who, [*where, _in_folder(ALL, None)], before, limit), limit)
+    natural = OUTGOING if folder == "sent" else INCOMING
+    stay = [*where, or_(_E.folder.is_(None), _E.folder == folder)]
+    moved = _from_entries(who, folder, None, [*where, Message.direction != natural], before, limit)
+    return _merged([*_streams(who, stay, before, limit, (natural,)), moved], limit)
 
 
 def _from_entries(who: Sight, folder: str, folder_id: int | None, where: list[Any],
@@ -184,8 +218,7 @@ async def _folder(session: AsyncSession, who: Sight, folder: str) -> tuple[str, 
 
 
 async def unread_count(session: AsyncSession, who: Sight) -> int:
-    where = [_folder_expr() == "inbox", func.coalesce(_E.read, False).is_(False)]
-    capped = _streams(who, where, None, UNREAD_CAP).subquery()
+    capped = _folder_query(who, "inbox", [func.coalesce(_E.read, False).is_(False)], None, UNREAD_CAP).subquery()
     return int(await session.scalar(select(func.count()).select_from(capped)) or 0)
 
 
@@ -198,8 +231,10 @@ async def list_page(db: Database, viewer: Viewer, filters: Filters, cursor: str 
         who = await sight(session, viewer)
         folder, folder_id = await _folder(session, who, filters.folder)
         where = _conditions(db, filters)
-        if folder in ("inbox", "sent", ALL):
-            query = _streams(who, [*where, _folder_filter(folder)], before, limit + 1)
+        if search_terms(filters.q):
+            query = _search(db, who, filters.q, [*where, _in_folder(folder, folder_id)], before, limit + 1)
+        elif folder in ("inbox", "sent", ALL):
+            query = _folder_query(who, folder, where, before, limit + 1)
         else:
             query = _from_entries(who, folder, folder_id, where, before, limit + 1)
         rows = [_row(who, r) for r in await session.execute(query)]

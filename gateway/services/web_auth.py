@@ -73,6 +73,15 @@ class TokenView:
     revoked_at: datetime | None
 
 
+def login(email: str) -> str:
+    """A login address as stored (normalized); anything that is not an address stays as typed (and
+    matches no user)."""
+    try:
+        return normalize_email(email.strip())
+    except ValueError:
+        return email.strip().lower()
+
+
 def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
@@ -135,7 +144,7 @@ async def _open_session(session: AsyncSession, db: Database, user: User, keys: d
 
 
 async def password_sign_in(db: Database, email: str, password: str, client: str) -> SignedIn:
-    email = normalize_email(email.strip()) if "@" in email else email.strip().lower()
+    email = login(email)
     keys = _rate_keys(db, email, client)
     async with db.sessions() as session:
         await _check_rate(session, db, keys)
@@ -156,7 +165,7 @@ async def request_code(db: Database, email: str, client: str) -> None:
     """Mail a one-time code to an active user; says nothing about whether the address is known."""
     if not db.settings.smarthost:
         raise ServiceError("sign-in codes by mail need a smarthost (setting smarthost); sign in with a password")
-    email = normalize_email(email.strip()) if "@" in email else email.strip().lower()
+    email = login(email)
     async with db.sessions() as session:
         await _check_rate(session, db, _rate_keys(db, email, client))
         user = await session.scalar(select(User).where(User.email == email, User.active.is_(True)))
@@ -175,7 +184,7 @@ async def request_code(db: Database, email: str, client: str) -> None:
 
 
 async def code_sign_in(db: Database, email: str, code: str, client: str) -> SignedIn:
-    email = normalize_email(email.strip()) if "@" in email else email.strip().lower()
+    email = login(email)
     keys = _rate_keys(db, email, client)
     async with db.sessions() as session, session.begin():
         await _check_rate(session, db, keys)

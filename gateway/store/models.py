@@ -283,15 +283,16 @@ class Message(Base):
     __table_args__ = (
         UniqueConstraint("company_id", "message_id", "content_hash", name="uq_messages_identity"),
         Index("ix_messages_company_message_id", "company_id", "message_id"),
-        # the web mailbox's keyset pages, newest first: a user's own mail, and the company's shared mail
-        Index("ix_messages_owner_received", "owner_user_id", "received_at", "id"),
-        Index("ix_messages_shared_received", "company_id", "visibility", "received_at", "id"),
+        # the web mailbox's keyset pages, newest first: a user's own mail, and the company's shared mail, each
+    # by direction (Inbox holds incoming mail, Sent outgoing)
+        Index("ix_messages_owner_received", "owner_user_id", "direction", "received_at", "id"),
+        Index("ix_messages_shared_received", "company_id", "visibility", "direction", "received_at", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
     owner_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     visibility: Mapped[str] = mapped_column(String(16))
-    direction: Mapped[str] = mapped_column(String(16), default="sent")
+    direction: Mapped[str] = mapped_column(String(16), default="outgoing")   # or "incoming" (routing.links)
     message_id: Mapped[str] = mapped_column(String(998))
     content_hash: Mapped[str] = mapped_column(String(64))
     sha256: Mapped[str] = mapped_column(String(64))

@@ -82,7 +82,7 @@ async def act(request: Request, user: SessionUser) -> Response:
     form: dict[str, Any] = request.scope["form"]
     action, ids, db = str(form.get("action") or ""), _ids(form), db_of(request)
     back = str(form.get("back") or "")
-    back = back if back.startswith("/") and not back.startswith("//") else "/mailbox"
+    back = back if back.startswith("/") and not back.startswith("//") and "\\" not in back else "/mailbox"
     notice, offer = "", ()
     try:
         if action in ("read", "unread"):

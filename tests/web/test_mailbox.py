@@ -175,3 +175,12 @@ def test_attachments_download_one_by_one_with_their_type_and_a_safe_name_and_the
     raw = client.get(f"/messages/{ident}/raw")
     assert raw.headers["content-type"] == "message/rfc822" and b"Subject: Files" in raw.content
     assert raw.headers["content-disposition"].startswith("attachment;")
+
+
+def test_after_an_operation_the_browser_goes_back_only_to_a_page_of_this_site(site):
+    site.send("Anything")
+    client = site.sign_in()
+    ident = site.ids()["Anything"]
+    for back in ("//evil.example/x", "/\\evil.example/x", "https://evil.example/"):
+        location = act(client, [ident], "read", back=back).headers["location"]
+        assert location.startswith("/mailbox?notice="), location

@@ -204,3 +204,10 @@ def test_set_password_and_tokens_from_the_command_line(site):
     assert api.get("/api/v1/messages").status_code == 200
     assert runner.invoke(cli, [*url, "token", "revoke", str(token_id)]).exit_code == 0
     assert api.get("/api/v1/messages").status_code == 401
+
+
+def test_a_login_that_is_not_an_address_is_just_a_wrong_sign_in(site):
+    client = site.client()
+    token = csrf_of(client.get("/sign-in").text)
+    for email in ("not an address", "a@@b", "@", ""):
+        assert client.post("/sign-in", data={"email": email, "password": "x", "csrf": token}).status_code == 401

@@ -134,8 +134,11 @@ def upgrade() -> None:
     op.create_index('ix_mailbox_entries_folder', 'mailbox_entries',
                     ['user_id', 'folder', 'folder_id', 'received_at', 'message_pk'], unique=False)
     op.create_index(op.f('ix_mailbox_entries_message_pk'), 'mailbox_entries', ['message_pk'], unique=False)
-    op.create_index('ix_messages_owner_received', 'messages', ['owner_user_id', 'received_at', 'id'], unique=False)
-    op.create_index('ix_messages_shared_received', 'messages', ['company_id', 'visibility', 'received_at', 'id'],
+    # every message is "outgoing" or "incoming" (filing's words); the model's old default "sent" counts as outgoing
+    op.execute("UPDATE messages SET direction = 'outgoing' WHERE direction NOT IN ('outgoing', 'incoming')")
+    op.create_index('ix_messages_owner_received', 'messages', ['owner_user_id', 'direction', 'received_at', 'id'],
+                    unique=False)
+    op.create_index('ix_messages_shared_received', 'messages', ['company_id', 'visibility', 'direction', 'received_at', 'id'],
                     unique=False)
     for statement in _POSTGRES if op.get_bind().dialect.name == "postgresql" else _SQLITE:
         op.execute(statement)
