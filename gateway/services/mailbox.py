@@ -16,7 +16,7 @@ import base64
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Iterable
+from typing import Any, Iterable, Unpack
 
 from sqlalchemy import Select, and_, case, column, delete, exists, func, literal, or_, select, table, text, union_all
 from sqlalchemy.exc import IntegrityError
@@ -34,6 +34,7 @@ PAGE = 50
 DIRECTIONS = (OUTGOING, INCOMING)
 UNREAD_CAP = 1000                # the unread count stops counting here ("1000+")
 _E = MailboxEntry
+Rows = Select[Unpack[tuple[Any, ...]]]     # a query of message rows (its columns: _COLUMNS)
 
 
 @dataclass(frozen=True)
@@ -98,12 +99,13 @@ def search_terms(q: str) -> list[str]:
 
 
 def _search(db: Database, who: Sight, q: str, where: list[Any], before: tuple[datetime, int] | None,
-            limit: int) -> Select[Any]:
+            limit: int) -> Rows:
     """Messages matching ``q``, newest first by arrival (id). On SQLite the FTS5 index hands its matches
     out newest first and the page stops after ``limit`` visible ones; on PostgreSQL the tsvector index
     finds them."""
     words = search_terms(q)
-    query = select(*_COLUMNS)
+    query: Rows = select(*_COLUMNS)
+    order: Any
     if db.engine.dialect.name == "postgresql":
         query = query.select_from(Message).where(Message.id.in_(text(
             "SELECT message_pk FROM message_search WHERE document @@ websearch_to_tsquery('simple', :q)"
@@ -149,7 +151,7 @@ def _entry_join(who: Sight) -> Any:
 
 
 def _streams(who: Sight, where: list[Any], before: tuple[datetime, int] | None, limit: int,
-             directions: tuple[str, ...] = DIRECTIONS) -> list[Select[Any]]:
+             directions: tuple[str, ...] = DIRECTIONS) -> list[Rows]:
     """The user's own messages and colleagues' shared ones of each direction, each newest first from its
     own index and at most ``limit`` rows: (owner, direction, received_at, id) and (company, visibility,
     direction, received_at, id)."""
@@ -162,7 +164,7 @@ def _streams(who: Sight, where: list[Any], before: tuple[datetime, int] | None, 
             for visible in (own(who), shared_with(who)) for direction in directions]
 
 
-def _merged(parts: list[Select[Any]], limit: int) -> Select[Any]:
+def _merged(parts: list[Rows], limit: int) -> Rows:
     """Streams that are each newest first, merged newest first."""
     merged = union_all(*(select(part.subquery()) for part in parts)).subquery()
     return select(merged).order_by(merged.c.received_at.desc(), merged.c.id.desc()).limit(limit)
@@ -177,7 +179,7 @@ def _in_folder(folder: str, folder_id: int | None) -> Any:
 
 
 def _folder_query(who: Sight, folder: str, where: list[Any], before: tuple[datetime, int] | None,
-                  limit: int) -> Select[Any]:
+                  limit: int) -> Rows:
     """Inbox, Sent or all folders: messages there by default (their direction) read from the messages'
     indexes, and those moved there read from the state table's."""
     if folder == ALL:
@@ -189,7 +191,7 @@ def _folder_query(who: Sight, folder: str, where: list[Any], before: tuple[datet
 
 
 def _from_entries(who: Sight, folder: str, folder_id: int | None, where: list[Any],
-                  before: tuple[datetime, int] | None, limit: int) -> Select[Any]:
+                  before: tuple[datetime, int] | None, limit: int) -> Rows:
     """A folder only state rows can put a message in (Spam, Trash, the user's own): read from their index."""
     query = (select(*_COLUMNS).select_from(_E).join(Message, Message.id == _E.message_pk)
              .where(_E.user_id == who.user_id, _E.folder == folder,

@@ -109,7 +109,7 @@ async def open_message(db: Database, viewer: Viewer, message_pk: int, mark_read:
             email = str(box.get("email", ""))
             contact = contacts.get(email.lower())
             seen = contact is not None and who.may_view("person", contact.owner_user_id)
-            participants.append(Participant(role, email, str(box.get("name", "")), contact.id if seen else None))
+            participants.append(Participant(role, email, str(box.get("name", "")), contact.id if seen and contact is not None else None))
         links, hidden = [], 0
         for link in await session.scalars(select(Link).where(Link.message_pk == message.id).order_by(Link.id)):
             record = await session.get(RECORD_MODELS[link.kind], link.record_id)

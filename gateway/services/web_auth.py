@@ -119,7 +119,7 @@ async def _check_rate(session: AsyncSession, db: Database, keys: dict[str, int])
     for key, bound in keys.items():
         failures = await session.scalar(select(func.count()).where(
             SignInFailure.key == key, SignInFailure.at > since))
-        if failures >= bound:
+        if (failures or 0) >= bound:
             raise RateLimited("too many failed sign-ins; wait a quarter of an hour and try again")
 
 
@@ -258,7 +258,8 @@ async def revoke_token(db: Database, token_id: int) -> TokenView:
             raise NotFound(f"no access token with id {token_id} (see `smartbcc token list`)")
         row.revoked_at = row.revoked_at or utcnow()
         user = await session.get(User, row.user_id)
-        return TokenView(row.id, user.email, row.name, row.created_at, row.last_used_at, row.revoked_at)
+        return TokenView(row.id, user.email if user else "", row.name, row.created_at, row.last_used_at,
+                         row.revoked_at)
 
 
 async def token_user(db: Database, token: str) -> SessionUser | None:

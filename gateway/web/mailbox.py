@@ -83,7 +83,8 @@ async def act(request: Request, user: SessionUser) -> Response:
     action, ids, db = str(form.get("action") or ""), _ids(form), db_of(request)
     back = str(form.get("back") or "")
     back = back if back.startswith("/") and not back.startswith("//") and "\\" not in back else "/mailbox"
-    notice, offer = "", ()
+    notice = ""
+    offer: tuple[str, ...] = ()
     try:
         if action in ("read", "unread"):
             count = await mailbox.mark(db, user, ids, action == "read")
