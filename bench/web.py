@@ -55,17 +55,9 @@ def seed(path: Path, messages: int, users: int, persons: int = 5000) -> dict[str
         db.execute("DROP TRIGGER message_search_insert")
         rows, links, step = [], [], 10_000
         started = time.monotonic()
-        for ident in range(1, messages + 1):
-            owner = 1 + ident % users
-            person = 1 + ident % persons
-            words = " ".join(random.choices(WORDS[:1000], k=4) + [WORDS[1000 + ident % 1000]] + [WORDS[ident % 10]])
-            received = stamp(now - timedelta(seconds=(messages - ident) * 30))
-            rows.append((ident, owner, "shared" if ident % 3 == 0 else "private",
-                         "incoming" if random.random() < 0.2 else "outgoing", f"<m{ident}@acme.example>", f"{ident:064x}",
-                         f"{ident:064x}", 2000, f"Subject {words}", received, f"user{owner}@acme.example",
-                         json.dumps([{"name": f"Contact {person}", "email": f"c{person}@customer{person % 500}.example"}]),
-                         f"Hello, about {words}.", received))
-            links.append((ident, "person", person, "participant", received))
+        for message, link in rows_of(messages, users, persons):
+            rows.append(message[:9] + (stamp(message[9]),) + message[10:13] + (stamp(message[13]),))
+            links.append(link[:4] + (stamp(link[4]),))
             if len(rows) == step:
                 _flush(db, rows, links)
         _flush(db, rows, links)
@@ -78,6 +70,78 @@ def seed(path: Path, messages: int, users: int, persons: int = 5000) -> dict[str
     db.execute("ANALYZE")
     db.close()
     return {"seconds_rows": round(seeded, 1), "seconds_search_index": round(indexed, 1)}
+
+
+def rows_of(messages: int, users: int, persons: int) -> Any:
+    """The seeded messages and their links, made by formula (the same on both databases)."""
+    random.seed(7)
+    now = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    for ident in range(1, messages + 1):
+        owner = 1 + ident % users
+        person = 1 + ident % persons
+        words = " ".join(random.choices(WORDS[:1000], k=4) + [WORDS[1000 + ident % 1000]] + [WORDS[ident % 10]])
+        received = now - timedelta(seconds=(messages - ident) * 30)
+        yield ((ident, owner, "shared" if ident % 3 == 0 else "private",
+                "incoming" if random.random() < 0.2 else "outgoing", f"<m{ident}@acme.example>", f"{ident:064x}",
+                f"{ident:064x}", 2000, f"Subject {words}", received, f"user{owner}@acme.example",
+                json.dumps([{"name": f"Contact {person}", "email": f"c{person}@customer{person % 500}.example"}]),
+                f"Hello, about {words}.", received),
+               (ident, "person", person, "participant", received))
+
+
+async def seed_postgres(url: str, messages: int, users: int, persons: int = 5000) -> dict[str, Any]:
+    """The same rows into a migrated PostgreSQL database, by COPY; the search index filled afterwards."""
+    import asyncpg
+
+    connection = await asyncpg.connect(url.replace("postgresql+asyncpg://", "postgresql://"))
+    try:
+        now = datetime(2026, 12, 1, tzinfo=timezone.utc)
+        await connection.execute(
+            "INSERT INTO companies (id, name, domain, slug, crm_mode, deal_for_new_inquiry, classic_creates, "
+            "max_new_contacts, created_at, allow_any_address, any_address_creates) VALUES "
+            "(1, 'Acme', 'acme.example', 'acme', 'simple', false, 'lead', 20, $1, false, 'lead')", now)
+        await connection.copy_records_to_table("users", columns=[
+            "id", "company_id", "email", "name", "active", "auto_link", "default_visibility", "created_at"],
+            records=[(u, 1, f"user{u}@acme.example", "", True, True, "private", now) for u in range(1, users + 1)])
+        await connection.copy_records_to_table("persons", columns=[
+            "id", "company_id", "token_version", "email", "name", "created_at"],
+            records=[(p, 1, 1, f"c{p}@customer{p % 500}.example", f"Contact {p}", now) for p in range(1, persons + 1)])
+        await connection.execute("ALTER TABLE messages DISABLE TRIGGER message_search_insert")
+        started = time.monotonic()
+        batch: list[Any] = []
+        links: list[Any] = []
+        columns = ["id", "company_id", "owner_user_id", "visibility", "direction", "message_id", "content_hash",
+                   "sha256", "size", "subject", "date", "from_email", "from_name", "to_addrs", "cc_addrs",
+                   "in_reply_to", "references", "text_body", "html_body", "auto_generated", "envelope_from",
+                   "envelope_rcpts", "client_address", "auth_verdict", "auth_reason", "received_at"]
+        for message, link in rows_of(messages, users, persons):
+            (ident, owner, visibility, direction, mid, content, sha, size, subject, received, sender, to, body,
+             _) = message
+            batch.append((ident, 1, owner, visibility, direction, mid, content, sha, size, subject, received, sender,
+                          "", to, "[]", "[]", "[]", body, "", "", "", "[]", "", "none", "", received))
+            links.append(link)
+            if len(batch) == 50_000:
+                await connection.copy_records_to_table("messages", columns=columns, records=batch)
+                await connection.copy_records_to_table("links", columns=[
+                    "message_pk", "kind", "record_id", "rule", "created_at"], records=links)
+                batch, links = [], []
+        if batch:
+            await connection.copy_records_to_table("messages", columns=columns, records=batch)
+            await connection.copy_records_to_table("links", columns=[
+                "message_pk", "kind", "record_id", "rule", "created_at"], records=links)
+        seeded = time.monotonic() - started
+        started = time.monotonic()
+        await connection.execute("DROP INDEX ix_message_search_document")
+        await connection.execute(_migration()._POSTGRES[4])
+        await connection.execute(_migration()._POSTGRES[1])
+        await connection.execute("ALTER TABLE messages ENABLE TRIGGER message_search_insert")
+        for table in ("messages", "links", "users", "persons"):
+            await connection.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                                     f"(SELECT max(id) FROM {table}))")
+        await connection.execute("VACUUM ANALYZE")
+        return {"seconds_rows": round(seeded, 1), "seconds_search_index": round(time.monotonic() - started, 1)}
+    finally:
+        await connection.close()
 
 
 def _migration() -> Any:
@@ -154,6 +218,8 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--data-dir", help="keep the seeded database here (default: a temporary folder)")
+    parser.add_argument("--database-url", default="",
+                        help="an empty PostgreSQL database to seed and measure instead of the embedded SQLite")
     parser.add_argument("--json", help="write the figures to this file as well")
     parser.add_argument("--measure-only", action="store_true", help="time the pages of a --data-dir seeded before")
     args = parser.parse_args()
@@ -162,11 +228,16 @@ def main() -> None:
     from gateway.store.database import initialize
 
     folder = Path(args.data_dir) if args.data_dir else Path(tempfile.mkdtemp(prefix="smartbcc-web-bench-"))
-    settings = load_settings(overrides={"data_dir": str(folder), "mail_domain": "bcc.example.net"}, environ={})
+    settings = load_settings(overrides={"data_dir": str(folder), "mail_domain": "bcc.example.net",
+                                        "database_url": args.database_url}, environ={})
     figures: dict[str, Any] = {"messages": args.messages, "users": args.users, "rounds": args.rounds}
     if not args.measure_only:
         asyncio.run(initialize(settings))
-        figures["seed"] = seed(folder / "smartbcc.db", args.messages, args.users)
+        if args.database_url:
+            figures["seed"] = asyncio.run(seed_postgres(args.database_url, args.messages, args.users))
+        else:
+            figures["seed"] = seed(folder / "smartbcc.db", args.messages, args.users)
+    figures["database"] = "postgresql" if args.database_url else "sqlite"
     figures["pages"] = asyncio.run(measure(settings, args.rounds))
     print(json.dumps(figures, indent=2))
     slow = [name for name, page in figures["pages"].items() if page["p95_ms"] > TARGET_MS]

@@ -178,16 +178,21 @@ def _in_folder(folder: str, folder_id: int | None) -> Any:
     return _folder_expr() == folder
 
 
-def _folder_query(who: Sight, folder: str, where: list[Any], before: tuple[datetime, int] | None,
-                  limit: int) -> Rows:
+def _folder_parts(who: Sight, folder: str, where: list[Any], before: tuple[datetime, int] | None,
+                  limit: int) -> list[Rows]:
     """Inbox, Sent or all folders: messages there by default (their direction) read from the messages'
-    indexes, and those moved there read from the state table's."""
+    indexes, and those moved there read from the state table's; each part newest first, ``limit`` rows."""
     if folder == ALL:
-        return _merged(_streams(who, [*where, _in_folder(ALL, None)], before, limit), limit)
+        return _streams(who, [*where, _in_folder(ALL, None)], before, limit)
     natural = OUTGOING if folder == "sent" else INCOMING
     stay = [*where, or_(_E.folder.is_(None), _E.folder == folder)]
     moved = _from_entries(who, folder, None, [*where, Message.direction != natural], before, limit)
-    return _merged([*_streams(who, stay, before, limit, (natural,)), moved], limit)
+    return [*_streams(who, stay, before, limit, (natural,)), moved]
+
+
+def _folder_query(who: Sight, folder: str, where: list[Any], before: tuple[datetime, int] | None,
+                  limit: int) -> Rows:
+    return _merged(_folder_parts(who, folder, where, before, limit), limit)
 
 
 def _from_entries(who: Sight, folder: str, folder_id: int | None, where: list[Any],
@@ -220,8 +225,12 @@ async def _folder(session: AsyncSession, who: Sight, folder: str) -> tuple[str, 
 
 
 async def unread_count(session: AsyncSession, who: Sight) -> int:
-    capped = _folder_query(who, "inbox", [func.coalesce(_E.read, False).is_(False)], None, UNREAD_CAP).subquery()
-    return int(await session.scalar(select(func.count()).select_from(capped)) or 0)
+    """Unread messages in Inbox, counted up to UNREAD_CAP: each part stops there, in no particular order
+    (an order would make the database sort every unread message first)."""
+    parts = _folder_parts(who, "inbox", [func.coalesce(_E.read, False).is_(False)], None, UNREAD_CAP)
+    counted = union_all(*(select(part.order_by(None).subquery().c.id) for part in parts)).subquery()
+    total = await session.scalar(select(func.count()).select_from(counted))
+    return min(int(total or 0), UNREAD_CAP)
 
 
 async def list_page(db: Database, viewer: Viewer, filters: Filters, cursor: str | None = None,

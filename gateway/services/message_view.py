@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from email import message_from_bytes, policy
 from email.message import Message as EmailPart
@@ -20,7 +20,7 @@ from typing import Any, Iterable
 from sqlalchemy import func, or_, select
 
 from gateway.services.errors import NotFound, ServiceError, record_by_id
-from gateway.services.mailbox import Row, _entries, _row, visible
+from gateway.services.mailbox import _COLUMNS, _E, Row, _entries, _entry_join, _row, visible
 from gateway.services.records import NOUNS
 from gateway.services.visibility import Sight, Viewer, sight
 from gateway.store import raw as stored_raw
@@ -81,7 +81,6 @@ def label(kind: str, record: Any) -> str:
 
 async def _message_row(session: Any, who: Sight, message_pk: int) -> tuple[Message, Row]:
     await visible(session, who, [message_pk])
-    from gateway.services.mailbox import _COLUMNS, _E, _entry_join
     found = (await session.execute(select(*_COLUMNS).select_from(Message).outerjoin(_E, _entry_join(who))
                                    .where(Message.id == message_pk))).one()
     return await session.get(Message, message_pk), _row(who, found)
@@ -94,7 +93,7 @@ async def open_message(db: Database, viewer: Viewer, message_pk: int, mark_read:
         message, row = await _message_row(session, who, message_pk)
         if mark_read and not row.read:
             (await _entries(session, who, {message.id: message}))[message.id].read = True
-            row = Row(**{**row.__dict__, "read": True})
+            row = replace(row, read=True)
         owner = await session.get(User, message.owner_user_id)
         boxes = [("from", {"email": message.from_email, "name": message.from_name})]
         boxes += [("to", box) for box in message.to_addrs or []] + [("cc", box) for box in message.cc_addrs or []]
