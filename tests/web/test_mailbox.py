@@ -14,6 +14,18 @@ Date: Mon, 2 Nov 2026 10:00:00 +0000\r\nSubject: Pricing question\r\nTo: <ada@ac
 What does the gold plan cost?\r\n"""
 
 
+def search_rows(site) -> int:
+    """Rows in the full-text index (FTS5 table or tsvector table)."""
+    from sqlalchemy import text
+
+    from gwtest import with_db
+
+    async def work(db):
+        async with db.sessions() as session:
+            return await session.scalar(text("SELECT count(*) FROM message_search"))
+    return with_db(site.settings, work)
+
+
 def subjects(html: str) -> list[str]:
     return re.findall(r'class="subject">([^<]+)<', html)
 
@@ -103,6 +115,7 @@ def test_trash_restore_empty_and_spam_with_the_never_log_offer(site):
     token = csrf_of(client.get("/mailbox").text)
     assert client.post("/trash/empty", data={"csrf": token}).status_code == 303
     assert "Bin me" not in site.ids() and client.get(f"/messages/{ids['Bin me']}").status_code == 404
+    assert search_rows(site) == 1                          # the full-text index lost the purged message too
     spammed = act(client, [ids["Keep me"]], "spam")
     assert "offer=ada%40acme.example" in spammed.headers["location"]
     offered = client.get(spammed.headers["location"]).text
