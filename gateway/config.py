@@ -79,6 +79,13 @@ class Settings:
     # monitoring (gateway.monitoring): /metrics, /healthz, /readyz over HTTP; port 0 turns it off
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 0
+    # the web mailbox (gateway.web): `smartbcc web`; see README "The web mailbox"
+    web_host: str = "127.0.0.1"
+    web_port: int = 8025
+    web_base_path: str = ""              # path prefix behind a reverse proxy, e.g. "/mail"; "" = the root
+    web_trusted_proxies: str = ""        # networks whose X-Forwarded-For/-Proto are believed; "" = none
+    web_session_hours: float = 168.0     # a sign-in lasts this long (signing out or deactivation ends it)
+    web_sign_in_attempts: int = 10       # failed sign-ins per address (and 3x per client) per 15 minutes
 
     @property
     def effective_database_url(self) -> str:
@@ -176,6 +183,7 @@ def load_settings(
         raise ConfigError(f"port {settings.port} is outside 0-65535")
     if not 0 <= settings.metrics_port <= 65535:
         raise ConfigError(f"metrics_port {settings.metrics_port} is outside 0-65535 (0 turns metrics off)")
+    check_web(settings)
     check_antispoof(settings)
     check_limits(settings)
     return settings
@@ -208,6 +216,21 @@ def check_limits(settings: Settings) -> None:
     if settings.require_tls and not settings.tls_cert_file:
         raise ConfigError("require_tls needs a certificate: set tls_cert_file and tls_key_file, "
                           "or turn require_tls off")
+
+
+def check_web(settings: Settings) -> None:
+    """Raise ConfigError naming the web mailbox setting that cannot be used."""
+    if not 0 <= settings.web_port <= 65535:
+        raise ConfigError(f"web_port {settings.web_port} is outside 0-65535")
+    base = settings.web_base_path
+    if base and (not base.startswith("/") or base.endswith("/") or any(c in base for c in "?#% ")):
+        raise ConfigError(f"web_base_path must start with / and not end with one (e.g. /mail), not {base!r}")
+    if not settings.web_session_hours > 0 or not settings.web_sign_in_attempts > 0:
+        raise ConfigError("web_session_hours and web_sign_in_attempts must be above zero")
+    try:
+        networks(settings.web_trusted_proxies)
+    except ConfigError as error:
+        raise ConfigError(str(error).replace("trusted_networks", "web_trusted_proxies")) from None
 
 
 ANTISPOOF_MODES = ("none", "upstream", "verify")

@@ -18,6 +18,7 @@ from gateway.cli.quarantine import quarantine
 from gateway.cli.records import RECORD_GROUPS
 from gateway.cli.routes import routes
 from gateway.cli.users import user
+from gateway.cli.web import token, web
 
 
 @click.group(cls=SafeGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -41,6 +42,8 @@ for command in (init, serve, company, user, alias, *RECORD_GROUPS, messages, rou
 filing.register(cli)
 sending.register(cli)
 cli.add_command(quarantine)
+cli.add_command(web)
+cli.add_command(token)
 
 
 def main() -> None:

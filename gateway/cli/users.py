@@ -1,4 +1,4 @@
-"""`smartbcc user add|list|activate|deactivate`."""
+"""`smartbcc user add|list|activate|deactivate|set-password`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Callable
 import click
 
 from gateway.cli.common import App, echo, emit_json, json_option, pass_app, table, with_db
-from gateway.services import users
+from gateway.services import users, web_auth
 
 
 @click.group()
@@ -60,3 +60,22 @@ def _set_active(active: bool) -> Callable[..., None]:
 user.command("activate", help="Let the user's mail in again.")(_set_active(True))
 user.command("deactivate", help="Refuse the user's mail from now on; their records and messages stay.")(
     _set_active(False))
+
+
+@user.command("set-password")
+@click.argument("email")
+@click.option("--password-file", type=click.File("r"), metavar="FILE",
+              help="Read the password from the first line of FILE ('-': standard input) instead of a prompt.")
+@json_option
+@pass_app
+def set_password(app: App, email: str, password_file: click.utils.LazyFile | None, as_json: bool) -> None:
+    """Set the web mailbox password of the user EMAIL (kept as an argon2 hash); their sessions end."""
+    if password_file is not None:
+        password = password_file.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    address = with_db(app, lambda db: web_auth.set_password(db, email, password))
+    if as_json:
+        emit_json({"email": address, "password": "set"})
+        return
+    echo(f"Password set for {address}")

@@ -10,6 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from gateway.addresses import validate_mailbox
 from gateway.services.errors import Conflict, company_by_slug, user_by_email
+from gateway.services.web_auth import end_sessions
 from gateway.store.database import Database
 from gateway.store.models import AlternateAddress, Company, User
 
@@ -65,9 +66,12 @@ async def list_users(db: Database, company_slug: str | None = None) -> list[User
 
 
 async def set_user_active(db: Database, email: str, active: bool) -> UserView:
-    """Activate or deactivate a user; an inactive user's mail is refused, their records stay."""
+    """Activate or deactivate a user; an inactive user's mail is refused and their web sessions end,
+    their records stay."""
     async with db.sessions() as session, session.begin():
         user = await user_by_email(session, email)
         user.active = active
+        if not active:
+            await end_sessions(session, user.id)      # signed out of the web mailbox at once
         company = await session.get(Company, user.company_id)
         return user_view(user, company)

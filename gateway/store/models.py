@@ -283,12 +283,16 @@ class Message(Base):
     __table_args__ = (
         UniqueConstraint("company_id", "message_id", "content_hash", name="uq_messages_identity"),
         Index("ix_messages_company_message_id", "company_id", "message_id"),
+        # the web mailbox's keyset pages, newest first: a user's own mail, and the company's shared mail, each
+    # by direction (Inbox holds incoming mail, Sent outgoing)
+        Index("ix_messages_owner_received", "owner_user_id", "direction", "received_at", "id"),
+        Index("ix_messages_shared_received", "company_id", "visibility", "direction", "received_at", "id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
     owner_user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     visibility: Mapped[str] = mapped_column(String(16))
-    direction: Mapped[str] = mapped_column(String(16), default="sent")
+    direction: Mapped[str] = mapped_column(String(16), default="outgoing")   # or "incoming" (routing.links)
     message_id: Mapped[str] = mapped_column(String(998))
     content_hash: Mapped[str] = mapped_column(String(64))
     sha256: Mapped[str] = mapped_column(String(64))
@@ -406,3 +410,99 @@ class Link(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     message: Mapped[Message] = relationship(back_populates="links")
+
+
+# --- the web mailbox (gateway.web): sign-in, sessions, tokens, and each user's view of the mail -------------
+
+class WebPassword(Base):
+    """A user's web password as an argon2 hash (`smartbcc user set-password`)."""
+
+    __tablename__ = "web_passwords"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    hash: Mapped[str] = mapped_column(String(200))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebSession(Base):
+    """A signed-in browser: the cookie holds a random token, the table its sha256 (so a database read
+    gives no usable cookie). Deleting the row signs the browser out."""
+
+    __tablename__ = "web_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+
+
+class SignInCode(Base):
+    """A one-time sign-in code mailed to a user; kept as a keyed hash, used once, expires."""
+
+    __tablename__ = "sign_in_codes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(64))
+    expires_at: Mapped[datetime] = mapped_column()
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class SignInFailure(Base):
+    """A failed sign-in, by login address and by client address: the rate limit counts these."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (Index("ix_sign_in_failures_key_at", "key", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(330))       # "email:<address>" or "client:<ip>"
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AccessToken(Base):
+    """A personal access token for the JSON API (`smartbcc token create`); only its sha256 is kept."""
+
+    __tablename__ = "access_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class MailFolder(Base):
+    """A folder a user made in their web mailbox (Inbox, Sent, Spam and Trash are built in)."""
+
+    __tablename__ = "mail_folders"
+    __table_args__ = (UniqueConstraint("user_id", "name", name="uq_mail_folders_user_name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MailboxEntry(Base):
+    """One user's state of one message they may see: read or not, and its folder when not the default
+    (None: Sent for outgoing mail, else Inbox). No row: unread, in its default folder. ``received_at``
+    is the message's, copied so that a folder lists newest first from this table's index alone."""
+
+    __tablename__ = "mailbox_entries"
+    __table_args__ = (
+        Index("ix_mailbox_entries_folder", "user_id", "folder", "folder_id", "received_at", "message_pk"),
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), primary_key=True,
+                                            index=True)
+    read: Mapped[bool] = mapped_column(Boolean, default=False)
+    folder: Mapped[str | None] = mapped_column(String(16), default=None)   # inbox sent spam trash purged folder
+    folder_id: Mapped[int | None] = mapped_column(ForeignKey("mail_folders.id", ondelete="SET NULL"), default=None)
+    received_at: Mapped[datetime] = mapped_column()
+
+
+# Tables the migrations make outside the ORM: the full-text index of messages (an FTS5 table on SQLite,
+# a tsvector table on PostgreSQL), both filled by triggers on ``messages``.
+SEARCH_TABLES = frozenset({"message_search"})
+
+
+def managed_by_orm(name: str) -> bool:
+    """False for the search index's tables (and SQLite's FTS5 shadow tables), which no model describes."""
+    return not any(name == table or name.startswith(f"{table}_") for table in SEARCH_TABLES)

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from gateway.store.models import Base
+from gateway.store.models import Base, managed_by_orm
 
 connection = context.config.attributes.get("connection")
 if connection is None:
@@ -13,6 +13,7 @@ context.configure(
     target_metadata=Base.metadata,
     render_as_batch=True,
     compare_type=True,
+    include_name=lambda name, kind, _parent: kind != "table" or managed_by_orm(name),
 )
 with context.begin_transaction():
     context.run_migrations()

@@ -1,0 +1,177 @@
+"""The web mailbox in a real browser (Debian's chromium through Selenium): a salesperson's day, and a
+corpus of hostile HTML mails, sent through the real SMTP server, in which nothing runs and nothing
+remote is fetched (a loopback listener the mails point at records every request)."""
+
+from __future__ import annotations
+
+import time
+from typing import Iterator
+
+import pytest
+
+from browser import Listener, chromium
+from webtest import PASSWORD, add_deal
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    yield from chromium(tmp_path_factory.mktemp("chromium-profile"))
+
+
+@pytest.fixture
+def backend() -> str:
+    """The browser tests run on the embedded default (the pages are the same on PostgreSQL)."""
+    return "sqlite"
+
+
+def by(kind: str, value: str):  # type: ignore[no-untyped-def]
+    from selenium.webdriver.common.by import By
+    return {"id": By.ID, "css": By.CSS_SELECTOR, "text": By.LINK_TEXT}[kind], value
+
+
+def sign_in(browser, site, email="ada@acme.example") -> None:  # type: ignore[no-untyped-def]
+    browser.delete_all_cookies()
+    browser.get(site.base + "/sign-in")
+    browser.find_element(*by("id", "email")).send_keys(email)
+    browser.find_element(*by("id", "password")).send_keys(PASSWORD)
+    submit(browser, browser.find_element(*by("id", "sign-in")))
+    assert browser.current_url.endswith("/mailbox"), browser.page_source
+
+
+def submit(browser, element) -> None:  # type: ignore[no-untyped-def]
+    """Click a button or link and wait until the next page has replaced this one."""
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+    page = browser.find_element(*by("css", "html"))
+    element.click()
+    WebDriverWait(browser, 10).until(expected_conditions.staleness_of(page))
+
+
+def row_of(browser, subject):  # type: ignore[no-untyped-def]
+    for row in browser.find_elements(*by("css", "table.messages tbody tr")):
+        if subject in row.text:
+            return row
+    return None
+
+
+def test_a_salespersons_day_sign_in_search_open_unread_move_spam_delete_restore_link(browser, site):
+    site.send("Gizmo quote for Bob", body="the price is 40 per unit")
+    site.send("Lunch on Friday")
+    deal = add_deal(site, "Gizmo rollout")
+    sign_in(browser, site)
+    # search
+    box = browser.find_element(*by("id", "q"))
+    box.send_keys("price")
+    submit(browser, browser.find_element(*by("id", "search-button")))
+    assert [e.text for e in browser.find_elements(*by("css", "a.subject"))] == ["Gizmo quote for Bob"]
+    # open
+    submit(browser, browser.find_element(*by("text", "Gizmo quote for Bob")))
+    assert browser.find_element(*by("id", "subject")).text == "Gizmo quote for Bob"
+    assert "40 per unit" in browser.find_element(*by("id", "text-body")).text
+    # mark unread: bold again in the list
+    submit(browser, browser.find_element(*by("id", "mark-unread")))
+    browser.get(site.base + "/mailbox?folder=sent")
+    row = row_of(browser, "Gizmo quote for Bob")
+    assert "unread" in row.get_attribute("class")
+    assert int(row.find_element(*by("css", "td:nth-child(2)")).value_of_css_property("font-weight")) >= 700
+    # move to a new folder
+    browser.find_element(*by("id", "new-folder")).send_keys("Quotes")
+    submit(browser, browser.find_element(*by("css", "nav.folders button[type=submit]")))
+    browser.get(site.base + "/mailbox?folder=sent")
+    row_of(browser, "Gizmo quote for Bob").find_element(*by("css", "input[name=ids]")).click()
+    from selenium.webdriver.support.ui import Select
+    Select(browser.find_element(*by("id", "move-to"))).select_by_visible_text("Quotes")
+    submit(browser, browser.find_element(*by("id", "act-move")))
+    submit(browser, browser.find_element(*by("text", "Quotes")))
+    assert [e.text for e in browser.find_elements(*by("css", "a.subject"))] == ["Gizmo quote for Bob"]
+    # spam, then delete, then restore from Trash
+    browser.get(site.base + "/mailbox?folder=sent")
+    row_of(browser, "Lunch on Friday").find_element(*by("css", "input[name=ids]")).click()
+    submit(browser, browser.find_element(*by("id", "act-spam")))
+    assert "Never log mail from ada@acme.example" in browser.page_source
+    submit(browser, browser.find_element(*by("id", "folder-spam")))
+    assert [e.text for e in browser.find_elements(*by("css", "a.subject"))] == ["Lunch on Friday"]
+    row_of(browser, "Lunch on Friday").find_element(*by("css", "input[name=ids]")).click()
+    submit(browser, browser.find_element(*by("id", "act-trash")))
+    submit(browser, browser.find_element(*by("id", "folder-trash")))
+    browser.find_element(*by("id", "check-all")).click()                  # the script checks every row
+    submit(browser, browser.find_element(*by("id", "act-restore")))
+    browser.get(site.base + "/mailbox?folder=sent")
+    assert row_of(browser, "Lunch on Friday") is not None
+    # link to a deal found by name
+    submit(browser, browser.find_element(*by("text", "Lunch on Friday")))
+    browser.find_element(*by("id", "find")).send_keys("gizmo")
+    submit(browser, browser.find_element(*by("id", "find-button")))
+    submit(browser, browser.find_element(*by("id", "link-button")))
+    links = browser.find_element(*by("id", "links")).text
+    assert "Gizmo rollout" in links and "rule: manual" in links
+    assert f"deal:{deal}" in browser.page_source
+
+
+SCRIPT = "document.title='pwned';window.x=1;fetch('{o}/script');"
+HOSTILE = {
+    "script tag": "<p>a</p><script>" + SCRIPT + "</script>",
+    "event handlers": "<img src=x onerror=\"fetch('{o}/onerror')\"><body onload=\"fetch('{o}/onload')\">"
+                      "<div onmouseover=\"fetch('{o}/over')\">hover</div>",
+    "javascript url": "<a id=j href=\"javascript:fetch('{o}/jsurl')\">click</a>"
+                      "<a href=\"jAvAsCrIpT&colon;fetch('{o}/jsurl2')\">x</a>",
+    "svg": "<svg onload=\"fetch('{o}/svgload')\"><script>fetch('{o}/svgscript')</script>"
+           "<image href=\"{o}/svgimage\"/></svg>",
+    "css": "<style>@import url({o}/import.css); body {{ background: url({o}/bg.png) }}</style>"
+           "<div style=\"background-image:url({o}/inline.png); width: expression(fetch('{o}/expr'))\">css</div>",
+    "meta refresh": "<meta http-equiv=\"refresh\" content=\"0;url={o}/refresh\">refresh",
+    "remote images": "<img src=\"{o}/img.png\"><img srcset=\"{o}/srcset.png 2x\"><table background=\"{o}/table.png\">"
+                     "<tr><td>t</td></tr></table><video poster=\"{o}/poster.png\"></video>"
+                     "<picture><source srcset=\"{o}/source.png\"></picture><img src=\"//127.0.0.1:{p}/proto.png\">",
+    "forms": "<form action=\"{o}/form\" method=post><input name=a autofocus onfocus=\"fetch('{o}/focus')\">"
+             "<button>go</button></form>",
+    "base href": "<base href=\"{o}/\"><img src=\"relative.png\"><a href=\"rel\">rel</a>",
+    "iframes": "<iframe src=\"{o}/iframe\"></iframe><iframe srcdoc=\"<script>fetch('{o}/srcdoc')</script>\"></iframe>",
+    "object embed": "<object data=\"{o}/object\"></object><embed src=\"{o}/embed\"><applet code=\"{o}/applet\"></applet>"
+                    "<link rel=stylesheet href=\"{o}/link.css\">",
+}
+
+
+def utf7_mail(origin: str) -> bytes:
+    body = f"+ADw-script+AD4-fetch('{origin}/utf7')+ADw-/script+AD4-+ADw-img src+AD0-{origin}/utf7.png+AD4-"
+    return ("From: ada@acme.example\r\nTo: bob@customer.example\r\nSubject: hostile utf-7 charset\r\n"
+            "Message-ID: <utf7@acme.example>\r\nMIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-7\r\n\r\n"
+            + body + "\r\n").encode()
+
+
+def test_hostile_html_mails_run_nothing_and_fetch_nothing_until_remote_content_is_asked_for(browser, site):
+    with Listener() as listener:
+        origin, port = listener.origin, listener.server.server_address[1]
+        for name, html in HOSTILE.items():
+            site.send(f"hostile {name}", html=html.format(o=origin, p=port), body="see the HTML part")
+        site.send("", raw=utf7_mail(origin))
+        ids = site.ids()
+        assert len([s for s in ids if s.startswith("hostile")]) == len(HOSTILE) + 1
+        sign_in(browser, site)
+        for subject, ident in ids.items():
+            browser.get(f"{site.base}/messages/{ident}")
+            assert browser.title == f"{subject} - smartbcc"
+            frame = browser.find_element(*by("css", "iframe.body"))
+            browser.switch_to.frame(frame)
+            deadline = time.monotonic() + 5
+            while browser.execute_script("return document.readyState") != "complete" and time.monotonic() < deadline:
+                time.sleep(0.05)
+            inner = browser.execute_script("return [document.title, typeof window.x]")
+            browser.switch_to.default_content()
+            assert inner == ["", "undefined"], subject
+            assert browser.execute_script("return typeof window.x") == "undefined"
+            for link in browser.find_elements(*by("css", "#j")):
+                link.click()
+        time.sleep(0.5)                    # anything a page set going has had its chance
+        assert browser.title.endswith(" - smartbcc")
+        assert listener.hits == []
+        # the listener does see what a page fetches: asking for remote content loads the image
+        browser.get(f"{site.base}/messages/{ids['hostile remote images']}")
+        browser.find_element(*by("id", "show-remote")).click()
+        deadline = time.monotonic() + 5
+        while "/img.png" not in listener.hits and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "/img.png" in listener.hits
+        assert not any(hit.startswith(("/script", "/onerror", "/svg", "/utf7", "/expr", "/form")) for hit in listener.hits)

@@ -1,0 +1,124 @@
+"""Visibility everywhere: a private message is its owner's alone, a shared one is seen by colleagues
+with view rights on a linked record, another company sees nothing, hidden contacts stay hidden, and
+every route that takes an id answers 404 (never 403) for what the user may not see."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from gateway.cli import cli
+from webtest import csrf_of, token_for
+
+
+def admin(site, *args: str) -> None:
+    done = CliRunner().invoke(cli, ["--database-url", site.settings.effective_database_url, *args])
+    assert done.exit_code == 0, done.output
+
+
+@pytest.fixture
+def mail(site):
+    site.send("Private plan", attachments=(("plan.txt", "text/plain", b"secret"),))
+    site.send("Shared quote")
+    ids = site.ids()
+    admin(site, "messages", "share", str(ids["Shared quote"]))
+    return ids
+
+
+def listed(client, **params) -> set[str]:
+    import re
+    return set(re.findall(r'class="subject">([^<]+)<', client.get("/mailbox", params={"folder": "all", **params}).text))
+
+
+def test_colleagues_see_shared_mail_only_and_other_companies_nothing(site, mail):
+    assert listed(site.sign_in()) == {"Private plan", "Shared quote"}
+    colleague = site.sign_in("cy@acme.example")
+    assert listed(colleague) == {"Shared quote"}
+    assert listed(colleague, q="plan") == set() and listed(colleague, q="quote") == {"Shared quote"}
+    assert colleague.get(f"/messages/{mail['Shared quote']}").status_code == 200
+    stranger = site.sign_in("gus@globex.example")
+    assert listed(stranger) == set() and listed(stranger, q="quote") == set()
+
+
+def test_without_view_rights_on_any_linked_record_a_shared_message_is_not_there(site, mail):
+    admin(site, "permission", "set", "cy@acme.example", "all", "--view", "none")
+    colleague = site.sign_in("cy@acme.example")
+    assert listed(colleague) == set()
+    assert colleague.get(f"/messages/{mail['Shared quote']}").status_code == 404
+    admin(site, "permission", "set", "cy@acme.example", "deal", "--view", "all")
+    assert listed(colleague) == {"Shared quote"}
+
+
+def test_own_rights_see_shared_mail_of_records_the_user_owns_only(site, mail):
+    admin(site, "permission", "set", "cy@acme.example", "all", "--view", "own")
+    colleague = site.sign_in("cy@acme.example")
+    assert listed(colleague) == set()
+
+
+def test_a_hidden_contact_stays_hidden_on_a_visible_message(site, mail):
+    admin(site, "permission", "set", "cy@acme.example", "person", "--view", "none")
+    colleague = site.sign_in("cy@acme.example")
+    page = colleague.get(f"/messages/{mail['Shared quote']}").text
+    assert "bob@customer.example" in page                  # the address is in the mail itself
+    assert "record=person%3A" not in page and "Bob Buyer" not in page   # the contact record is not
+    assert "record(s) you may not see" in page
+    own = site.sign_in().get(f"/messages/{mail['Shared quote']}").text
+    assert "record=person%3A" in own
+
+
+ID_PAGES = ["/messages/{id}", "/messages/{id}/body", "/messages/{id}/raw", "/messages/{id}/attachments/1",
+            "/mailbox?folder=all&record=deal:{deal}"]
+
+
+@pytest.mark.parametrize("who", ["cy@acme.example", "gus@globex.example"])
+def test_every_id_route_answers_404_for_a_message_the_user_may_not_see(site, mail, who):
+    private = mail["Private plan"]
+    other = site.sign_in(who)
+    for path in ID_PAGES[:4]:
+        response = other.get(path.format(id=private))
+        assert response.status_code == 404, path
+        assert response.text == other.get(path.format(id=999999)).text          # indistinguishable
+    token = csrf_of(other.get("/mailbox").text)
+    for action in ("read", "unread", "trash", "restore", "spam", "move", "link"):
+        response = other.post("/mailbox/act", data={"csrf": token, "ids": str(private), "action": action,
+                                                    "to": "inbox", "record": f"deal:{site.seed.deal_id}"})
+        assert response.status_code == 404, action
+    assert other.post(f"/messages/{private}/unlink", data={"csrf": token,
+                                                          "record": f"deal:{site.seed.deal_id}"}).status_code == 404
+    api = site.client(headers={"Authorization": f"Bearer {token_for(site, who)}"})
+    for method, path, body in (("GET", "/api/v1/messages/{id}", None), ("PATCH", "/api/v1/messages/{id}", {"read": True}),
+                               ("DELETE", "/api/v1/messages/{id}", None), ("POST", "/api/v1/messages/{id}/spam", None),
+                               ("POST", "/api/v1/messages/{id}/links", {"kind": "deal", "record_id": site.seed.deal_id}),
+                               ("DELETE", f"/api/v1/messages/{{id}}/links/deal/{site.seed.deal_id}", None)):
+        response = api.request(method, path.format(id=private), json=body)
+        assert response.status_code == 404 and response.json()["error"]["code"] == "not_found", (method, path)
+    bulk = api.post("/api/v1/messages/bulk", json={"ids": [private], "action": "trash"})
+    assert bulk.status_code == 404
+    # and nothing changed for the owner
+    owner = site.sign_in()
+    assert "Private plan" in listed(owner, folder="sent")
+
+
+def test_another_companys_record_and_a_users_folder_are_404_too(site, mail):
+    stranger = site.sign_in("gus@globex.example")
+    assert stranger.get("/mailbox", params={"record": f"deal:{site.seed.deal_id}"}).status_code == 404
+    owner = site.sign_in()
+    token = csrf_of(owner.get("/mailbox").text)
+    folder = owner.post("/folders", data={"csrf": token, "name": "Mine"}).headers["location"].rsplit("=", 1)[1]
+    colleague = site.sign_in("cy@acme.example")
+    assert colleague.get("/mailbox", params={"folder": folder}).status_code == 404
+    token = csrf_of(colleague.get("/mailbox").text)
+    assert colleague.post(f"/folders/{folder}/rename", data={"csrf": token, "name": "x"}).status_code == 404
+    assert colleague.post(f"/folders/{folder}/delete", data={"csrf": token}).status_code == 404
+    assert colleague.post("/mailbox/act", data={"csrf": token, "ids": str(mail["Shared quote"]), "action": "move",
+                                                "to": folder}).status_code == 404
+
+
+def test_a_colleagues_state_is_their_own_and_emptying_their_trash_deletes_nothing_of_the_owner(site, mail):
+    shared = mail["Shared quote"]
+    colleague = site.sign_in("cy@acme.example")
+    token = csrf_of(colleague.get("/mailbox").text)
+    colleague.post("/mailbox/act", data={"csrf": token, "ids": str(shared), "action": "trash"})
+    colleague.post("/trash/empty", data={"csrf": token})
+    assert colleague.get(f"/messages/{shared}").status_code == 404          # gone for the colleague
+    assert "Shared quote" in listed(site.sign_in(), folder="sent")          # still the owner's, unread
