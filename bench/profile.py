@@ -118,7 +118,7 @@ def summarize(raw: Path, top: int = 15) -> str:
     out += [f"| `{name}` | {pct(n)} |" for name, n in own.most_common(top)]
     out += ["", "| hottest functions, total time (own + callees) | share |", "|---|---|"]
     skip = ("(click/", "(asyncio/runners.py)", "(asyncio/base_events.py)", "(asyncio/events.py)", "(threading.py)",
-            "runpy", "(<string>)", "(gateway/cli/", "(gateway/server.py)")
+            "runpy", "(<string>)", "(gateway/commands/", "(gateway/server.py)")
     ranked = [(name, n) for name, n in total.most_common() if not any(part in name for part in skip)]
     out += [f"| `{name}` | {pct(n)} |" for name, n in ranked[:top]]
     return "\n".join(out) + "\n"

@@ -47,13 +47,13 @@ class Settings:
     dns_resolver: str = ""               # "" = the system's resolver; else "IP" or "IP:port" ("[v6]:port")
     dns_timeout: float = 5.0             # seconds for each DNS look-up
     trusted_networks: str = "127.0.0.0/8,::1"   # clients here skip SPF/DKIM/DMARC (like mynetworks)
-    # bounds against abuse and faults (gateway.limits, gateway.handlers.protocol); see README "Guarantees"
+    # bounds against abuse and faults (gateway.handlers.limits, gateway.handlers.protocol); see README "Guarantees"
     max_sessions: int = 200              # concurrent SMTP sessions; beyond: 421 4.7.0 and close
     max_sessions_per_client: int = 20    # concurrent sessions from one client IP address
     idle_timeout: float = 300.0          # seconds a client may wait between commands (then 421 4.4.2)
     data_timeout: float = 600.0          # seconds a client may stay silent in DATA; also our bound on filing
     max_commands: int = 1000             # each command at most this often per session (NOOP, RSET...: 50)
-    # deadlines a trickle cannot stretch, and errors that cost time (gateway.limits.SessionLimits)
+    # deadlines a trickle cannot stretch, and errors that cost time (gateway.handlers.limits.SessionLimits)
     data_min_rate: float = 500.0         # bytes/s DATA must average after data_rate_grace (0: no bound)
     data_rate_grace: float = 30.0        # seconds of DATA before data_min_rate counts
     data_max_time: float = 3600.0        # seconds the whole DATA phase may take, however fast
@@ -76,7 +76,7 @@ class Settings:
     spool_dir: str = ""                  # where large messages are written as they arrive; "": the system's temp folder
     memory_budget: int = 256 * 1024 * 1024   # bytes of message data all sessions together hold in memory
     max_line_length: int = 1024 * 1024   # bytes in one line of message data, CRLF included (commands: 512)
-    # monitoring (gateway.monitoring): /metrics, /healthz, /readyz over HTTP; port 0 turns it off
+    # monitoring (gateway.ops.monitoring): /metrics, /healthz, /readyz over HTTP; port 0 turns it off
     metrics_host: str = "127.0.0.1"
     metrics_port: int = 0
     # the web mailbox (gateway.web): `smartbcc web`; see README "The web mailbox"

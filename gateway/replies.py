@@ -39,7 +39,7 @@ AUTHENTICATION_DEFERRED = Reply(451, "4.7.0", "Sender authentication temporarily
 BAD_ADDRESS = Reply(553, "5.1.3", "Malformed address")
 TEMPORARY_FAILURE = Reply(451, "4.3.0", "Temporary failure, please try again later")
 SHUTTING_DOWN = Reply(421, "4.3.2", "Service shutting down, try again later")
-# protocol abuse, limits and loops (gateway.handlers.protocol, gateway.limits)
+# protocol abuse, limits and loops (gateway.handlers.protocol, gateway.handlers.limits)
 TOO_MANY_SESSIONS = Reply(421, "4.7.0", "Too many connections, try again later")
 TIMEOUT = Reply(421, "4.4.2", "Timeout exceeded, closing connection")
 SYNC_ERROR = Reply(554, "5.5.0", "SMTP protocol synchronization error")

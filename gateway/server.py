@@ -8,14 +8,14 @@ import signal
 import ssl
 from dataclasses import dataclass
 
-from gateway import memory
+from gateway.ops import memory
 from gateway.config import ConfigError, Settings
 from gateway.handlers.journal import Journal
 from gateway.handlers.protocol import GatewaySMTP, command_call_limit
 from gateway.handlers.smtp import GatewayHandler
-from gateway.limits import ErrorMemory, SessionCounter, SessionLimits
-from gateway.metrics import Metrics
-from gateway.monitoring import Monitoring
+from gateway.handlers.limits import ErrorMemory, SessionCounter, SessionLimits
+from gateway.ops.metrics import Metrics
+from gateway.ops.monitoring import Monitoring
 from gateway.store import raw
 from gateway.store.database import Database
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from email.errors import NonASCIILocalPartDefect
 from email.policy import default
 
-from gateway.addresses import InvalidAddress, normalize_email
+from gateway.mail.address import InvalidAddress, normalize_email
 
 MAX_FROM = 1000                 # characters of one From field; a real one is well under 300
 MAX_HEADER_SECTION = 1 << 20    # bytes of header section scanned for From fields

@@ -32,7 +32,7 @@ from gateway.config import (
     ANTISPOOF_MODES, ANTISPOOF_POLICIES, ConfigError, Settings, check_antispoof, networks,
 )
 from gateway.replies import AUTHENTICATION_DEFERRED, NOT_AUTHENTICATED, Refusal
-from gateway.senders import Authorization
+from gateway.auth.senders import Authorization
 from gateway.store.database import Database
 from gateway.store.models import Company
 

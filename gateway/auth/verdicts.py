@@ -2,7 +2,7 @@
 
 Given the SPF, DKIM, DMARC and ARC results (checked here, or read from a trusted relay's
 Authentication-Results), the mode and policy, and the address that authorized the message
-(``gateway.senders``), :func:`decide` says accept, refuse (550 5.7.1) or defer (451 4.7.0).
+(``gateway.auth.senders``), :func:`decide` says accept, refuse (550 5.7.1) or defer (451 4.7.0).
 
 The checks must vouch for *that* address's domain: an SPF pass for some other envelope domain, or a
 DKIM signature of some other domain, proves nothing about ``ada@acme.com``. Policies:
@@ -74,7 +74,7 @@ class Case:
 
     mode: str                  # none / upstream / verify
     policy: str                # default / strict
-    sender: str                # the address that authorized the message (gateway.senders)
+    sender: str                # the address that authorized the message (gateway.auth.senders)
     from_domain: str = ""      # the header From domain DMARC speaks about
     trusted_client: str = ""   # the client address, when it is in trusted_networks
     results: Results | None = None

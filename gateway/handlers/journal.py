@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from gateway.metrics import Metrics
+from gateway.ops.metrics import Metrics
 from gateway.replies import reason_of
 
 log = logging.getLogger("smartbcc.transaction")

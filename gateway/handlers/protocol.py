@@ -5,7 +5,7 @@ data``). :class:`GatewaySMTP` adds the RFC 3463 code those lack, and words size 
 gateway's own. The greeting and the HELO/EHLO replies keep their plain form, as RFC 2034 asks.
 
 Against hostile clients it adds, on aiosmtpd's own knobs (``timeout``, ``command_call_limit``) and the
-bounds of gateway.limits.SessionLimits:
+bounds of gateway.handlers.limits.SessionLimits:
 - a bound on sessions, in total and per client address (``421 4.7.0`` before the greeting); when the
   server is full, the session that has made no progress longest (``busy_idle_timeout``) yields its
   place to the newcomer (``421 4.7.0``), so tricklers cannot lock real senders out;
@@ -54,7 +54,7 @@ from gateway.handlers.capacity import FILING_COPIES, Capacity, MemoryBudget
 from gateway.handlers.framing import DataFramer, Overrun
 from gateway.handlers.journal import Journal, Peer, TransactionRecord, path_of
 from gateway.handlers.spool import SPOOL_AT, Spool
-from gateway.limits import ErrorMemory, SessionCounter, SessionLimits, data_deadline, data_progress, shed_choice
+from gateway.handlers.limits import ErrorMemory, SessionCounter, SessionLimits, data_deadline, data_progress, shed_choice
 from gateway.replies import (
     BAD_ADDRESS, BAD_CHARACTERS, DEFAULT_ENHANCED, MESSAGE_TOO_BIG, SESSION_SHED, SHUTTING_DOWN, SYNC_ERROR,
     TIMEOUT, TLS_ACTIVE, TOO_MANY_ERRORS, TOO_MANY_RSETS,
@@ -167,7 +167,7 @@ class GatewaySMTP(SMTP):
 
     def _shed_one(self) -> bool:
         """The server is full: close the session that has done least, if it has done nothing for
-        ``busy_idle_timeout`` (gateway.limits.shed_choice). True if one gave way."""
+        ``busy_idle_timeout`` (gateway.handlers.limits.shed_choice). True if one gave way."""
         assert self.sessions is not None
         if self.sessions.total < self.sessions.max_total:
             return False         # refused for its own address's bound: no one else gives way for that
@@ -226,7 +226,7 @@ class GatewaySMTP(SMTP):
 
     def _reset_timeout(self, duration: float | None = None) -> None:
         """aiosmtpd's timer, set to the first bound due. In DATA: ``data_timeout`` after the last byte, and
-        the deadline a trickle cannot stretch (gateway.limits.data_deadline). Between commands: the idle
+        the deadline a trickle cannot stretch (gateway.handlers.limits.data_deadline). Between commands: the idle
         timeout (aiosmtpd's ``timeout``, or ``duration``), and never past the session's age bound."""
         if self._timeout_handle is not None:
             self._timeout_handle.cancel()

@@ -3,7 +3,7 @@
 Each hook answers from ``gateway.replies``; nothing here decides policy itself. Any unexpected error
 becomes ``451 4.3.0`` (via ``handle_exception`` too), so a sender retries instead of giving up, and a
 250 is only sent once the message is durably kept: filed and committed, or (when filing fails for a
-reason of its own) in the quarantine; see gateway.handlers.delivery.
+reason of its own) in the quarantine; see gateway.handlers.filer.
 """
 
 from __future__ import annotations
@@ -14,15 +14,15 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from gateway.addresses import InvalidAddress, normalize_email
+from gateway.mail.address import InvalidAddress, normalize_email
 from gateway.auth.author import header_author
 from gateway.auth.gate import Antispoof
 from gateway.config import Settings
 from gateway.handlers.capacity import Capacity
-from gateway.handlers.delivery import Filer
+from gateway.handlers.filer import Filer
 from gateway.handlers.parsing_pool import Parser
 from gateway.handlers.protocol import client_of
-from gateway.limits import SenderRate, automatic_answer, is_own_address, loop_reason
+from gateway.handlers.limits import SenderRate, automatic_answer, is_own_address, loop_reason
 from gateway.mail.message import ParsedMessage
 from gateway.replies import (
     ADDRESS_CONFIRMED, AUTHOR_UNCLEAR, LOOP_DETECTED, OTHER_COMPANY, RECIPIENT_OK, SENDER_NOT_AUTHORIZED,
@@ -35,7 +35,7 @@ from gateway.store.faults import FaultLog
 from gateway.store.filing import Delivery
 from gateway.store.lookup import authorize_sender, resolve_recipient
 from gateway.store.models import AlternateAddress
-from gateway.verification import alias_status, mark_verified
+from gateway.auth.alternates import alias_status, mark_verified
 
 log = logging.getLogger("smartbcc.smtp")
 

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from email.utils import getaddresses
 from html.parser import HTMLParser
 
-from gateway.addresses import InvalidAddress, normalize_email
+from gateway.mail.address import InvalidAddress, normalize_email
 from gateway.mail.message import Mailbox
 
 # ASCII and Latin-1 labels are read as windows-1252, their superset in practice (as browsers do).

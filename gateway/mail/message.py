@@ -12,7 +12,7 @@ from datetime import datetime
 
 @dataclass(frozen=True)
 class Mailbox:
-    """One address from a header: ``email`` is normalized (gateway.addresses.normalize_email)."""
+    """One address from a header: ``email`` is normalized (gateway.mail.address.normalize_email)."""
 
     email: str
     name: str = ""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from gateway.addresses import split_email
+from gateway.mail.address import split_email
 from gateway.mail.message import Mailbox, ParsedMessage
 
 DEALISH_KINDS = ("deal", "lead", "project")

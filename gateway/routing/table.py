@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from gateway.addresses import InvalidAddress, normalize_domain, normalize_email, split_email
+from gateway.mail.address import InvalidAddress, normalize_domain, normalize_email, split_email
 from gateway.replies import BAD_ADDRESS, RELAY_DENIED, UNKNOWN_MAILBOX, Reply
-from gateway.routing.addresses import RECORD_KINDS
+from gateway.routing.bcc_address import RECORD_KINDS
 
 _SLUG = r"(?P<slug>[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?)"
 

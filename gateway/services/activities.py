@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import select
 
-from gateway.recipients import NOUNS
+from gateway.crm.recipients import NOUNS
 from gateway.services.errors import NotFound, ServiceError, record_by_id, user_by_email
 from gateway.store.database import Database
 from gateway.store.models import Activity, User, utcnow

@@ -10,12 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.addresses import normalize_email, validate_mailbox
-from gateway.outbound import OutboundError
+from gateway.mail.address import normalize_email, validate_mailbox
+from gateway.services.smarthost import OutboundError
 from gateway.services.errors import Conflict, NotFound, ServiceError, company_by_slug, user_by_email
 from gateway.store.database import Database
 from gateway.store.models import AlternateAddress, Company, User, utcnow
-from gateway.verification import (
+from gateway.auth.alternates import (
     SentConfirmation, VerificationError, alias_status, mark_verified, send_confirmation, verify_code,
 )
 

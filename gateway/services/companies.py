@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
-from gateway.addresses import normalize_domain
-from gateway.routing.addresses import slug_for_domain, unique_slug
+from gateway.mail.address import normalize_domain
+from gateway.routing.bcc_address import slug_for_domain, unique_slug
 from gateway.services.errors import Conflict, ServiceError, company_by_slug
 from gateway.store.database import Database
 from gateway.store.models import (

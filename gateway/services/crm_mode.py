@@ -2,7 +2,7 @@
 
 Runs inside the caller's transaction (`company set SLUG --crm-mode simple`, gateway.services.preferences),
 so the switch and all the conversions commit together or not at all. The decisions are
-:func:`gateway.conversion.plan_conversion`; here they are carried out: clients created, a deal opened in
+:func:`gateway.crm.conversion.plan_conversion`; here they are carried out: clients created, a deal opened in
 the chosen pipeline, the lead's message links, planned activities, addresses and review items moved,
 the lead marked converted. Switching back to classic converts nothing.
 """
@@ -15,7 +15,7 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.conversion import RULE_CONVERTED, ConversionOptions, LeadFacts, plan_conversion
+from gateway.crm.conversion import RULE_CONVERTED, ConversionOptions, LeadFacts, plan_conversion
 from gateway.store.models import (
     Activity, Company, Deal, Lead, Link, Organization, Person, RecordEmail, ReviewItem,
 )

@@ -1,7 +1,7 @@
 """Invoices, quotes and smart-process items: a title, a linked contact and a linked company.
 
 They have no Bcc address of their own; mail sent from one goes to its contact and company
-(gateway.recipients) and is linked to it.
+(gateway.crm.recipients) and is linked to it.
 """
 
 from __future__ import annotations

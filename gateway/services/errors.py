@@ -7,8 +7,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.addresses import normalize_email
-from gateway.recipients import NOUNS
+from gateway.mail.address import normalize_email
+from gateway.crm.recipients import NOUNS
 from gateway.store.models import RECORD_MODELS, Company, User
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.recipients import LEVELS, SENDING_KINDS
+from gateway.crm.recipients import LEVELS, SENDING_KINDS
 from gateway.services.errors import ServiceError, user_by_email
 from gateway.store.database import Database
 from gateway.store.models import Permission

@@ -10,8 +10,8 @@ from dataclasses import dataclass, replace
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
-from gateway.addresses import InvalidAddress, normalize_domain, normalize_email
-from gateway.conversion import ACTIVITIES, LEADS_TO, ConversionOptions
+from gateway.mail.address import InvalidAddress, normalize_domain, normalize_email
+from gateway.crm.conversion import ACTIVITIES, LEADS_TO, ConversionOptions
 from gateway.services.crm_mode import ConvertedLead, convert_active_leads
 from gateway.services.errors import Conflict, NotFound, ServiceError, company_by_slug, user_by_email
 from gateway.store.database import Database
@@ -84,7 +84,7 @@ async def set_company(db: Database, slug: str, *, crm_mode: str | None = None, c
     """Change what is given; ``antispoof_*`` = "deployment" clears the override.
 
     Classic -> simple converts every active lead into a deal (``leads_to``, ``pipeline``, ``activities``:
-    see gateway.conversion); those three options are refused on any other change.
+    see gateway.crm.conversion); those three options are refused on any other change.
     """
     _choice(crm_mode, CRM_MODES, "--crm-mode")
     _choice(any_address_creates, CLASSIC_CREATES, "--any-address-creates")

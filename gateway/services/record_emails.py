@@ -1,6 +1,6 @@
 """A lead's, contact's or organization's addresses: its own field and any others an admin adds.
 
-Mail sent from a record may go to these addresses (gateway.recipients); each remembers when mail last
+Mail sent from a record may go to these addresses (gateway.crm.recipients); each remembers when mail last
 went to it, so the most recently used comes first.
 """
 
@@ -14,8 +14,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.addresses import validate_mailbox
-from gateway.recipients import NOUNS, OWN_ADDRESS_KINDS
+from gateway.mail.address import validate_mailbox
+from gateway.crm.recipients import NOUNS, OWN_ADDRESS_KINDS
 from gateway.services.errors import Conflict, NotFound, ServiceError, record_by_id
 from gateway.store.database import Database
 from gateway.store.models import RecordEmail, utcnow

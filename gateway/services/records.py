@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.addresses import normalize_domain, validate_mailbox
+from gateway.mail.address import normalize_domain, validate_mailbox
 from gateway.services.errors import Conflict, NotFound, ServiceError, company_by_slug
 from gateway.store.database import Database
 from gateway.store.models import RECORD_MODELS, Company, Link, Message, Person, utcnow

@@ -7,13 +7,13 @@ from dataclasses import dataclass, replace
 from sqlalchemy import select
 
 from gateway.replies import RECIPIENT_OK, UNKNOWN_MAILBOX
-from gateway.routing.addresses import token_matches
+from gateway.routing.bcc_address import token_matches
 from gateway.routing.table import Route, route
 from gateway.services.records import NOUNS
 from gateway.store.database import Database
 from gateway.store.lookup import company_of_slug
 from gateway.store.models import RECORD_MODELS, AlternateAddress, utcnow
-from gateway.verification import alias_status
+from gateway.auth.alternates import alias_status
 
 
 @dataclass(frozen=True)

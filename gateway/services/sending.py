@@ -1,6 +1,6 @@
 """Sending mail from a CRM record: who may receive it, and the send itself.
 
-The rules are the pure decision of :mod:`gateway.recipients`; this module gathers what it needs (the
+The rules are the pure decision of :mod:`gateway.crm.recipients`; this module gathers what it needs (the
 record, its contact and company, their addresses, the sender's rights), then sends through the
 smarthost and stores the message with :func:`gateway.store.filing.store_message`, so that it is linked
 like a Bcc'd message (the record by its address, the recipient's contact and company as participants).
@@ -18,16 +18,16 @@ from aiosmtplib.email import flatten_message
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.addresses import validate_mailbox
+from gateway.mail.address import validate_mailbox
 from gateway.config import Settings
 from gateway.mail.parsing import parse_message
-from gateway.outbound import send
-from gateway.recipients import (
+from gateway.services.smarthost import send
+from gateway.crm.recipients import (
     NOUNS, SENDING_KINDS, AddressCheck, Party, RecipientList, SendingContext, check_address, permitted,
     recipients,
 )
 from gateway.routing.links import RecordRef
-from gateway.senders import Authorization
+from gateway.auth.senders import Authorization
 from gateway.services.errors import ServiceError, record_by_id, user_by_email
 from gateway.services.permissions import rights_of
 from gateway.services.record_emails import extra_addresses, last_used, mark_used, primary_address
@@ -84,7 +84,7 @@ async def _rows(session: AsyncSession, kind: str, record: Any) -> _Rows:
 
 
 async def sending_context(session: AsyncSession, user: User, kind: str, record_id: int) -> SendingContext:
-    """What :func:`gateway.recipients.recipients` needs to know about the record and the sender."""
+    """What :func:`gateway.crm.recipients.recipients` needs to know about the record and the sender."""
     record = await record_by_id(session, _kind(kind), record_id, user.company_id)
     company = await session.get(Company, user.company_id)
     rights = await rights_of(session, user.id)

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from gateway.addresses import validate_mailbox
+from gateway.mail.address import validate_mailbox
 from gateway.services.errors import Conflict, company_by_slug, user_by_email
 from gateway.services.web_auth import end_sessions
 from gateway.store.database import Database

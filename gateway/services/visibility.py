@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.recipients import permitted
+from gateway.crm.recipients import permitted
 from gateway.services.permissions import Rights, rights_of
 from gateway.store.models import RECORD_MODELS, Link, Message
 

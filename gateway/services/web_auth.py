@@ -22,8 +22,8 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway import outbound
-from gateway.addresses import normalize_email
+from gateway.services import smarthost as outbound
+from gateway.mail.address import normalize_email
 from gateway.services.errors import NotFound, ServiceError, user_by_email
 from gateway.store.database import Database
 from gateway.store.models import (

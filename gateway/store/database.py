@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from gateway.addresses import normalize_domain
+from gateway.mail.address import normalize_domain
 from gateway.config import Settings
-from gateway.routing.addresses import company_address, record_address, record_token
+from gateway.routing.bcc_address import company_address, record_address, record_token
 from gateway.store import migrate
 from gateway.store.engine import make_engine, make_sessionmaker
 from gateway.store.reader import Reader

@@ -6,7 +6,7 @@ rolled back), so the SMTP handler answers 451 and the sending server keeps the m
 
 Anything else failed because of *this message* meeting our code: a bug while planning the filing, or a
 value the database refuses. A retry would fail the same way for days and then bounce, so the handler
-keeps the raw message in the quarantine instead and answers 250 (see gateway.handlers.delivery).
+keeps the raw message in the quarantine instead and answers 250 (see gateway.handlers.filer).
 
 How failures are logged: :class:`FaultLog` writes one line per failure (:func:`describe` the error: its
 type and first line, never the statement's parameters) and a full traceback of each kind of error at

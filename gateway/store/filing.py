@@ -23,7 +23,7 @@ from sqlalchemy import Select, String, bindparam, func, insert, literal, null, s
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from gateway.addresses import split_email
+from gateway.mail.address import split_email
 from gateway.auth.verdicts import Judgement
 from gateway.mail.message import Mailbox, ParsedMessage
 from gateway.mail.parsing import safe_instant
@@ -31,7 +31,7 @@ from gateway.routing.links import (
     DEALISH_KINDS, FilingContext, FilingPlan, KnownLead, KnownPerson, OpenRecord, RecordRef, participants,
     plan_filing,
 )
-from gateway.senders import Authorization
+from gateway.auth.senders import Authorization
 from gateway.store import raw
 from gateway.store.database import Database
 from gateway.store.faults import is_transient

@@ -1,7 +1,7 @@
 """The reads that turn an envelope into decisions' inputs: who a recipient is, who the senders are.
 
 Shared by the live SMTP dialogue (gateway.handlers.smtp) and by replaying a quarantined message
-(gateway.quarantine), so that both take the same road: route -> resolve -> authorize -> store.
+(gateway.store.quarantine), so that both take the same road: route -> resolve -> authorize -> store.
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from typing import Any, Iterable
 from sqlalchemy import Connection, Select, bindparam, literal, select, union_all
 from sqlalchemy.orm import Session
 
-from gateway.routing.addresses import token_matches
+from gateway.routing.bcc_address import token_matches
 from gateway.routing.links import RecordRef
 from gateway.routing.table import Route, route
-from gateway.senders import Authorization, SenderIdentity, authorize
+from gateway.auth.senders import Authorization, SenderIdentity, authorize
 from gateway.store.database import Database
 from gateway.store.models import RECORD_MODELS, AlternateAddress, Company, FormerSlug, User, utcnow
-from gateway.verification import alias_status
+from gateway.auth.alternates import alias_status
 
 
 @dataclass(frozen=True)

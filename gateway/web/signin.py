@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from gateway import outbound
+from gateway.services import smarthost as outbound
 from gateway.services import ServiceError
 from gateway.services.web_auth import (
     RateLimited, SessionUser, SignedIn, code_sign_in, password_sign_in, request_code, sign_out,

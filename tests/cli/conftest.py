@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from gwtest import with_db
 from gateway.cli import cli
-from gateway.cli.common import jsonable
+from gateway.commands.output import jsonable
 from gateway.config import Settings
 from gateway.services import companies, records, users
 from gateway.store.database import Database

@@ -1,14 +1,14 @@
-"""Every command prints through gateway.cli.common, where mail-derived text is made safe for a terminal."""
+"""Every command prints through gateway.commands.output, where mail-derived text is made safe for a terminal."""
 
 from __future__ import annotations
 
 import ast
 from pathlib import Path
 
-import gateway.cli
-from gateway.cli.common import printable
+import gateway.commands
+from gateway.commands.output import printable
 
-CLI = Path(gateway.cli.__file__).parent
+CLI = Path(gateway.commands.__file__).parent
 # The one place that writes bytes as they are: `messages export` into a file or a pipe (never a terminal).
 RAW_WRITERS = {("messages.py", "export")}
 
@@ -31,9 +31,9 @@ def _direct_prints(path: Path) -> list[tuple[str, int]]:
 
 
 def test_no_command_prints_around_the_escaping_printers():
-    offenders = {path.name: prints for path in sorted(CLI.glob("*.py")) if path.name != "common.py"
+    offenders = {path.name: prints for path in sorted(CLI.glob("*.py")) if path.name != "output.py"
                  if (prints := _direct_prints(path))}
-    assert offenders == {}, "print with gateway.cli.common.echo/table/lines instead"
+    assert offenders == {}, "print with gateway.commands.output.echo/table/lines instead"
 
 
 def test_printable_escapes_what_a_terminal_acts_on():

@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from gwtest import ThreadedGateway, add_alternate, free_port, seed, with_db
 from smarthost import running_smarthost
-from gateway.outbound import OutboundError
+from gateway.services.smarthost import OutboundError
 from gateway.store.models import AlternateAddress, utcnow
-from gateway.verification import VerificationError, alias_status, send_confirmation, verify_code
+from gateway.auth.alternates import VerificationError, alias_status, send_confirmation, verify_code
 
 
 @pytest.fixture

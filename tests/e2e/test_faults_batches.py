@@ -8,10 +8,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 from gwtest import ThreadedGateway, count, messages, seed, with_db
 from rawsmtp import COMPANY, USER, Raw, message
-from gateway.handlers import delivery
+from gateway.handlers import filer as delivery
 from gateway.mail.parsing import parse_message
 from gateway.routing import links
-from gateway.senders import Authorization
+from gateway.auth.senders import Authorization
 from gateway.store import filing
 from gateway.store.filing import Delivery, Stored, store_batch
 from gateway.store.models import Message, Person, QuarantinedMessage

@@ -11,7 +11,7 @@ from sqlalchemy import select, text
 
 from gwtest import ThreadedGateway, count, messages, seed, with_db
 from rawsmtp import COMPANY, USER, Raw, message
-from gateway import quarantine
+from gateway.store import quarantine
 from gateway.services import users
 from gateway.cli import cli
 from gateway.store import filing

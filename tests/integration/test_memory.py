@@ -1,4 +1,4 @@
-"""A large message's memory goes back to the system once it is freed (gateway.memory)."""
+"""A large message's memory goes back to the system once it is freed (gateway.ops.memory)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 PROBE = """
 import sys
-from gateway.memory import return_large_blocks
+from gateway.ops.memory import return_large_blocks
 
 def rss_mib():
     for line in open("/proc/self/status"):

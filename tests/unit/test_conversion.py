@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.conversion import ConversionOptions, LeadFacts, LeadPlan, plan_conversion
+from gateway.crm.conversion import ConversionOptions, LeadFacts, LeadPlan, plan_conversion
 
 EVE = dict(email="eve@prospect.example", name="Eve")
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 from sqlalchemy import exc
 
-from gateway.limits import MAX_HOPS, SenderRate, SessionCounter, admission, loop_reason, rate_decision
+from gateway.handlers.limits import MAX_HOPS, SenderRate, SessionCounter, admission, loop_reason, rate_decision
 from gateway.mail.message import Mailbox, ParsedMessage
 from gateway.replies import LOOP_DETECTED, SENDER_RATE, TOO_MANY_SESSIONS
 from gateway.store.faults import is_transient

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from gateway.recipients import (
+from gateway.crm.recipients import (
     THROUGH_LINKS, Hidden, Party, SendingContext, check_address, parties, permitted, recipients,
 )
 

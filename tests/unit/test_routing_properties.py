@@ -7,13 +7,13 @@ from hypothesis import given, settings, strategies as st
 
 from gateway.mail.message import ForwardedOriginal, Mailbox, ParsedMessage
 from gateway.replies import RELAY_DENIED
-from gateway.routing.addresses import RECORD_KINDS, company_address, record_address, record_token, token_matches
+from gateway.routing.bcc_address import RECORD_KINDS, company_address, record_address, record_token, token_matches
 from gateway.routing.links import (
     DEALISH_KINDS, RULE_ONLY_OPEN, RULE_RECORD_ADDRESS, FilingContext, KnownLead, KnownPerson, OpenRecord,
     RecordRef, participants, plan_filing,
 )
 from gateway.routing.table import route
-from gateway.senders import SenderIdentity, authorize
+from gateway.auth.senders import SenderIdentity, authorize
 
 DOMAIN = "bcc.example.net"
 FAST = settings(max_examples=100, deadline=None)

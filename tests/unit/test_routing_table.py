@@ -2,7 +2,7 @@
 
 import pytest
 
-from gateway.routing.addresses import record_token, slug_for_domain, token_matches, unique_slug
+from gateway.routing.bcc_address import record_token, slug_for_domain, token_matches, unique_slug
 from gateway.routing.table import ROUTING_TABLE, Rule, _check_table, route
 
 DOMAIN = "bcc.example.net"

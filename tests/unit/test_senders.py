@@ -2,7 +2,7 @@
 
 import pytest
 
-from gateway.senders import SenderIdentity, authorize
+from gateway.auth.senders import SenderIdentity, authorize
 
 IDS = {
     "ada@acme.example": SenderIdentity("ada@acme.example", 1, "login", "active"),

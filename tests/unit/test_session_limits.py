@@ -1,11 +1,11 @@
-"""The pure session bounds of gateway.limits: the DATA deadline, who is shed when full, error memory."""
+"""The pure session bounds of gateway.handlers.limits: the DATA deadline, who is shed when full, error memory."""
 
 from __future__ import annotations
 
 import pytest
 
 from gateway.config import ConfigError, Settings, load_settings
-from gateway.limits import ErrorMemory, SessionLimits, data_deadline, data_progress, shed_choice
+from gateway.handlers.limits import ErrorMemory, SessionLimits, data_deadline, data_progress, shed_choice
 
 LIMITS = SessionLimits(data_min_rate=500, data_rate_grace=30, data_max_time=3600)
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import click
 
-from gateway.cli.common import App, echo, emit_json, json_option, lines, pass_app, table, text, with_db
-from gateway.cli.records import company_required, org_option, person_option
-from gateway.recipients import NOUNS
+from gateway.commands.output import App, echo, emit_json, json_option, lines, pass_app, table, text, with_db
+from gateway.commands.records import company_required, org_option, person_option
+from gateway.crm.recipients import NOUNS
 from gateway.services import documents
 from gateway.services.documents import DOCUMENT_KINDS, DocumentView
 

@@ -7,7 +7,7 @@ import errno
 
 import click
 
-from gateway.cli.common import App, emit_json, json_option, lines, pass_app, user_errors
+from gateway.commands.output import App, emit_json, json_option, lines, pass_app, user_errors
 from gateway.services.deployment import initialize_database
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import click
 
-from gateway.cli import activities, documents, permissions
-from gateway.cli.common import App, echo, emit_json, json_option, pass_app, table, with_db
-from gateway.recipients import NOUNS, OWN_ADDRESS_KINDS, SENDING_KINDS, RecipientList
+from gateway.commands import activities, documents, permissions
+from gateway.commands.output import App, echo, emit_json, json_option, pass_app, table, with_db
+from gateway.crm.recipients import NOUNS, OWN_ADDRESS_KINDS, SENDING_KINDS, RecipientList
 from gateway.services import record_emails, sending
 
 kind_argument = click.argument("kind", type=click.Choice(SENDING_KINDS), metavar="KIND")

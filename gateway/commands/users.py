@@ -6,7 +6,7 @@ from typing import Callable
 
 import click
 
-from gateway.cli.common import App, echo, emit_json, json_option, pass_app, table, with_db
+from gateway.commands.output import App, echo, emit_json, json_option, pass_app, table, with_db
 from gateway.services import users, web_auth
 
 

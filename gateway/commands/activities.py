@@ -6,8 +6,8 @@ from datetime import datetime
 
 import click
 
-from gateway.cli.common import App, echo, emit_json, json_option, pass_app, table, with_db
-from gateway.recipients import NOUNS
+from gateway.commands.output import App, echo, emit_json, json_option, pass_app, table, with_db
+from gateway.crm.recipients import NOUNS
 from gateway.services import activities as service
 from gateway.store.models import RECORD_MODELS
 

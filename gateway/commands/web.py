@@ -7,7 +7,7 @@ import errno
 
 import click
 
-from gateway.cli.common import App, echo, emit_json, json_option, pass_app, table, user_errors, with_db
+from gateway.commands.output import App, echo, emit_json, json_option, pass_app, table, user_errors, with_db
 from gateway.services import web_auth
 
 

@@ -7,7 +7,7 @@ the live state: the quarantine size is counted and the database asked at scrape 
 - ``/healthz``: 200 while the process serves its event loop (a liveness probe: restart when it fails).
 - ``/readyz``: 200 when the gateway takes mail: listening, not stopping, and the database answers;
   else 503 with the reason (a readiness probe: send no mail here until it passes).
-- ``/metrics``: gateway.metrics, in the Prometheus text format.
+- ``/metrics``: gateway.ops.metrics, in the Prometheus text format.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Awaitable, Callable
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import func, select, text
 
-from gateway.metrics import Metrics
+from gateway.ops.metrics import Metrics
 from gateway.store.database import Database
 from gateway.store.models import QuarantinedMessage
 

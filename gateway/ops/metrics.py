@@ -3,7 +3,7 @@
 Each gateway has a registry of its own (no process-wide global), so two gateways in one process, as in
 the tests, never add to each other's numbers. The SMTP side only calls :meth:`Metrics.transaction_ended`
 with what a transaction came to (gateway.handlers.journal); the quarantine size and the database's health
-are read when Prometheus scrapes (gateway.monitoring).
+are read when Prometheus scrapes (gateway.ops.monitoring).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import hashlib
 import hmac
 import re
 
-from gateway.addresses import normalize_domain
+from gateway.mail.address import normalize_domain
 
 RECORD_KINDS = ("deal", "lead", "project", "person", "org")
 TOKEN_LENGTH = 10

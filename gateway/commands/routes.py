@@ -6,7 +6,7 @@ import asyncio
 
 import click
 
-from gateway.cli.common import (
+from gateway.commands.output import (
     USER_ERRORS, App, database_reason, emit_json, json_option, lines, pass_app, user_errors,
 )
 from gateway.services.routes import RouteExplanation, explain_route

@@ -19,7 +19,7 @@ from email.utils import formatdate, make_msgid
 from sqlalchemy import select
 
 from gateway.config import Settings
-from gateway.outbound import send
+from gateway.services.smarthost import send
 from gateway.store.database import Database
 from gateway.store.models import AlternateAddress, Company, User, utcnow
 

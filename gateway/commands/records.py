@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 import click
 
-from gateway.cli.common import App, echo, emit_json, json_option, lines, pass_app, table, text, with_db
+from gateway.commands.output import App, echo, emit_json, json_option, lines, pass_app, table, text, with_db
 from gateway.services import records
 from gateway.services.records import CLOSED_STATUSES, NOUNS, RecordView
 from gateway.store.database import Database

@@ -21,7 +21,7 @@ import logging
 import random
 from dataclasses import dataclass
 
-from gateway import quarantine
+from gateway.store import quarantine
 from gateway.config import Settings
 from gateway.replies import ACCEPTED, TEMPORARY_FAILURE
 from gateway.store import raw

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import click
 
-from gateway.cli import filing, sending
-from gateway.cli.aliases import alias
-from gateway.cli.common import App, SafeGroup
-from gateway.cli.companies import company
-from gateway.cli.deployment import init, serve
-from gateway.cli.messages import messages
-from gateway.cli.quarantine import quarantine
-from gateway.cli.records import RECORD_GROUPS
-from gateway.cli.routes import routes
-from gateway.cli.users import user
-from gateway.cli.web import token, web
+from gateway.commands import filing, sending
+from gateway.commands.aliases import alias
+from gateway.commands.output import App, SafeGroup
+from gateway.commands.companies import company
+from gateway.commands.deployment import init, serve
+from gateway.commands.messages import messages
+from gateway.commands.quarantine import quarantine
+from gateway.commands.records import RECORD_GROUPS
+from gateway.commands.routes import routes
+from gateway.commands.users import user
+from gateway.commands.web import token, web
 
 
 @click.group(cls=SafeGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -48,3 +48,7 @@ cli.add_command(token)
 
 def main() -> None:
     cli(prog_name="smartbcc")
+
+
+if __name__ == "__main__":    # `python -m gateway.cli`, the same as the console script
+    main()

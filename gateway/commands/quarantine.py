@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from gateway import quarantine as service
-from gateway.cli.common import App, echo, emit_json, json_option, pass_app, table, with_db
+from gateway.store import quarantine as service
+from gateway.commands.output import App, echo, emit_json, json_option, pass_app, table, with_db
 
 
 @click.group()

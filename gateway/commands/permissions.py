@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from gateway.cli.common import App, emit_json, json_option, pass_app, table, with_db
-from gateway.recipients import LEVELS, NOUNS, SENDING_KINDS
+from gateway.commands.output import App, emit_json, json_option, pass_app, table, with_db
+from gateway.crm.recipients import LEVELS, NOUNS, SENDING_KINDS
 from gateway.services import permissions as service
 
 

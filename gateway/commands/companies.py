@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from gateway.cli.common import App, echo, emit_json, json_option, jsonable, lines, pass_app, table, with_db
+from gateway.commands.output import App, echo, emit_json, json_option, jsonable, lines, pass_app, table, with_db
 from gateway.services import companies
 
 

@@ -23,13 +23,13 @@ from typing import Any, Awaitable, Callable, Iterator, Sequence, TypeVar
 import click
 from sqlalchemy.exc import DBAPIError
 
-from gateway.addresses import InvalidAddress
+from gateway.mail.address import InvalidAddress
 from gateway.config import ConfigError, Settings, load_settings
-from gateway.outbound import OutboundError
+from gateway.services.smarthost import OutboundError
 from gateway.services import ServiceError
 from gateway.store.database import Database
 from gateway.store.migrate import SchemaNotReady
-from gateway.verification import VerificationError
+from gateway.auth.alternates import VerificationError
 
 T = TypeVar("T")
 # What a terminal may act on: C0 controls (tab and newline are decided by the caller), DEL, C1 controls,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import click
 
-from gateway.cli.common import App, echo, emit_json, json_option, lines, pass_app, table, with_db
-from gateway.conversion import ACTIVITIES, LEADS_TO
+from gateway.commands.output import App, echo, emit_json, json_option, lines, pass_app, table, with_db
+from gateway.crm.conversion import ACTIVITIES, LEADS_TO
 from gateway.services import preferences, review
 
 DEALISH = ("deal", "lead", "project")

@@ -10,7 +10,7 @@ from typing import Callable
 
 import click
 
-from gateway.cli.common import App, echo, emit_json, json_option, jsonable, lines, pass_app, table, text, with_db
+from gateway.commands.output import App, echo, emit_json, json_option, jsonable, lines, pass_app, table, text, with_db
 from gateway.services import messages as service
 
 _RECORD_KINDS = ("deal", "lead", "person", "project", "org")

@@ -6,7 +6,7 @@ import re
 
 import click
 
-from gateway.cli.common import App, echo, emit_json, json_option, pass_app, table, with_db
+from gateway.commands.output import App, echo, emit_json, json_option, pass_app, table, with_db
 from gateway.services import aliases
 from gateway.services.aliases import AliasView
 

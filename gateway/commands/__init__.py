@@ -1,0 +1,1 @@
+"""The `smartbcc` commands, one module per noun; gateway.cli assembles them into the group."""

@@ -1,0 +1,1 @@
+"""The running process seen from outside: metrics, the monitoring port, memory given back."""
