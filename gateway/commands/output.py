@@ -27,9 +27,9 @@ from gateway.mail.address import InvalidAddress
 from gateway.config import ConfigError, Settings, load_settings
 from gateway.services.smarthost import OutboundError
 from gateway.services import ServiceError
+from gateway.services.aliases import VerificationError
 from gateway.store.database import Database
 from gateway.store.migrate import SchemaNotReady
-from gateway.auth.alternates import VerificationError
 
 T = TypeVar("T")
 # What a terminal may act on: C0 controls (tab and newline are decided by the caller), DEL, C1 controls,

@@ -35,7 +35,7 @@ from gateway.store.faults import FaultLog
 from gateway.store.filing import Delivery
 from gateway.store.lookup import authorize_sender, resolve_recipient
 from gateway.store.models import AlternateAddress
-from gateway.auth.alternates import alias_status, mark_verified
+from gateway.services.aliases import mark_verified, status_now
 
 log = logging.getLogger("smartbcc.smtp")
 
@@ -232,7 +232,7 @@ class GatewayHandler:
         senders = {txn.envelope_from, author} - {""}
         async with self.db.sessions() as db_session, db_session.begin():
             alias = await db_session.get(AlternateAddress, txn.verify_alias_id, with_for_update=True)
-            if alias is None or alias_status(alias) != "pending":
+            if alias is None or status_now(alias) != "pending":
                 raise Refusal(UNKNOWN_MAILBOX, "the confirmation was used or expired meanwhile")
             if alias.email not in senders:
                 raise Refusal(SENDER_NOT_AUTHORIZED,

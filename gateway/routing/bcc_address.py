@@ -62,3 +62,8 @@ def company_address(slug: str, mail_domain: str) -> str:
 
 def record_address(slug: str, kind: str, record_id: int, token: str, mail_domain: str) -> str:
     return f"{slug}+{kind}-{record_id}-{token}@{mail_domain}"
+
+
+def verify_address(slug: str, token: str, mail_domain: str) -> str:
+    """Where an alternate address's confirmation reply goes (gateway.services.aliases sends it)."""
+    return f"{slug}+verify-{token}@{mail_domain}"

@@ -1,23 +1,116 @@
 """Alternate sender addresses: added pending, proven by a confirmation mail (or by an admin's --force),
-revoked by an admin. Only verified ones authorize mail (SPEC "Who may send")."""
+revoked by an admin. Only verified ones authorize mail (SPEC "Who may send").
+
+The confirmation mail carries a one-time code and a reply address ``<slug>+verify-<token>@<mail_domain>``
+(gateway.routing.bcc_address.verify_address); the code's hash and expiry rules are gateway.auth.alternates.
+"""
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.auth.alternates import alias_status, code_hash, new_code
+from gateway.config import Settings
 from gateway.mail.address import normalize_email, validate_mailbox
-from gateway.services.smarthost import OutboundError
+from gateway.routing.bcc_address import verify_address
 from gateway.services.errors import Conflict, NotFound, ServiceError, company_by_slug, user_by_email
+from gateway.services.smarthost import OutboundError, send
 from gateway.store.database import Database
 from gateway.store.models import AlternateAddress, Company, User, utcnow
-from gateway.auth.alternates import (
-    SentConfirmation, VerificationError, alias_status, mark_verified, send_confirmation, verify_code,
-)
+
+
+class VerificationError(ValueError):
+    """A code or alias that cannot be verified; the message says why and what to do."""
+
+
+def status_now(alias: AlternateAddress, now: datetime | None = None) -> str:
+    """The alias's standing as of ``now`` (default: this instant): an unconfirmed code may have expired."""
+    return alias_status(alias.status, alias.code_expires_at, now or utcnow())
+
+
+def mark_verified(alias: AlternateAddress) -> None:
+    alias.status = "verified"
+    alias.verified_at = utcnow()
+    alias.code_hash = None
+    alias.reply_token = None
+    alias.code_expires_at = None
+
+
+def confirmation_message(settings: Settings, company: Company, user: User, alias: AlternateAddress,
+                         code: str, reply_to: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = f"smartbcc <{settings.sender_address}>"
+    message["To"] = alias.email
+    message["Reply-To"] = reply_to
+    message["Subject"] = f"Confirm {alias.email} as a sender address for {company.name}"
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain=settings.mail_domain)
+    message["Auto-Submitted"] = "auto-generated"
+    expires = alias.code_expires_at.strftime("%Y-%m-%d %H:%M UTC") if alias.code_expires_at else ""
+    message.set_content(
+        f"Hello,\n\n{user.name or user.email} asked that mail from {alias.email} be accepted by the\n"
+        f"{company.name} Smart Bcc address, filed as theirs.\n\n"
+        f"To confirm, reply to this message (it goes to {reply_to}),\n"
+        f"or give this code to your smartbcc admin:\n\n    {code[:4]}-{code[4:]}\n\n"
+        f"The code works until {expires}. If you did not ask for this, ignore this message:\n"
+        f"nothing is accepted from {alias.email} until it is confirmed.\n")
+    return message
+
+
+@dataclass(frozen=True)
+class SentConfirmation:
+    alias_id: int
+    email: str
+    reply_address: str
+    expires_at: datetime
+    smarthost_reply: str
+
+
+async def send_confirmation(db: Database, settings: Settings, alias_id: int) -> SentConfirmation:
+    """Give the alias a fresh code and reply token, commit them, and mail the confirmation.
+
+    The new code is committed before sending, so a failed send leaves an alias that `alias resend`
+    can retry; the error is raised to the caller and nothing claims the mail went out.
+    """
+    code = new_code()
+    async with db.sessions() as session, session.begin():
+        alias = await session.get(AlternateAddress, alias_id)
+        if alias is None:
+            raise VerificationError(f"no alternate address with id {alias_id}")
+        if alias.status not in ("pending",):
+            raise VerificationError(f"{alias.email} is {alias.status}; only pending addresses get a code")
+        user = await session.get(User, alias.user_id)
+        company = await session.get(Company, alias.company_id)
+        alias.code_hash = code_hash(db.key, code)
+        alias.reply_token = secrets.token_hex(8)
+        alias.code_expires_at = utcnow() + timedelta(hours=settings.verification_hours)
+        alias.sent_count += 1
+        reply_to = verify_address(company.slug, alias.reply_token, db.mail_domain)
+        message = confirmation_message(settings, company, user, alias, code, reply_to)
+    reply = await send(settings, message)
+    return SentConfirmation(alias.id, alias.email, reply_to, alias.code_expires_at, reply)
+
+
+async def verify_code(db: Database, code: str) -> AlternateAddress:
+    """Verify the pending alias whose code this is."""
+    async with db.sessions() as session, session.begin():
+        alias = await session.scalar(select(AlternateAddress).where(
+            AlternateAddress.code_hash == code_hash(db.key, code)))
+        if alias is None or alias.status != "pending":
+            raise VerificationError("no pending alternate address has that code: check it, or `alias resend`")
+        if status_now(alias) == "expired":
+            raise VerificationError(f"the code for {alias.email} has expired: send a new one with "
+                                    f"`smartbcc alias resend {alias.email}`")
+        mark_verified(alias)
+        return alias
 
 
 @dataclass(frozen=True)
@@ -37,7 +130,7 @@ class AliasView:
 async def _view(session: AsyncSession, alias: AlternateAddress) -> AliasView:
     user = await session.get(User, alias.user_id)
     company = await session.get(Company, alias.company_id)
-    return AliasView(alias.id, alias.email, user.email, company.slug, alias_status(alias), alias.created_at,
+    return AliasView(alias.id, alias.email, user.email, company.slug, status_now(alias), alias.created_at,
                      alias.verified_at, alias.revoked_at, alias.code_expires_at)
 
 
@@ -88,7 +181,7 @@ async def _add_pending(db: Database, user_email: str, alt_email: str) -> AliasVi
         if alias is not None and alias.status != "revoked":
             holder = await session.get(User, alias.user_id)
             raise Conflict(f"{alt_email} is already an alternate address of {holder.email} "
-                           f"({alias_status(alias)}); revoke it first to move it")
+                           f"({status_now(alias)}); revoke it first to move it")
         if alias is None:
             alias = AlternateAddress(company_id=user.company_id, user_id=user.id, email=alt_email)
             session.add(alias)

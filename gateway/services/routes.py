@@ -73,7 +73,7 @@ async def explain_route(address: str, mail_domain: str, db: Database | None = No
         if decision.target == "verify":
             alias = await session.scalar(select(AlternateAddress).where(
                 AlternateAddress.reply_token == decision.token, AlternateAddress.company_id == company.id))
-            if alias is None or alias_status(alias, now) != "pending":
+            if alias is None or alias_status(alias.status, alias.code_expires_at, now) != "pending":
                 return _refused(found, "no pending address confirmation with that token")
             return replace(found, accepted=True, final_reply=str(RECIPIENT_OK),
                            verdict=f"accepted as the confirmation reply for {alias.email}")

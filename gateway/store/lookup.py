@@ -77,7 +77,7 @@ async def resolve_recipient(db: Database, decision: Route) -> Target:
         if decision.target == "verify":
             alias = await session.scalar(select(AlternateAddress).where(
                 AlternateAddress.reply_token == decision.token, AlternateAddress.company_id == company.id))
-            if alias is None or alias_status(alias, now) != "pending":
+            if alias is None or alias_status(alias.status, alias.code_expires_at, now) != "pending":
                 return Target(why="no pending confirmation with that token")
             return Target(company, verify_alias_id=alias.id)
         model = RECORD_MODELS[decision.kind]

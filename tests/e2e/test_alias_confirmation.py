@@ -15,7 +15,7 @@ from gwtest import ThreadedGateway, add_alternate, free_port, seed, with_db
 from smarthost import running_smarthost
 from gateway.services.smarthost import OutboundError
 from gateway.store.models import AlternateAddress, utcnow
-from gateway.auth.alternates import VerificationError, alias_status, send_confirmation, verify_code
+from gateway.services.aliases import VerificationError, send_confirmation, status_now, verify_code
 
 
 @pytest.fixture
@@ -79,7 +79,7 @@ def test_confirmation_mail_carries_a_code_and_a_reply_address(setup):
     code = re.search(r"\b(\d{4}-\d{4})\b", body).group(1)
     stored = alias(settings)
     assert stored.code_hash and code.replace("-", "") not in stored.code_hash   # only a keyed hash is kept
-    assert alias_status(stored) == "pending"
+    assert status_now(stored) == "pending"
 
 
 def test_round_trip_by_reply(setup):
@@ -134,7 +134,7 @@ def test_resend_replaces_the_code_and_expired_codes_fail(setup):
             row = await session.scalar(select(AlternateAddress))
             row.code_expires_at = utcnow() - timedelta(minutes=1)
     with_db(settings, expire)
-    assert alias_status(alias(settings)) == "expired"
+    assert status_now(alias(settings)) == "expired"
     with pytest.raises(VerificationError, match="expired"):
         with_db(settings, lambda db: verify_code(db, second))
 
