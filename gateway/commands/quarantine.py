@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from gateway.store import quarantine as service
+from gateway.services import quarantine as service
 from gateway.commands.output import App, echo, emit_json, json_option, pass_app, table, with_db
 
 

@@ -1,7 +1,7 @@
 """The reads that turn an envelope into decisions' inputs: who a recipient is, who the senders are.
 
 Shared by the live SMTP dialogue (gateway.handlers.smtp) and by replaying a quarantined message
-(gateway.store.quarantine), so that both take the same road: route -> resolve -> authorize -> store.
+(gateway.services.quarantine), so that both take the same road: route -> resolve -> authorize -> store.
 """
 
 from __future__ import annotations

@@ -1,36 +1,26 @@
-"""Accepted messages that could not be filed: kept raw, listed, and replayed by an admin.
+"""Accepted messages that could not be filed: kept raw and listed (what the SMTP side needs).
 
 The SMTP handler answers 250 only for what is durably kept. When filing an accepted message fails for
 a reason of its own (gateway.store.faults: not a database outage), :func:`keep` writes the raw bytes,
-the envelope and the reason in one small transaction; ``smartbcc quarantine replay ID`` later runs
-the live filing road again (parse -> authorize -> store_message) and marks the entry replayed.
-Replaying twice, or a message that meanwhile arrived again, stores nothing twice: store_message dedups.
-A sender that retries a message kept here (same content hash, envelope and company) adds no entry: the
-waiting one counts the arrival. ``smartbcc quarantine discard ID`` deletes an entry for good.
+the envelope and the reason in one small transaction. A sender that retries a message kept here (same
+content hash, envelope and company) adds no entry: the waiting one counts the arrival. Replay and
+discard are the admin's, in gateway.services.quarantine.
 """
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from gateway.auth.author import header_author
-from gateway.auth.verdicts import Judgement
-from gateway.mail.parsing import parse_message
 from gateway.store.database import Database
-from gateway.store.filing import Delivery, clean_text, store_message
-from gateway.store.lookup import addressed_records, authorize_sender
-from gateway.store.models import Company, QuarantinedMessage, utcnow
+from gateway.store.filing import Delivery, clean_text
+from gateway.store.models import Company, QuarantinedMessage
 
-_VERDICT, _VERDICT_REASON = "anti-spoofing verdict: ", "anti-spoofing reason: "
-
-
-class QuarantineError(Exception):
-    """A quarantine entry that cannot be shown or replayed; the message says why."""
+# the anti-spoofing verdict given on arrival, kept as the reason's last lines (a replay reads it back)
+VERDICT, VERDICT_REASON = "anti-spoofing verdict: ", "anti-spoofing reason: "
 
 
 @dataclass(frozen=True)
@@ -50,14 +40,6 @@ class QuarantineEntry:
     replayed_message_pk: int | None
 
 
-@dataclass(frozen=True)
-class Replayed:
-    entry_id: int
-    message_pk: int
-    created: bool             # False: the message was stored already (it arrived again meanwhile)
-    links_added: int
-
-
 async def keep(db: Database, delivery: Delivery, reason: str) -> int:
     """Write an accepted message that could not be filed, in its own transaction; returns its id.
 
@@ -68,7 +50,7 @@ async def keep(db: Database, delivery: Delivery, reason: str) -> int:
     content_hash = delivery.parsed.content_hash
     lines = [clean_text(reason)]
     if delivery.antispoof is not None:
-        lines += [_VERDICT + delivery.antispoof.verdict, _VERDICT_REASON + clean_text(delivery.antispoof.reason)]
+        lines += [VERDICT + delivery.antispoof.verdict, VERDICT_REASON + clean_text(delivery.antispoof.reason)]
     entry = QuarantinedMessage(
         company_id=delivery.company_id, owner_user_id=delivery.authorization.user_id,
         envelope_from=envelope_from, envelope_rcpts=envelope_rcpts, content_hash=content_hash,
@@ -110,73 +92,3 @@ async def list_entries(db: Database, include_replayed: bool = False) -> list[Qua
     return [QuarantineEntry(row.id, row.status, row.slug or "", row.envelope_from, list(row.envelope_rcpts or []),
                             row.client_address, row.size or 0, row.reason, row.attempts, row.arrivals, row.received_at,
                             row.replayed_at, row.replayed_message_pk) for row in rows]
-
-
-async def discard(db: Database, entry_id: int) -> None:
-    """Delete entry ``entry_id`` and its raw bytes for good; QuarantineError when there is none."""
-    async with db.sessions() as session, session.begin():
-        entry = await session.get(QuarantinedMessage, entry_id, with_for_update=True)
-        if entry is None:
-            raise QuarantineError(f"no quarantined message {entry_id} (smartbcc quarantine list --all shows them)")
-        await session.delete(entry)
-
-
-async def replay(db: Database, entry_id: int) -> Replayed:
-    """File a waiting entry through the live road and mark it replayed; QuarantineError says why not."""
-    async with db.sessions() as session:
-        entry = await session.get(QuarantinedMessage, entry_id)
-    if entry is None:
-        raise QuarantineError(f"no quarantined message {entry_id}")
-    if entry.status == "replayed":
-        raise QuarantineError(f"quarantined message {entry_id} was replayed already, as message "
-                              f"{entry.replayed_message_pk}")
-    if entry.company_id is None:
-        raise QuarantineError(f"quarantined message {entry_id} names no company; export it and deliver it again")
-    try:
-        replayed = await _file_again(db, entry)
-    except Exception as error:
-        await _note_attempt(db, entry_id, None, f"replay failed: {error!r}")
-        if isinstance(error, QuarantineError):
-            raise
-        raise QuarantineError(f"replay of quarantined message {entry_id} failed: {error}") from error
-    await _note_attempt(db, entry_id, replayed.message_pk, "")
-    return replayed
-
-
-async def _file_again(db: Database, entry: QuarantinedMessage) -> Replayed:
-    assert entry.company_id is not None
-    parsed = await asyncio.to_thread(parse_message, entry.raw, mail_domain=db.mail_domain)
-    author = await asyncio.to_thread(header_author, entry.raw, parsed.header_names.count("from"))
-    verdict = await authorize_sender(db, entry.company_id, entry.envelope_from, author.address, author.problem)
-    if not verdict.authorized:
-        raise QuarantineError(f"quarantined message {entry.id}: the sender is not authorized now "
-                              f"({verdict.reason})")
-    stored = await store_message(db, Delivery(
-        company_id=entry.company_id, raw=entry.raw, parsed=parsed, authorization=verdict,
-        envelope_from=entry.envelope_from, envelope_rcpts=tuple(entry.envelope_rcpts or ()),
-        addressed=await addressed_records(db, entry.company_id, entry.envelope_rcpts or ()),
-        client_address=entry.client_address, antispoof=_judgement(entry.reason),
-    ))
-    return Replayed(entry.id, stored.message_pk, stored.created, stored.links_added)
-
-
-def _judgement(reason: str) -> Judgement | None:
-    """The anti-spoofing verdict given when the message was accepted (kept in the reason's last lines)."""
-    lines = reason.splitlines()
-    verdict = next((line[len(_VERDICT):] for line in lines if line.startswith(_VERDICT)), None)
-    if verdict is None:
-        return None
-    why = next((line[len(_VERDICT_REASON):] for line in lines if line.startswith(_VERDICT_REASON)), "")
-    return Judgement("accept", verdict, f"{why} (judged when received)")
-
-
-async def _note_attempt(db: Database, entry_id: int, message_pk: int | None, failure: str) -> None:
-    async with db.sessions() as session, session.begin():
-        entry = await session.get(QuarantinedMessage, entry_id, with_for_update=True)
-        if entry is None:
-            return
-        entry.attempts += 1
-        if message_pk is not None:
-            entry.status, entry.replayed_message_pk, entry.replayed_at = "replayed", message_pk, utcnow()
-        else:
-            entry.reason = f"{entry.reason}\n{utcnow():%Y-%m-%d %H:%M:%S} {clean_text(failure, 2000)}"

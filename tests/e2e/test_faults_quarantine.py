@@ -11,7 +11,8 @@ from sqlalchemy import select, text
 
 from gwtest import ThreadedGateway, count, messages, seed, with_db
 from rawsmtp import COMPANY, USER, Raw, message
-from gateway.store import quarantine
+from gateway.services import quarantine
+from gateway.store import quarantine as kept
 from gateway.services import users
 from gateway.cli import cli
 from gateway.store import filing
@@ -130,7 +131,7 @@ def test_when_even_the_quarantine_write_fails_the_answer_is_451(settings, monkey
         raise OSError("quarantine unavailable")
     with ThreadedGateway(settings) as gateway:
         monkeypatch.setattr(filing, "plan_filing", _planner_bug)
-        monkeypatch.setattr(quarantine, "keep", no_quarantine)
+        monkeypatch.setattr(kept, "keep", no_quarantine)
         code, text_ = _deliver(gateway, raw)
         assert (code, text_[:5]) == (451, "4.3.0")
         assert count(settings, Message) == count(settings, QuarantinedMessage) == 0

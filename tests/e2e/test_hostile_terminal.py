@@ -20,7 +20,7 @@ from sqlalchemy import update
 
 from gwtest import ThreadedGateway, seed, with_db
 from rawsmtp import COMPANY, USER, Raw
-from gateway.store import quarantine
+from gateway.services import quarantine
 from gateway.cli import cli
 from gateway.store import filing
 from gateway.store.models import Company, Deal, utcnow
