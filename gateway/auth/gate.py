@@ -21,8 +21,6 @@ import logging
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import select
-
 from gateway.auth import checks
 from gateway.auth.alignment import domain_of
 from gateway.auth.resolver import Dns
@@ -33,17 +31,14 @@ from gateway.config import (
 )
 from gateway.replies import AUTHENTICATION_DEFERRED, NOT_AUTHENTICATED, Refusal
 from gateway.auth.senders import Authorization
-from gateway.store.database import Database
-from gateway.store.models import Company
 
 log = logging.getLogger("smartbcc.auth")
 CHECK_TIMEOUTS = 6     # all checks of one message together take at most this many DNS timeouts
 
 
 class Antispoof:
-    def __init__(self, db: Database, settings: Settings) -> None:
+    def __init__(self, settings: Settings) -> None:
         check_antispoof(settings)
-        self.db = db
         self.settings = settings
         self.trusted_networks = networks(settings.trusted_networks)
         self.upstream_networks = networks(settings.upstream_networks, "upstream_networks")
@@ -66,12 +61,12 @@ class Antispoof:
         return self._dns
 
     async def judge(self, company_id: int, raw: bytes, author: str, authorization: Authorization,
-                    envelope_from: str, session: Any, company_modes: tuple[str, str] | None = None) -> Judgement:
+                    envelope_from: str, session: Any, company_modes: tuple[str, str]) -> Judgement:
         """``author``: the header From's address as sender authorization read it (``gateway.auth.author``),
         "" when it names none plainly (then DMARC has no From domain to speak about, and the strict
-        policy refuses); ``company_modes``: the company's own (antispoof_mode, antispoof_policy), when
-        already read."""
-        mode, policy = await self._modes(company_id, company_modes)
+        policy refuses); ``company_modes``: the company's own (antispoof_mode, antispoof_policy), as
+        read with the recipient ("" for the deployment's)."""
+        mode, policy = self._modes(company_id, company_modes)
         client = client_address(session)
         from_domain = domain_of(author) if author else ""
         trusted = client if client and _within(client, self.trusted_networks) else ""
@@ -104,12 +99,7 @@ class Antispoof:
         except TimeoutError:
             raise Refusal(AUTHENTICATION_DEFERRED, f"the checks took over {limit:g} s") from None
 
-    async def _modes(self, company_id: int, known: tuple[str, str] | None = None) -> tuple[str, str]:
-        if known is None:
-            async with self.db.sessions() as session:
-                row = (await session.execute(select(Company.antispoof_mode, Company.antispoof_policy)
-                                             .where(Company.id == company_id))).one_or_none()
-            known = (row.antispoof_mode, row.antispoof_policy) if row is not None else ("", "")
+    def _modes(self, company_id: int, known: tuple[str, str]) -> tuple[str, str]:
         own_mode, own_policy = known
         mode, policy = self.settings.antispoof, self.settings.antispoof_policy
         if own_mode:

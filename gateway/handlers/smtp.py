@@ -73,7 +73,7 @@ class GatewayHandler:
     def __init__(self, db: Database, settings: Settings) -> None:
         self.db = db
         self.settings = settings
-        self.antispoof = Antispoof(db, settings)
+        self.antispoof = Antispoof(settings)
         self.faults = FaultLog()
         self.filer = Filer(db, settings, self.faults)
         self.parser = Parser(db.mail_domain, timeout=settings.parse_timeout,
