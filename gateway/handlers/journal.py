@@ -19,9 +19,8 @@ import logging
 import re
 import time
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Protocol
 
-from gateway.ops.metrics import Metrics
 from gateway.replies import reason_of
 
 log = logging.getLogger("smartbcc.transaction")
@@ -83,10 +82,20 @@ def logfmt(fields: Iterable[tuple[str, Any]]) -> str:
     return " ".join(parts)
 
 
+class Counts(Protocol):
+    """Where the journal counts outcomes: gateway.ops.metrics.Metrics, which the server wires in (the
+    process's metrics sit above the SMTP edge, so the edge names only what it calls)."""
+
+    recipients_refused: Any      # a prometheus Counter labelled (code, reason)
+
+    def transaction_ended(self, outcome: str, stage: str, code: int | None, reason: str, kept: str,
+                          size: int, reply_seconds: float | None) -> None: ...
+
+
 class Journal:
     """Ends transactions: writes the line and counts the outcome (``metrics`` None: the line only)."""
 
-    def __init__(self, metrics: Metrics | None = None) -> None:
+    def __init__(self, metrics: Counts | None = None) -> None:
         self.metrics = metrics
 
     def end(self, peer: Peer, record: TransactionRecord, stage: str, status: str | None,
