@@ -8,15 +8,19 @@ from __future__ import annotations
 
 import click
 
-from gateway.commands import filing, sending
+from gateway.commands.activities import activity
 from gateway.commands.aliases import alias
 from gateway.commands.output import App, SafeGroup
 from gateway.commands.companies import company
 from gateway.commands.deployment import init, serve
+from gateway.commands.documents import DOCUMENT_GROUPS
 from gateway.commands.messages import messages
 from gateway.commands.quarantine import quarantine
+from gateway.commands.permissions import permission
 from gateway.commands.records import RECORD_GROUPS
+from gateway.commands.review import review_group
 from gateway.commands.routes import routes
+from gateway.commands.sending import recipients, record_email, send
 from gateway.commands.users import user
 from gateway.commands.web import token, web
 
@@ -37,11 +41,9 @@ def cli(ctx: click.Context, config_file: str | None, data_dir: str | None, datab
     ctx.obj = App(config_file, {"data_dir": data_dir, "database_url": database_url, "mail_domain": mail_domain})
 
 
-for command in (init, serve, company, user, alias, *RECORD_GROUPS, messages, routes):
+for command in (init, serve, company, user, alias, *RECORD_GROUPS, messages, routes, review_group, recipients,
+                send, record_email, activity, permission, *DOCUMENT_GROUPS, quarantine):
     cli.add_command(command)
-filing.register(cli)
-sending.register(cli)
-cli.add_command(quarantine)
 cli.add_command(web)
 cli.add_command(token)
 

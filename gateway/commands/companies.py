@@ -1,11 +1,12 @@
-"""`smartbcc company add|list|show`."""
+"""`smartbcc company add|list|show|set-domain|set|exclude|include`."""
 
 from __future__ import annotations
 
 import click
 
 from gateway.commands.output import App, echo, emit_json, json_option, jsonable, lines, pass_app, table, with_db
-from gateway.services import companies
+from gateway.crm.conversion import ACTIVITIES, LEADS_TO
+from gateway.services import companies, preferences
 
 
 @click.group()
@@ -78,3 +79,76 @@ def set_domain(app: App, slug: str, new_domain: str, grace_days: int | None, as_
                    f"{change.former_expires_at:%Y-%m-%d %H:%M} UTC; per-record addresses follow the new one.")
     else:
         echo("The company address is unchanged.")
+
+
+def _print_company(view: preferences.CompanySettings) -> None:
+    lines([("company", view.slug), ("crm mode", view.crm_mode), ("classic creates", view.classic_creates),
+           ("deal for new inquiry", view.deal_for_new_inquiry), ("max new contacts", view.max_new_contacts),
+           ("anti-spoofing", view.antispoof_mode or "(deployment setting)"),
+           ("anti-spoofing policy", view.antispoof_policy or "(deployment setting)"),
+           ("never log", ", ".join(view.exclusions) or "(nothing)"),
+           ("allow any address", view.allow_any_address), ("any address creates", view.any_address_creates)])
+    for done in view.converted:
+        client = ", ".join(part for part in (
+            f"contact {done.person_id}" if done.person_id else "", f"organization {done.org_id}" if done.org_id else "")
+            if part) or "no client"
+        new = f"; new {' and '.join(done.created)}" if done.created else ""
+        echo(f"Converted lead {done.lead_id} to deal {done.deal_id} ({client}{new}): "
+                   f"{done.messages_moved} message(s) moved, {done.activities_moved} activity(ies) moved, "
+                   f"{done.activities_completed} completed")
+
+
+@company.command("set")
+@click.argument("slug")
+@click.option("--crm-mode", type=click.Choice(preferences.CRM_MODES), help="simple (no leads) or classic.")
+@click.option("--classic-creates", type=click.Choice(preferences.CLASSIC_CREATES),
+              help="Classic mode: an unknown address becomes a lead or a contact.")
+@click.option("--deal-for-new-inquiry/--no-deal-for-new-inquiry", default=None,
+              help="Simple mode: a forwarded inquiry from an unknown customer opens a deal.")
+@click.option("--max-new-contacts", type=int, help="Bound on the records one message may create.")
+@click.option("--antispoof", type=click.Choice((*preferences.ANTISPOOF_MODES, "deployment")),
+              help="Anti-spoofing mode for this company (deployment: use the deployment's).")
+@click.option("--antispoof-policy", type=click.Choice((*preferences.ANTISPOOF_POLICIES, "deployment")))
+@click.option("--leads-to", type=click.Choice(LEADS_TO),
+              help="Classic -> simple: each active lead's deal gets a contact, a company or both (default contact).")
+@click.option("--pipeline", metavar="NAME", help="Classic -> simple: the pipeline of the new deals (default: default).")
+@click.option("--activities", type=click.Choice(ACTIVITIES),
+              help="Classic -> simple: move the leads' planned activities to the deals, or complete them "
+                   "(default keep).")
+@click.option("--allow-any-address/--no-allow-any-address", default=None,
+              help="Mail sent from a record may go to any address, not only its contacts' and companies'.")
+@click.option("--any-address-creates", type=click.Choice(preferences.CLASSIC_CREATES),
+              help="With --allow-any-address: an address new to the CRM becomes a lead or a contact.")
+@json_option
+@pass_app
+def company_set(app: App, slug: str, crm_mode: str | None, classic_creates: str | None,
+                deal_for_new_inquiry: bool | None, max_new_contacts: int | None, antispoof: str | None,
+                antispoof_policy: str | None, leads_to: str | None, pipeline: str | None, activities: str | None,
+                allow_any_address: bool | None, any_address_creates: str | None, as_json: bool) -> None:
+    """Change how SLUG's mail is filed; with no option, show the settings.
+
+    Switching from classic to simple mode converts every active lead into a deal (see --leads-to,
+    --pipeline, --activities); switching back to classic converts nothing.
+    """
+    view = with_db(app, lambda db: preferences.set_company(
+        db, slug, crm_mode=crm_mode, classic_creates=classic_creates, deal_for_new_inquiry=deal_for_new_inquiry,
+        max_new_contacts=max_new_contacts, antispoof_mode=antispoof, antispoof_policy=antispoof_policy,
+        allow_any_address=allow_any_address, any_address_creates=any_address_creates,
+        leads_to=leads_to, pipeline=pipeline, activities=activities))
+    emit_json(view) if as_json else _print_company(view)
+
+
+def _exclusion_command(add: bool):  # type: ignore[no-untyped-def]
+    @click.argument("slug")
+    @click.argument("address_or_domain")
+    @json_option
+    @pass_app
+    def command(app: App, slug: str, address_or_domain: str, as_json: bool) -> None:
+        change = preferences.add_exclusion if add else preferences.remove_exclusion
+        view = with_db(app, lambda db: change(db, slug, address_or_domain))
+        emit_json(view) if as_json else _print_company(view)
+    return command
+
+
+company.command("exclude", help="Never log this address or domain for SLUG.")(_exclusion_command(True))
+company.command("include", help="Take an address or domain off SLUG's never-log list.")(_exclusion_command(False))

@@ -1,4 +1,4 @@
-"""`smartbcc messages list|show|export|delete`."""
+"""`smartbcc messages list|show|export|delete|link|unlink|share|unshare`."""
 
 from __future__ import annotations
 
@@ -11,9 +11,12 @@ from typing import Callable
 import click
 
 from gateway.commands.output import App, echo, emit_json, json_option, jsonable, lines, pass_app, table, text, with_db
+from gateway.commands.records import one_record, record_options
 from gateway.services import messages as service
+from gateway.services import review
 
 _RECORD_KINDS = ("deal", "lead", "person", "project", "org")
+RECORD_KINDS = ("deal", "lead", "project", "person", "org")     # link/unlink: the kinds a message links to
 
 
 @click.group()
@@ -119,3 +122,39 @@ def delete(app: App, message_id: int, as_json: bool) -> None:
         emit_json(summary)
         return
     echo(f"Deleted message {summary.id} ({summary.subject!r}) and its {summary.links} links")
+
+
+def _link_command(unlink: bool):  # type: ignore[no-untyped-def]
+    @click.argument("message_id", type=int)
+    @record_options(RECORD_KINDS)
+    @json_option
+    @pass_app
+    def command(app: App, message_id: int, as_json: bool, **records: int | None) -> None:
+        kind, record_id = one_record(records, RECORD_KINDS)
+        change = review.unlink_message if unlink else review.link_message
+        result = with_db(app, lambda db: change(db, message_id, kind, record_id))
+        if as_json:
+            emit_json(result)
+            return
+        verb = "unlinked from" if unlink else ("linked to" if result.changed else "was already linked to")
+        echo(f"Message {message_id} {verb} {kind} {record_id}")
+    return command
+
+
+def _visibility_command(visibility: str):  # type: ignore[no-untyped-def]
+    @click.argument("message_id", type=int)
+    @json_option
+    @pass_app
+    def command(app: App, message_id: int, as_json: bool) -> None:
+        now = with_db(app, lambda db: review.set_visibility(db, message_id, visibility))
+        if as_json:
+            emit_json({"id": message_id, "visibility": now})
+            return
+        echo(f"Message {message_id} is now {now}")
+    return command
+
+
+messages.command("link", help="Link a message to a record by hand (rule: manual).")(_link_command(False))
+messages.command("unlink", help="Take a message off a record.")(_link_command(True))
+messages.command("share", help="Let the whole company see a message.")(_visibility_command("shared"))
+messages.command("unshare", help="Make a message private to its owner again.")(_visibility_command("private"))

@@ -17,6 +17,24 @@ org_option = click.option("--org", "org_id", type=int, metavar="ID", help="Its o
 person_option = click.option("--person", "person_id", type=int, metavar="ID", help="Its contact (same company).")
 
 
+def one_record(options: dict[str, int | None], kinds: tuple[str, ...]) -> tuple[str, int | None]:
+    """The one record named by ``--<kind> ID`` among ``kinds`` (see :func:`record_options`)."""
+    given = [(kind, value) for kind, value in options.items() if kind in kinds and value is not None]
+    if len(given) != 1:
+        flags = " | ".join(f"--{kind} ID" for kind in kinds)
+        raise click.UsageError(f"name exactly one record: {flags}")
+    return given[0]
+
+
+def record_options(kinds: tuple[str, ...]):  # type: ignore[no-untyped-def]
+    """``--<kind> ID`` for each of ``kinds``: a command that acts on one record of several kinds."""
+    def decorate(command):  # type: ignore[no-untyped-def]
+        for kind in reversed(kinds):
+            command = click.option(f"--{kind}", kind, type=int, metavar="ID", help=f"A {kind} id.")(command)
+        return command
+    return decorate
+
+
 def _added(view: RecordView, as_json: bool) -> None:
     if as_json:
         emit_json(view)
@@ -72,6 +90,10 @@ def _add_dealish(kind: str) -> click.Command:
     if kind == "lead":
         command = click.option("--email", help="The lead's own address.")(command)
         command = click.option("--name", help="The lead's person name.")(command)
+        command = click.option("--company-name", help="The prospect's company; converting the lead can make it "
+                               "an organization.")(command)
+    if kind == "deal":
+        command = click.option("--pipeline", metavar="NAME", help="Its pipeline (default: default).")(command)
     return command
 
 

@@ -1,11 +1,9 @@
-"""Sending from a record: `recipients KIND ID`, `send KIND ID`, `record-email add|list|remove`; and the
-registration of `activity`, `permission` and `invoice|quote|smart` (see :func:`register`)."""
+"""Sending from a record: `recipients KIND ID`, `send KIND ID`, `record-email add|list|remove`."""
 
 from __future__ import annotations
 
 import click
 
-from gateway.commands import activities, documents, permissions
 from gateway.commands.output import App, echo, emit_json, json_option, pass_app, table, with_db
 from gateway.crm.recipients import NOUNS, OWN_ADDRESS_KINDS, SENDING_KINDS, RecipientList
 from gateway.services import record_emails, sending
@@ -112,21 +110,3 @@ def list_addresses(app: App, kind: str, record_id: int, as_json: bool) -> None:
     """A lead's, person's or org's addresses, with when mail sent from the CRM last went to each."""
     view = with_db(app, lambda db: record_emails.list_addresses(db, kind, record_id))
     emit_json(view) if as_json else _print_addresses(view)
-
-
-def _extend_record_add(cli: click.Group, kind: str, option: click.Option) -> None:
-    """A field of the existing `<kind> add` command that this feature needs (the add passes it on)."""
-    cli.commands[kind].commands["add"].params.append(option)  # type: ignore[attr-defined]
-
-
-def register(cli: click.Group) -> None:
-    """Add `recipients`, `send`, `record-email`, `activity`, `permission`, `invoice|quote|smart` to the
-    top-level group, and `lead add --company-name`, `deal add --pipeline`."""
-    for command in (recipients, send, record_email, activities.activity, permissions.permission,
-                    *documents.DOCUMENT_GROUPS):
-        cli.add_command(command)
-    _extend_record_add(cli, "lead", click.Option(
-        ["--company-name"], help="The prospect's company; converting the lead can make it an organization."))
-    _extend_record_add(cli, "deal", click.Option(["--pipeline"], metavar="NAME",
-                                                 help="Its pipeline (default: default)."))
-

@@ -1,4 +1,4 @@
-"""`smartbcc user add|list|activate|deactivate|set-password`."""
+"""`smartbcc user add|list|activate|deactivate|set|set-password`."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from typing import Callable
 
 import click
 
-from gateway.commands.output import App, echo, emit_json, json_option, pass_app, table, with_db
-from gateway.services import users, web_auth
+from gateway.commands.output import App, echo, emit_json, json_option, lines, pass_app, table, with_db
+from gateway.services import preferences, users, web_auth
 
 
 @click.group()
@@ -79,3 +79,20 @@ def set_password(app: App, email: str, password_file: click.utils.LazyFile | Non
         emit_json({"email": address, "password": "set"})
         return
     echo(f"Password set for {address}")
+
+
+@user.command("set")
+@click.argument("email")
+@click.option("--auto-link/--no-auto-link", default=None, help="Link a contact's only open deal automatically.")
+@click.option("--default-sharing", type=click.Choice(preferences.VISIBILITIES),
+              help="Visibility stamped on mail received from now on.")
+@json_option
+@pass_app
+def user_set(app: App, email: str, auto_link: bool | None, default_sharing: str | None, as_json: bool) -> None:
+    """Change a user's filing preferences."""
+    view = with_db(app, lambda db: preferences.set_user(db, email, auto_link=auto_link,
+                                                        default_visibility=default_sharing))
+    if as_json:
+        emit_json(view)
+        return
+    lines([("user", view.email), ("auto-link", view.auto_link), ("default sharing", view.default_visibility)])
