@@ -111,3 +111,20 @@ def test_console_script_exports_raw_bytes(sqlite_settings):
 def test_help_needs_no_database(args, tmp_path):
     out = CliRunner().invoke(cli, ["--config", str(tmp_path / "missing.toml"), *args])
     assert out.exit_code == 0 and "Usage: " in out.stdout
+
+
+def test_cli_py_at_the_root_runs_the_cli_from_a_checkout(tmp_path):
+    """`python cli.py` needs no install: with -S no .pth file runs, so the installed (editable) package is
+    not importable, and cli.py still finds the checkout beside it; from any working folder."""
+    site_packages = [p for p in sys.path if p.endswith("site-packages")]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(site_packages)}
+    bare = subprocess.run([sys.executable, "-S", "-c", "import gateway"], env=env, cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert bare.returncode != 0, "gateway is importable without the checkout: this test proves nothing"
+    done = subprocess.run([sys.executable, "-S", str(ROOT / "cli.py"), "--help"], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("Usage: smartbcc [OPTIONS] COMMAND") and "quarantine" in done.stdout
+    routes = subprocess.run([sys.executable, "-S", str(ROOT / "cli.py"), "routes", "--help"], env=env,
+                            cwd=tmp_path, capture_output=True, text=True, timeout=60)
+    assert routes.returncode == 0 and "Usage: smartbcc routes" in routes.stdout
