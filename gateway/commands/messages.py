@@ -11,12 +11,12 @@ from typing import Callable
 import click
 
 from gateway.commands.output import App, echo, emit_json, json_option, jsonable, lines, pass_app, table, text, with_db
+from gateway.crm.kinds import RECORD_KINDS
 from gateway.commands.records import one_record, record_options
 from gateway.services import messages as service
 from gateway.services import review
 
 _RECORD_KINDS = ("deal", "lead", "person", "project", "org")
-RECORD_KINDS = ("deal", "lead", "project", "person", "org")     # link/unlink: the kinds a message links to
 
 
 @click.group()

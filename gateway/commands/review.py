@@ -5,10 +5,9 @@ from __future__ import annotations
 import click
 
 from gateway.commands.output import App, echo, emit_json, json_option, pass_app, table, with_db
+from gateway.crm.kinds import DEALISH_KINDS as DEALISH
 from gateway.commands.records import one_record, record_options
 from gateway.services import review
-
-DEALISH = ("deal", "lead", "project")
 
 
 @click.group("review")

@@ -23,11 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-OWN_ADDRESS_KINDS = ("lead", "person", "org")                        # records with addresses of their own
-THROUGH_LINKS = ("deal", "project", "invoice", "quote", "smart")     # mail goes to the linked contact/company
-SENDING_KINDS = (*OWN_ADDRESS_KINDS, *THROUGH_LINKS)
-NOUNS = {"lead": "lead", "person": "contact", "org": "organization", "deal": "deal", "project": "project",
-         "invoice": "invoice", "quote": "quote", "smart": "smart process"}
+from gateway.crm.kinds import NOUNS, OWN_ADDRESS_KINDS, SENDING_KINDS, THROUGH_LINKS  # noqa: F401 (re-exported)
+
 LEVELS = ("none", "own", "all")
 
 

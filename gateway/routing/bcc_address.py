@@ -14,7 +14,6 @@ import re
 
 from gateway.mail.address import normalize_domain
 
-RECORD_KINDS = ("deal", "lead", "project", "person", "org")
 TOKEN_LENGTH = 10
 SLUG_MAX = 40
 

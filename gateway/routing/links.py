@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from gateway.crm.kinds import DEALISH_KINDS
 from gateway.mail.address import split_email
 from gateway.mail.message import Mailbox, ParsedMessage
 
-DEALISH_KINDS = ("deal", "lead", "project")
 
 # Link rules, as stored on each link.
 RULE_RECORD_ADDRESS = "record-address"

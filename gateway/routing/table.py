@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from gateway.mail.address import InvalidAddress, normalize_domain, normalize_email, split_email
 from gateway.replies import BAD_ADDRESS, RELAY_DENIED, UNKNOWN_MAILBOX, Reply
-from gateway.routing.bcc_address import RECORD_KINDS
+from gateway.crm.kinds import RECORD_KINDS
 
 _SLUG = r"(?P<slug>[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?)"
 

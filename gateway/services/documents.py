@@ -12,13 +12,13 @@ from typing import Any
 
 from sqlalchemy import select
 
+from gateway.crm.kinds import DOCUMENT_KINDS
 from gateway.services.activities import ActivityView, activity_view
 from gateway.services.errors import ServiceError, company_by_slug, record_by_id
 from gateway.services.records import LinkedMessage, linked_messages
 from gateway.store.database import Database
 from gateway.store.models import RECORD_MODELS, Activity, Company, User
 
-DOCUMENT_KINDS = ("invoice", "quote", "smart")
 FIELDS = ("title", "status", "person_id", "org_id", "closed_at")
 
 

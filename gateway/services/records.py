@@ -10,12 +10,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.crm.kinds import CLOSED_STATUSES, RECORD_NOUNS as NOUNS  # noqa: F401 (re-exported)
 from gateway.mail.address import normalize_domain, validate_mailbox
 from gateway.services.errors import Conflict, NotFound, ServiceError, company_by_slug
 from gateway.store.database import Database
 from gateway.store.models import RECORD_MODELS, Company, Link, Message, Person, utcnow
 
-NOUNS = {"person": "contact", "org": "organization", "lead": "lead", "deal": "deal", "project": "project"}
 FIELDS = {
     "person": ("name", "email", "org_id"),
     "org": ("name", "domain"),
@@ -24,7 +24,6 @@ FIELDS = {
     "deal": ("title", "status", "pipeline", "person_id", "org_id", "closed_at"),
     "project": ("title", "status", "person_id", "org_id", "closed_at"),
 }
-CLOSED_STATUSES = {"lead": ("converted", "lost"), "deal": ("won", "lost"), "project": ("done", "cancelled")}
 
 
 @dataclass(frozen=True)

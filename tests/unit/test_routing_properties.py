@@ -7,7 +7,8 @@ from hypothesis import given, settings, strategies as st
 
 from gateway.mail.message import ForwardedOriginal, Mailbox, ParsedMessage
 from gateway.replies import RELAY_DENIED
-from gateway.routing.bcc_address import RECORD_KINDS, company_address, record_address, record_token, token_matches
+from gateway.crm.kinds import RECORD_KINDS
+from gateway.routing.bcc_address import company_address, record_address, record_token, token_matches
 from gateway.routing.links import (
     DEALISH_KINDS, RULE_ONLY_OPEN, RULE_RECORD_ADDRESS, FilingContext, KnownLead, KnownPerson, OpenRecord,
     RecordRef, participants, plan_filing,
