@@ -42,11 +42,20 @@ def sign_in(browser, site, email="ada@acme.example") -> None:  # type: ignore[no
 
 def submit(browser, element) -> None:  # type: ignore[no-untyped-def]
     """Click a button or link and wait until the next page has replaced this one."""
-    from selenium.webdriver.support import expected_conditions
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
-    page = browser.find_element(*by("css", "html"))
+    browser.execute_script("window.smartbccOldPage = true")
     element.click()
-    WebDriverWait(browser, 10).until(expected_conditions.staleness_of(page))
+
+    def replaced(driver) -> bool:  # type: ignore[no-untyped-def]
+        # A marker on the old page's window, not an element of it: chromedriver may answer a look at a
+        # node of a page that is going away with an inspector error instead of "stale element".
+        try:
+            return bool(driver.execute_script(
+                "return window.smartbccOldPage === undefined && document.readyState === 'complete'"))
+        except WebDriverException:      # the page is between two documents
+            return False
+    WebDriverWait(browser, 10).until(replaced)
 
 
 def row_of(browser, subject):  # type: ignore[no-untyped-def]
