@@ -29,11 +29,11 @@ def test_messages_carry_the_fields_and_search_and_filters_work(site):
     first = body["messages"][0]
     assert {"id", "message_id", "subject", "folder", "read", "visibility"} <= set(first)
     assert [m["subject"] for m in body["messages"]] == ["Beta offer", "Alpha offer"]
-    assert first["folder"] == "sent" and first["read"] is False and first["visibility"] == "private"
+    assert first["folder"] == "sent" and first["read"] is True and first["visibility"] == "private"
     found = api.get("/api/v1/messages", params={"q": "discount"}).json()["messages"]
     assert [m["subject"] for m in found] == ["Alpha offer"]
     one = api.get(f"/api/v1/messages/{found[0]['id']}").json()
-    assert one["subject"] == "Alpha offer" and one["read"] is False and one["links"]
+    assert one["subject"] == "Alpha offer" and one["read"] is True and one["links"]
     assert api.get("/api/v1/messages", params={"since": "yesterday"}).json()["error"]["code"] == "invalid"
     assert api.get("/api/v1/messages", params={"cursor": "garbage"}).status_code == 400
 
@@ -42,7 +42,7 @@ def test_operations_patch_delete_spam_links_bulk_folders_and_empty_trash(site):
     site.send("Work item", to="x@nowhere.example")
     api = client_for(site)
     ident = site.ids()["Work item"]
-    assert api.patch(f"/api/v1/messages/{ident}", json={"read": True}).json()["read"] is True
+    assert api.patch(f"/api/v1/messages/{ident}", json={"read": False}).json()["read"] is False
     folder = api.post("/api/v1/folders", json={"name": "Later"}).json()["id"]
     assert api.post("/api/v1/folders", json={"name": "Later"}).json()["error"]["code"] == "conflict"
     assert api.patch(f"/api/v1/messages/{ident}", json={"folder": folder}).json()["folder_id"] == int(folder)
