@@ -25,7 +25,7 @@ from gateway.handlers.protocol import client_of
 from gateway.handlers.limits import SenderRate, automatic_answer, is_own_address, loop_reason
 from gateway.mail.message import ParsedMessage
 from gateway.replies import (
-    ADDRESS_CONFIRMED, AUTHOR_UNCLEAR, LOOP_DETECTED, OTHER_COMPANY, RECIPIENT_OK, SENDER_NOT_AUTHORIZED,
+    ADDRESS_CONFIRMED, AUTHOR_UNCLEAR, LOOP_DETECTED, OTHER_COMPANY, SENDER_NOT_AUTHORIZED,
     SENDER_OK, TEMPORARY_FAILURE, TOO_MANY_RECIPIENTS, UNKNOWN_MAILBOX, Refusal, Reply,
 )
 from gateway.routing.links import RecordRef
@@ -125,7 +125,7 @@ class GatewayHandler:
                                 f"{address}: needs a transaction of its own after {envelope.rcpt_tos}")
         target = await resolve_recipient(self.db, decision)
         if target.company is None:
-            return self._refuse(session, "RCPT", UNKNOWN_MAILBOX, f"{address}: {target.why}")
+            return self._refuse(session, "RCPT", target.reply, f"{address}: {target.why}")
         company = target.company
         if txn.company_id is not None and (txn.company_id != company.id
                                            or txn.verify_alias_id != target.verify_alias_id):
@@ -139,7 +139,7 @@ class GatewayHandler:
             txn.addressed.append(target.record)
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
-        return str(RECIPIENT_OK)
+        return str(target.reply)
 
     async def handle_DATA(self, server, session, envelope) -> str:
         started = time.monotonic()
