@@ -2,9 +2,9 @@
 
 A transaction starts with an accepted MAIL and ends with the final reply to DATA, or earlier: RSET, a
 new HELO/EHLO, STARTTLS, QUIT, a dropped connection or a timeout (abandoned), or a MAIL the gateway
-refuses. :class:`GatewaySMTP` (gateway.handlers.protocol) keeps a :class:`TransactionRecord` and hands
-it here at the end; the handler leaves what it learned (company, Message-ID, how the message was kept,
-the reason for a refusal) on the envelope's ``smartbcc`` transaction.
+refuses. :class:`GatewaySMTP` (gateway.handlers.protocol) hands the transaction's one record
+(gateway.handlers.transaction.Transaction) here at the end: what the dialogue showed, and what the hooks
+learned (company, Message-ID, how the message was kept, the reason for a refusal).
 
 The line goes to the logger ``smartbcc.transaction`` in logfmt (``key=value``, values quoted when they
 hold spaces, quotes or ``=``), so it reads as text and parses with any log shipper::
@@ -18,9 +18,10 @@ from __future__ import annotations
 import logging
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Iterable, Protocol
 
+from gateway.handlers.transaction import Transaction
 from gateway.replies import reason_of
 
 log = logging.getLogger("smartbcc.transaction")
@@ -28,19 +29,6 @@ log = logging.getLogger("smartbcc.transaction")
 _PLAIN_VALUE = re.compile(r"^[^\s\"='\\\x00-\x1f\x7f]+$")
 _PATH = re.compile(r"<([^>]*)>")
 MAX_VALUE = 300          # a value longer than this is cut (and says so)
-
-
-@dataclass
-class TransactionRecord:
-    """What the dialogue of one transaction showed: sender, recipients, and when things happened."""
-
-    sender: str
-    started: float = field(default_factory=time.monotonic)
-    recipients: list[str] = field(default_factory=list)
-    refused: list[str] = field(default_factory=list)     # recipients refused at RCPT
-    last_refusal: str = ""                               # the reply to the last of them
-    data_ended: float | None = None                      # when the final dot arrived
-    size: int = 0                                        # bytes of the message data
 
 
 @dataclass(frozen=True)
@@ -98,17 +86,15 @@ class Journal:
     def __init__(self, metrics: Counts | None = None) -> None:
         self.metrics = metrics
 
-    def end(self, peer: Peer, record: TransactionRecord, stage: str, status: str | None,
-            facts: Any = None) -> None:
-        """``status``: the final reply (None: the client left without one); ``facts``: the handler's
-        transaction (gateway.handlers.smtp.Transaction) or None."""
+    def end(self, peer: Peer, record: Transaction, stage: str, status: str | None) -> None:
+        """``status``: the final reply (None: the client left without one)."""
         now = time.monotonic()
         if status is None and record.refused and not record.recipients:
             stage, status = "RCPT", record.last_refusal       # nobody to deliver to: refused at RCPT
         outcome = outcome_of(status)
         code, enhanced = _codes(status)
         reason = reason_of(status) if status and outcome != "accepted" else ""
-        kept = getattr(facts, "kept", "") if outcome == "accepted" else ""
+        kept = record.kept if outcome == "accepted" else ""
         reply_seconds = now - record.data_ended if record.data_ended is not None and status else None
         line = logfmt([
             ("session", peer.session), ("client", peer.client), ("helo", peer.helo or None),
@@ -117,12 +103,12 @@ class Journal:
             ("refused_recipients", ",".join(record.refused) or None),
             ("outcome", outcome), ("stage", stage), ("code", code), ("status", enhanced),
             ("reason", reason or None), ("kept", kept or None),
-            ("company", getattr(facts, "company_slug", "") or None),
-            ("message_id", getattr(facts, "message_id", "") or None),
-            ("message", getattr(facts, "message_pk", None)),
-            ("links_added", getattr(facts, "links_added", None)),
-            ("contacts_created", getattr(facts, "contacts_created", None)),
-            ("detail", getattr(facts, "detail", "") or None),
+            ("company", record.company_slug or None),
+            ("message_id", record.message_id or None),
+            ("message", record.message_pk),
+            ("links_added", record.links_added),
+            ("contacts_created", record.contacts_created),
+            ("detail", record.detail or None),
             ("size", record.size if record.data_ended is not None else None),
             ("reply_ms", None if reply_seconds is None else f"{reply_seconds * 1000:.1f}"),
             ("ms", f"{(now - record.started) * 1000:.1f}"),

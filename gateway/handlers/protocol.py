@@ -43,17 +43,18 @@ import logging
 import re
 import secrets
 import time
-from typing import Any, AnyStr, Awaitable, Callable
+from typing import Any, AnyStr, Awaitable, Callable, cast
 
 from email._header_value_parser import get_addr_spec, get_angle_addr
 from email.errors import HeaderParseError
 
-from aiosmtpd.smtp import MISSING, SMTP, syntax
+from aiosmtpd.smtp import MISSING, SMTP, Session, syntax
 
 from gateway.handlers.capacity import FILING_COPIES, Capacity, MemoryBudget
 from gateway.handlers.framing import DataFramer, Overrun
-from gateway.handlers.journal import Journal, Peer, TransactionRecord, path_of
+from gateway.handlers.journal import Journal, Peer, path_of
 from gateway.handlers.spool import SPOOL_AT, Spool
+from gateway.handlers.transaction import Transaction
 from gateway.handlers.limits import ErrorMemory, SessionCounter, SessionLimits, data_deadline, data_progress, shed_choice
 from gateway.replies import (
     BAD_ADDRESS, BAD_CHARACTERS, DEFAULT_ENHANCED, MESSAGE_TOO_BIG, SESSION_SHED, SHUTTING_DOWN, SYNC_ERROR,
@@ -104,14 +105,23 @@ def client_of(peer: Any) -> str:
     return str(peer[0]) if isinstance(peer, tuple) and peer else str(peer or "?")
 
 
+class GatewaySession(Session):
+    """aiosmtpd's session, holding the transaction under way (gateway.handlers.transaction): the hooks
+    receive it, so they and the protocol note what they learn on one record."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(loop)
+        self.transaction: Transaction | None = None
+
+
 class GatewaySMTP(SMTP):
     _plain_replies = False
+    session: GatewaySession | None
 
     def __init__(self, handler: Any, *, sessions: SessionCounter | None = None, limits: SessionLimits | None = None,
                  errors: ErrorMemory | None = None, live: set[GatewaySMTP] | None = None,
                  journal: Journal | None = None, capacity: Capacity | None = None,
                  data_line_limit: int = DATA_LINE_LIMIT, **options: Any) -> None:
-        self._record: TransactionRecord | None = None     # the transaction under way, for the journal
         super().__init__(handler, **options)
         self.journal = journal or Journal()
         self.session_id = secrets.token_hex(6)            # names the session in the transaction log
@@ -141,6 +151,14 @@ class GatewaySMTP(SMTP):
         self._smtp_methods = _Commands(self, self._smtp_methods)
 
     # -- connection ---------------------------------------------------------------------------------
+
+    def _create_session(self) -> GatewaySession:
+        return GatewaySession(self.loop)
+
+    @property
+    def transaction(self) -> Transaction | None:
+        """The transaction under way, if any (on the session, where the hooks find it)."""
+        return self.session.transaction if self.session is not None else None
 
     def connection_made(self, transport: Any) -> None:
         first = self._original_transport is None and self._client is None
@@ -195,7 +213,7 @@ class GatewaySMTP(SMTP):
             self.sessions.release(self._client)
             self._client = None
         assert self.transport is not None
-        self.transport.write(f"{SESSION_SHED}\r\n".encode())
+        self._say(SESSION_SHED)
         self._hang_up()
 
     def connection_lost(self, error: Exception | None) -> None:
@@ -250,7 +268,7 @@ class GatewaySMTP(SMTP):
         else:
             what = "idle"
         log.info("%s %s timeout; closing", client_of(self.session and self.session.peer), what)
-        self.transport.write(f"{TIMEOUT}\r\n".encode())
+        self._say(TIMEOUT)
         self._hang_up()
 
     @property
@@ -266,8 +284,12 @@ class GatewaySMTP(SMTP):
         if self.transport is None or self.transport.is_closing():
             self.live.discard(self)          # gone already (a TLS session's old transport, say)
         elif force or not self.in_transaction:
-            self.transport.write(f"{SHUTTING_DOWN}\r\n".encode())
+            self._say(SHUTTING_DOWN)
             self._hang_up()
+
+    def _say(self, reply: Reply) -> None:
+        """Write ``reply`` straight to the transport, outside the command loop (the connection closes next)."""
+        cast(asyncio.WriteTransport, self.transport).write(f"{reply}\r\n".encode())
 
     def _hang_up(self) -> None:
         """Close now; drop whatever the client pipelined behind, unread."""
@@ -347,7 +369,13 @@ class GatewaySMTP(SMTP):
             return
         await self.push("354 End data with <CR><LF>.<CR><LF>")
         try:
-            await self._take_data()
+            message = await self._read_data()
+            if isinstance(message, bytes):
+                await self._hand_over(message)
+            else:                         # the data is read and dropped: one reply for it, the transaction ends
+                await self.push(message)
+                self._end_transaction(self._last_status, "DATA")
+                self._set_post_data_state()
         finally:      # however the transaction ended (even cut off mid-DATA), its spool and memory go
             spooled, self._spooled = self._spooled, None
             if spooled is not None:
@@ -355,10 +383,10 @@ class GatewaySMTP(SMTP):
             self.budget.release(self._held)
             self._held = 0
 
-    async def _take_data(self) -> None:
-        """Read the data to its end (a large message into a spool, :attr:`_spooled`), reply, call the DATA
-        hook. A failure before the end drops the rest of the data; the reply comes after the end."""
-        assert self.envelope is not None
+    async def _read_data(self) -> bytes | str:
+        """Read the data to its end (a large message into a spool, :attr:`_spooled`): the whole message, or
+        the reply for a failure. A failure before the end drops the rest of the data; the reply is given
+        after the end, by the caller. What the client pipelined after the end is left for the command loop."""
         framer = DataFramer(self.data_size_limit, self.data_line_limit)
         failure: Reply | None = None
         end = -1
@@ -387,25 +415,26 @@ class GatewaySMTP(SMTP):
         finally:
             self._reader._limit = line_limit   # type: ignore[attr-defined]
             self.budget.release(reading)
-        if self._record is not None:
-            self._record.data_ended, self._record.size = time.monotonic(), framer.size
+        transaction = self.transaction
+        if transaction is not None:
+            transaction.data_ended, transaction.size = time.monotonic(), framer.size
         if end < len(chunk):                     # commands pipelined after the end: put back for the loop
             self._reader._buffer[:0] = memoryview(chunk)[end:]   # type: ignore[attr-defined]
-        original_content: bytes | None = None
-        if framer.overrun is None:
-            try:
-                original_content = await self._whole(framer)
-            except Exception as error:       # the data is read: the reply answers it, the session goes on
-                failure = self._failure("reading the message back", error)
-            else:
-                if original_content is None:
-                    failure = DATA_NO_MEMORY
-        if original_content is None:
-            await self.push(str(failure) if failure is not None else self._overrun_reply(framer.overrun))
-            self._end_transaction(self._last_status, "DATA")
-            self._set_post_data_state()
-            return
-        spooled = self._spooled
+        if failure is not None:                  # the data was dropped (its framer abandoned) for this
+            return str(failure)
+        if framer.overrun is not None:
+            return self._overrun_reply(framer.overrun)
+        try:
+            message = await self._whole(framer)
+        except Exception as error:       # the data is read: the reply answers it, the session goes on
+            return str(self._failure("reading the message back", error))
+        return str(DATA_NO_MEMORY) if message is None else message
+
+    async def _hand_over(self, original_content: bytes) -> None:
+        """Give the message that came to the DATA hook as aiosmtpd does (``envelope.content`` and
+        ``original_content``; a large message's spool file on the transaction), reply what it answers,
+        and end the transaction."""
+        assert self.envelope is not None
         content: str | bytes = original_content
         if self._decode_data:
             try:
@@ -417,14 +446,14 @@ class GatewaySMTP(SMTP):
                 return
         self.envelope.content = content
         self.envelope.original_content = original_content
-        self.envelope.smartbcc_spool = spooled.path if spooled is not None else None   # the parser reads it
-        if self._record is not None:
-            self._record.size = len(original_content)
-        envelope = self.envelope
+        transaction = self.transaction
+        if transaction is not None:
+            transaction.spool = self._spooled.path if self._spooled is not None else None   # the parser reads it
+            transaction.size = len(original_content)
         status = await self._call_handler_hook("DATA") if "DATA" in self._handle_hooks else MISSING
         self._set_post_data_state()
         await self.push("250 OK" if status is MISSING else status)
-        self._end_transaction(self._last_status, "DATA", getattr(envelope, "smartbcc", None))
+        self._end_transaction(self._last_status, "DATA")
 
     async def _keep(self, framer: DataFramer) -> Reply | None:
         """What the framer holds stays in memory while the budget has room for it and it is less than a
@@ -492,42 +521,51 @@ class GatewaySMTP(SMTP):
         self._end_transaction(None)
         super()._set_rset_state()
 
-    def _observe(self, command: str, arg: str) -> None:
-        """After MAIL and RCPT: start the transaction's record, note its recipients, or log a refused MAIL."""
-        status, record = self._last_status, self._record
+    def _open(self, arg: str) -> bool:
+        """Before MAIL: with no transaction under way, open one on the session, where the MAIL hook finds
+        it. True if this MAIL opened it (:meth:`_observe` then keeps it, or ends or drops it)."""
+        if self.session is None or self.session.transaction is not None:
+            return False
+        self.session.transaction = Transaction(sender=path_of(arg or ""))
+        return True
+
+    def _observe(self, command: str, arg: str, opened: bool = False) -> None:
+        """After MAIL and RCPT: keep the transaction a MAIL opened (or log a refused MAIL), note its recipients."""
+        status, transaction = self._last_status, self.transaction
         if command in ("smtp_MAIL", "smtp_RCPT") and status.startswith("2"):
             self._progress = self.loop.time()
         if command == "smtp_MAIL" and status.startswith("2"):
             self._rsets = 0                  # a transaction: the RSETs before it were no loop
-        if command == "smtp_MAIL" and record is None:
+        if command == "smtp_MAIL" and opened:
             if status.startswith("2") and self.envelope is not None and self.envelope.mail_from is not None:
-                self._record = TransactionRecord(sender=path_of(arg))
+                pass                         # the transaction is under way
             elif status and not status.startswith("2"):
-                self._record = TransactionRecord(sender=path_of(arg or ""))
                 self._end_transaction(status, "MAIL")
-        elif command == "smtp_RCPT" and record is not None and status:
+            elif self.session is not None:
+                self.session.transaction = None     # no reply (the connection went): nothing began
+        elif command == "smtp_RCPT" and transaction is not None and status:
             if status.startswith("2"):
-                record.recipients.append(path_of(arg))
+                transaction.recipients.append(path_of(arg))
             else:
-                record.refused.append(path_of(arg or ""))
-                record.last_refusal = status
+                transaction.refused.append(path_of(arg or ""))
+                transaction.last_refusal = status
                 self.journal.recipient_refused(status)
 
-    def _end_transaction(self, status: str | None, stage: str | None = None, facts: Any = None) -> None:
+    def _end_transaction(self, status: str | None, stage: str | None = None) -> None:
         """Hand the transaction under way, if any, to the journal: one line, one count."""
-        record, self._record = self._record, None
-        if record is None:
-            return
-        if stage is None:
-            stage = "DATA" if self._in_data or record.data_ended is not None else "RCPT" if (
-                record.recipients or record.refused) else "MAIL"
-        if facts is None and status is None:
-            facts = getattr(self.envelope, "smartbcc", None)
         session = self.session
-        peer = Peer(self.session_id, client_of(session and session.peer), getattr(session, "host_name", "") or "",
-                    getattr(session, "ssl", None) is not None)
+        transaction = self.transaction
+        if session is None or transaction is None:
+            return
+        session.transaction = None
+        if status is None and (self.envelope is None or self.envelope.mail_from is None):
+            return               # cut off while its MAIL was being answered: no transaction began
+        if stage is None:
+            stage = "DATA" if self._in_data or transaction.data_ended is not None else "RCPT" if (
+                transaction.recipients or transaction.refused) else "MAIL"
+        peer = Peer(self.session_id, client_of(session.peer), session.host_name or "", session.ssl is not None)
         try:
-            self.journal.end(peer, record, stage, status, facts)
+            self.journal.end(peer, transaction, stage, status)
         except Exception:        # the log must never cost a session
             log.exception("could not write the transaction log line")
 
@@ -556,12 +594,10 @@ class GatewaySMTP(SMTP):
         if not arg:
             return "", ""
         try:
-            if arg.lstrip().startswith("<"):
-                address, rest = get_angle_addr(arg)
-            else:
-                address, rest = get_addr_spec(arg)
+            found = get_angle_addr(arg) if arg.lstrip().startswith("<") else get_addr_spec(arg)
         except HeaderParseError:
             return None, None
+        address, rest = found
         addr = address.addr_spec
         if self.local_part_limit and len(addr.rpartition("@")[0]) > self.local_part_limit:
             return None, None
@@ -589,6 +625,7 @@ class GatewaySMTP(SMTP):
                     await self.push(str(TOO_MANY_RSETS))
                     return
             self._last_status = ""
+            opened = name == "smtp_MAIL" and self._open(arg)
             try:
                 if arg and _BAD_CHARACTERS.search(arg):
                     log.warning("%s command argument with control or non-UTF-8 characters: %r",
@@ -601,7 +638,7 @@ class GatewaySMTP(SMTP):
                 await method(arg)
             finally:
                 if path_command:
-                    self._observe(method.__name__, arg)
+                    self._observe(method.__name__, arg, opened)
         return guarded
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 from gateway.mail.address import InvalidAddress, normalize_email
@@ -22,13 +21,13 @@ from gateway.handlers.capacity import Capacity
 from gateway.handlers.filer import Filer
 from gateway.handlers.parsing_pool import Parser
 from gateway.handlers.protocol import client_of
+from gateway.handlers.transaction import Transaction
 from gateway.handlers.limits import SenderRate, automatic_answer, is_own_address, loop_reason
 from gateway.mail.message import ParsedMessage
 from gateway.replies import (
-    ADDRESS_CONFIRMED, AUTHOR_UNCLEAR, LOOP_DETECTED, OTHER_COMPANY, RECIPIENT_OK, SENDER_NOT_AUTHORIZED,
+    ADDRESS_CONFIRMED, AUTHOR_UNCLEAR, LOOP_DETECTED, OTHER_COMPANY, SENDER_NOT_AUTHORIZED,
     SENDER_OK, TEMPORARY_FAILURE, TOO_MANY_RECIPIENTS, UNKNOWN_MAILBOX, Refusal, Reply,
 )
-from gateway.routing.links import RecordRef
 from gateway.routing.table import route
 from gateway.store.database import Database
 from gateway.store.faults import FaultLog
@@ -41,32 +40,12 @@ log = logging.getLogger("smartbcc.smtp")
 
 
 
-@dataclass
-class Transaction:
-    """What one MAIL ... DATA transaction has established so far (kept on the aiosmtpd envelope)."""
-
-    envelope_from: str = ""
-    company_id: int | None = None
-    company_slug: str = ""
-    addressed: list[RecordRef] = field(default_factory=list)
-    slugs: set[str] = field(default_factory=set)   # the slugs the accepted recipients were written with
-    verify_alias_id: int | None = None     # a reply that confirms this alternate address
-    antispoof: tuple[str, str] = ("", "")  # the company's own anti-spoofing (mode, policy), "" = default
-    # what DATA came to, for the transaction log (gateway.handlers.journal)
-    message_id: str = ""
-    kept: str = ""                         # filed, seen_before, quarantined or confirmation
-    message_pk: int | None = None
-    links_added: int | None = None
-    contacts_created: int | None = None
-    detail: str = ""                       # why it was refused or deferred
-
-
-def _transaction(envelope: Any) -> Transaction:
-    txn = getattr(envelope, "smartbcc", None)
-    if txn is None:
-        txn = Transaction()
-        envelope.smartbcc = txn
-    return txn
+def _transaction(session: Any) -> Transaction:
+    """The transaction under way, which the protocol opened at MAIL (gateway.handlers.protocol)."""
+    transaction: Transaction | None = getattr(session, "transaction", None)
+    if transaction is None:
+        raise RuntimeError("no transaction under way on this session")
+    return transaction
 
 
 class GatewayHandler:
@@ -100,17 +79,16 @@ class GatewayHandler:
             sender = address
         if sender and is_own_address(sender, self.db.mail_domain):
             return self._refuse(session, "MAIL", LOOP_DETECTED, f"{sender} is one of the gateway's own addresses")
+        _transaction(session).envelope_from = sender
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
-        envelope.smartbcc = Transaction(envelope_from=sender)
         return str(SENDER_OK)
 
     async def handle_RSET(self, server, session, envelope) -> str:
-        envelope.smartbcc = Transaction()
-        return "250 2.0.0 OK"
+        return "250 2.0.0 OK"          # the protocol ended the transaction (gateway.handlers.protocol)
 
     async def handle_RCPT(self, server, session, envelope, address: str, rcpt_options: list[str]) -> str:
-        txn = _transaction(envelope)
+        txn = _transaction(session)
         decision = route(address, self.db.mail_domain)
         if decision.refused:
             return self._refuse(session, "RCPT", decision.reply, f"{address}: {decision.reason}")
@@ -125,7 +103,7 @@ class GatewayHandler:
                                 f"{address}: needs a transaction of its own after {envelope.rcpt_tos}")
         target = await resolve_recipient(self.db, decision)
         if target.company is None:
-            return self._refuse(session, "RCPT", UNKNOWN_MAILBOX, f"{address}: {target.why}")
+            return self._refuse(session, "RCPT", target.reply, f"{address}: {target.why}")
         company = target.company
         if txn.company_id is not None and (txn.company_id != company.id
                                            or txn.verify_alias_id != target.verify_alias_id):
@@ -139,12 +117,12 @@ class GatewayHandler:
             txn.addressed.append(target.record)
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
-        return str(RECIPIENT_OK)
+        return str(target.reply)
 
     async def handle_DATA(self, server, session, envelope) -> str:
         started = time.monotonic()
         deadline = asyncio.get_running_loop().time() + self.settings.data_timeout   # for the final reply
-        txn = _transaction(envelope)
+        txn = _transaction(session)
         raw: bytes = envelope.original_content or b""
         try:
             async with asyncio.timeout_at(deadline):
@@ -183,7 +161,7 @@ class GatewayHandler:
 
     async def _admit(self, session: Any, envelope: Any, txn: Transaction, raw: bytes) -> Delivery | str:
         """Everything decided before filing: parse, loops, who sends, rate, anti-spoofing (or a Refusal)."""
-        parsed = await self._parse(raw, getattr(envelope, "smartbcc_spool", None))
+        parsed = await self._parse(raw, txn.spool)
         txn.message_id = parsed.message_id or ""
         if txn.company_id is None:
             raise Refusal(UNKNOWN_MAILBOX, "no recipient was accepted")

@@ -1,19 +1,16 @@
-"""`smartbcc routes test`: the routing decision for one address, then what the store says about it."""
+"""`smartbcc routes test`: the routing decision for one address, then the steps of the live RCPT resolution.
+
+With a database, the verdict is what gateway.store.lookup.resolve_recipient (the function the RCPT hook
+calls) returns, its steps shown as they are: nothing here checks the company, record or token itself.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from sqlalchemy import select
-
-from gateway.replies import RECIPIENT_OK, UNKNOWN_MAILBOX
-from gateway.routing.bcc_address import token_matches
 from gateway.routing.table import Route, route
-from gateway.services.records import NOUNS
 from gateway.store.database import Database
-from gateway.store.lookup import company_of_slug
-from gateway.store.models import RECORD_MODELS, AlternateAddress, utcnow
-from gateway.auth.alternates import alias_status
+from gateway.store.lookup import resolve_recipient
 
 
 @dataclass(frozen=True)
@@ -44,13 +41,9 @@ def _decision(decision: Route) -> RouteExplanation:
                             decision.record_id, decision.token)
 
 
-def _refused(found: RouteExplanation, why: str) -> RouteExplanation:
-    return replace(found, accepted=False, verdict=f"refused: {why}", final_reply=str(UNKNOWN_MAILBOX))
-
-
 async def explain_route(address: str, mail_domain: str, db: Database | None = None,
                         database_note: str = "") -> RouteExplanation:
-    """Explain ``address``; with ``db`` also check the company, record and token as the server does."""
+    """Explain ``address``; with ``db``, resolve it as the RCPT hook does and show the resolution's steps."""
     decision = route(address, mail_domain)
     found = _decision(decision)
     if decision.refused:
@@ -59,32 +52,9 @@ async def explain_route(address: str, mail_domain: str, db: Database | None = No
     if db is None:
         return replace(found, database_note=database_note,
                        verdict="cannot tell whether it is accepted without the database")
-    found = replace(found, database_checked=True)
-    now = utcnow()
-    async with db.sessions() as session:
-        company, former = await session.run_sync(company_of_slug, decision.slug, now)
-        found = replace(found, former_slug=former)
-        if company is None:
-            return _refused(found, f"no company {decision.slug!r} (nor a former address in its grace period)")
-        found = replace(found, company=company.slug)
-        if decision.target == "company":
-            return replace(found, accepted=True, verdict=f"accepted for company {company.slug!r}",
-                           final_reply=str(RECIPIENT_OK))
-        if decision.target == "verify":
-            alias = await session.scalar(select(AlternateAddress).where(
-                AlternateAddress.reply_token == decision.token, AlternateAddress.company_id == company.id))
-            if alias is None or alias_status(alias.status, alias.code_expires_at, now) != "pending":
-                return _refused(found, "no pending address confirmation with that token")
-            return replace(found, accepted=True, final_reply=str(RECIPIENT_OK),
-                           verdict=f"accepted as the confirmation reply for {alias.email}")
-        record = await session.get(RECORD_MODELS[decision.kind], decision.record_id)
-        noun = f"{NOUNS[decision.kind]} {decision.record_id}"
-        if record is None or record.company_id != company.id:
-            return _refused(replace(found, record_exists=False), f"no {noun} in company {company.slug!r}")
-        expected = db.record_token(company.id, decision.kind, record.id, record.token_version)
-        current = token_matches(expected, decision.token)
-        found = replace(found, record_exists=True, token_current=current)
-        if not current:
-            return _refused(found, f"the token is not the current one for {noun} (rotated or mistyped)")
-        return replace(found, accepted=True, final_reply=str(RECIPIENT_OK),
-                       verdict=f"accepted for {noun} of company {company.slug!r}")
+    target = await resolve_recipient(db, decision)
+    steps = target.steps
+    return replace(found, database_checked=True, company=steps.company, former_slug=steps.former_slug,
+                   record_exists=steps.record_exists, token_current=steps.token_current,
+                   accepted=target.accepted, verdict=target.why if target.accepted else f"refused: {target.why}",
+                   final_reply=str(target.reply))

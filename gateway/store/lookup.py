@@ -2,17 +2,20 @@
 
 Shared by the live SMTP dialogue (gateway.handlers.smtp) and by replaying a quarantined message
 (gateway.services.quarantine), so that both take the same road: route -> resolve -> authorize -> store.
+``smartbcc routes test`` (gateway.services.routes) prints the steps :func:`resolve_recipient` returns.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Iterable
+from typing import Iterable
 
-from sqlalchemy import Connection, Select, bindparam, literal, select, union_all
+from sqlalchemy import BindParameter, Connection, Select, bindparam, literal, select, union_all
 from sqlalchemy.orm import Session
 
+from gateway.crm.kinds import RECORD_NOUNS
+from gateway.replies import RECIPIENT_OK, UNKNOWN_MAILBOX, Reply
 from gateway.routing.bcc_address import token_matches
 from gateway.routing.links import RecordRef
 from gateway.routing.table import Route, route
@@ -33,21 +36,43 @@ class CompanyRef:
 
 
 @dataclass(frozen=True)
+class Steps:
+    """What resolving a routed address found, step by step (None: the step was not reached). The live
+    RCPT hook acts on the :class:`Target`; ``smartbcc routes test`` prints these steps, so what it
+    explains is what the server did."""
+
+    company: str | None = None          # 1. the slug of the company the address names, if any
+    former_slug: bool = False           #    named by a former slug still in its grace period
+    record_exists: bool | None = None   # 2. a record address: the record is that company's
+    token_current: bool | None = None   # 3. ... and the address carries its current token
+
+
+@dataclass(frozen=True)
 class Target:
     """What a recipient address resolved to: a company, maybe one of its records or a confirmation."""
 
     company: CompanyRef | None = None
     record: RecordRef | None = None
     verify_alias_id: int | None = None
-    why: str = ""
+    why: str = ""                  # in words: why it was refused, or what it was accepted for
+    steps: Steps = Steps()
+
+    @property
+    def accepted(self) -> bool:
+        return self.company is not None
+
+    @property
+    def reply(self) -> Reply:
+        """The answer to RCPT TO for this address alone (the transaction's own rules aside)."""
+        return RECIPIENT_OK if self.company is not None else UNKNOWN_MAILBOX
 
 
-def _company_columns(former: int) -> Select[Any]:
+def _company_columns(former: int) -> Select[int, int, str, str | None, str | None]:
     return select(literal(former).label("former"), Company.id, Company.slug, Company.antispoof_mode,
                   Company.antispoof_policy)
 
 
-_SLUG = bindparam("slug")
+_SLUG: BindParameter[str] = bindparam("slug")
 _BY_SLUG = union_all(     # the company using the slug now, or the one whose former slug it still is
     _company_columns(0).where(Company.slug == _SLUG),
     _company_columns(1).join(FormerSlug, FormerSlug.company_id == Company.id)
@@ -66,28 +91,33 @@ def company_of_slug(reads: Connection | Session, slug: str, now: datetime) -> tu
 
 
 async def resolve_recipient(db: Database, decision: Route) -> Target:
-    """The company (and record, or pending confirmation) a routed address names, as of now."""
+    """The company (and record, or pending confirmation) a routed address names, as of now, with the
+    steps that led there."""
     now = utcnow()
-    company, _ = await db.reader.run(lambda reads: company_of_slug(reads, decision.slug, now))
+    company, former = await db.reader.run(lambda reads: company_of_slug(reads, decision.slug, now))
     if company is None:
         return Target(why=f"no company {decision.slug!r} (nor a former address in its grace period)")
+    steps = Steps(company.slug, former)
     if decision.target == "company":
-        return Target(company)
+        return Target(company, why=f"accepted for company {company.slug!r}", steps=steps)
     async with db.sessions() as session:
         if decision.target == "verify":
             alias = await session.scalar(select(AlternateAddress).where(
                 AlternateAddress.reply_token == decision.token, AlternateAddress.company_id == company.id))
             if alias is None or alias_status(alias.status, alias.code_expires_at, now) != "pending":
-                return Target(why="no pending confirmation with that token")
-            return Target(company, verify_alias_id=alias.id)
-        model = RECORD_MODELS[decision.kind]
-        record = await session.get(model, decision.record_id)
+                return Target(why="no pending address confirmation with that token", steps=steps)
+            return Target(company, verify_alias_id=alias.id, steps=steps,
+                          why=f"accepted as the confirmation reply for {alias.email}")
+        noun = f"{RECORD_NOUNS[decision.kind]} {decision.record_id}"
+        record = await session.get(RECORD_MODELS[decision.kind], decision.record_id)
         if record is None or record.company_id != company.id:
-            return Target(why=f"no {decision.kind} {decision.record_id} in {company.slug}")
+            return Target(why=f"no {noun} in company {company.slug!r}", steps=replace(steps, record_exists=False))
         expected = db.record_token(company.id, decision.kind, record.id, record.token_version)
-        if not token_matches(expected, decision.token):
-            return Target(why=f"token of {decision.kind} {record.id} is not current")
-        return Target(company, RecordRef(decision.kind, record.id))
+        steps = replace(steps, record_exists=True, token_current=token_matches(expected, decision.token))
+        if not steps.token_current:
+            return Target(why=f"the token is not the current one for {noun} (rotated or mistyped)", steps=steps)
+        return Target(company, RecordRef(decision.kind, record.id), steps=steps,
+                      why=f"accepted for {noun} of company {company.slug!r}")
 
 
 async def addressed_records(db: Database, company_id: int, rcpts: Iterable[str]) -> tuple[RecordRef, ...]:
@@ -128,7 +158,8 @@ async def authorize_sender(db: Database, company_id: int, envelope_from: str, au
     return authorize(envelope_from, authors, identities, author_problem)
 
 
-_COMPANY_ID, _WANTED = bindparam("company_id"), bindparam("wanted", expanding=True)
+_COMPANY_ID: BindParameter[int] = bindparam("company_id")
+_WANTED: BindParameter[list[str]] = bindparam("wanted", expanding=True)
 _IDENTITIES = union_all(    # the addresses' logins and alternates, in one trip
     select(literal("login").label("what"), User.email.label("email"), User.id.label("user_id"),
            literal("").label("status"), User.active.label("active"))

@@ -70,3 +70,51 @@ def test_without_a_database_the_decision_is_still_explained(bare):
     assert "run `smartbcc init` first" in found["database_note"]
     assert "cannot tell" in bare.ok("routes", "test", "acme@bcc.example.net")
     assert bare.json("routes", "test", "x@elsewhere.example")["final_reply"] == "550 5.7.1 Relaying denied"
+
+
+def test_routes_test_says_what_a_live_rcpt_does(seeded, smartbcc, settings, caplog):
+    """On a table of addresses, `routes test` gives the reply the running server gives to RCPT TO, and
+    the reason it logs for a refusal is the one `routes test` prints."""
+    import logging
+    import smtplib
+    from dataclasses import replace
+
+    from gwtest import ThreadedGateway
+
+    smartbcc.ok("alias", "add", "ada@acme.example", "ada@home.example", "--no-mail")
+
+    async def pending(db) -> None:  # type: ignore[no-untyped-def]
+        from sqlalchemy import select
+
+        from gateway.store.models import AlternateAddress, utcnow
+        async with db.sessions() as session, session.begin():
+            alias = await session.scalar(select(AlternateAddress))
+            alias.reply_token, alias.code_expires_at = "0123456789abcdef", utcnow() + timedelta(hours=1)
+    run_db(settings, pending)
+    rotated = seeded.deal["address"]
+    current = smartbcc.json("deal", "rotate-address", seeded.deal["id"])["address"]
+    local, _, domain = current.partition("@")
+    forged = f"{local[:-4]}{'a' if local[-4] != 'a' else 'b'}{local[-3:]}@{domain}"
+    addresses = [
+        "acme@bcc.example.net", current, rotated, forged, current.replace("acme+", "globex+"),
+        "acme+verify-0123456789abcdef@bcc.example.net", "acme+verify-fedcba9876543210@bcc.example.net",
+        "nobody@bcc.example.net", "acme+junk@bcc.example.net", "acme@elsewhere.example",
+    ]
+    explained = {address: smartbcc.json("routes", "test", address) for address in addresses}
+    caplog.set_level(logging.INFO, logger="smartbcc.smtp")
+    live: dict[str, str] = {}
+    with ThreadedGateway(replace(settings, error_sleep_time=0.0)) as gateway, \
+            smtplib.SMTP(gateway.host, gateway.port, timeout=30) as smtp:
+        smtp.ehlo("client.example")
+        for address in addresses:
+            smtp.mail("ada@acme.example")
+            code, text = smtp.rcpt(address)
+            live[address] = f"{code} {text.decode()}"
+            smtp.rset()
+    refusals = [record.getMessage() for record in caplog.records if " RCPT refused " in record.getMessage()]
+    assert sum(found["accepted"] for found in explained.values()) == 3          # company, record, confirmation
+    for address, found in explained.items():
+        assert live[address] == found["final_reply"], (address, live[address], found)
+        if not found["accepted"]:
+            why = found["verdict"].split(": ", 1)[1]
+            assert any(line.endswith(f"{address}: {why}") for line in refusals), (address, why, refusals)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from pathlib import Path
 
 import pytest
 from aiosmtpd.smtp import SMTP
@@ -155,3 +156,75 @@ def test_in_data_the_stream_reads_on_and_the_line_limit_is_back_for_the_commands
         loop.call_soon_threadsafe(loop.stop)
         thread.join(10)
         loop.close()
+
+
+def test_one_transaction_record_on_the_session_from_mail_to_the_journal() -> None:
+    """MAIL opens one typed Transaction on the session the hooks receive; the hooks and the protocol note
+    what they learn on it (a large message's spool file too), the journal gets that same record at the
+    end, and nothing of ours is set on aiosmtpd's envelope."""
+    from aiosmtpd.smtp import Envelope
+
+    from gateway.handlers.journal import Journal, Peer
+    from gateway.handlers.transaction import Transaction
+
+    loop = asyncio.new_event_loop()
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    seen: list[tuple[str, object]] = []
+    ended: list[tuple[Transaction, str, str | None]] = []
+    upstream = set(vars(Envelope()))
+
+    class Hooks:
+        async def handle_MAIL(self, server, session, envelope, address, options) -> str:
+            seen.append(("MAIL", session.transaction))
+            session.transaction.envelope_from = address
+            envelope.mail_from = address
+            return "250 2.1.0 OK"
+
+        async def handle_RCPT(self, server, session, envelope, address, options) -> str:
+            seen.append(("RCPT", session.transaction))
+            envelope.rcpt_tos.append(address)
+            return "250 2.1.5 OK"
+
+        async def handle_DATA(self, server, session, envelope) -> str:
+            txn = session.transaction
+            seen.append(("DATA", txn))
+            seen.append(("spooled", txn.spool is not None and Path(txn.spool).read_bytes() == envelope.original_content))
+            seen.append(("envelope", set(vars(envelope)) - upstream))
+            txn.kept = "filed"
+            return "250 2.0.0 kept"
+
+    class Keep(Journal):
+        def end(self, peer: Peer, record: Transaction, stage: str, status: str | None) -> None:
+            ended.append((record, stage, status))
+
+    async def listen():
+        return await loop.create_server(lambda: GatewaySMTP(Hooks(), hostname="txn.test", loop=loop, journal=Keep()),
+                                        host="127.0.0.1", port=0)
+    listening = asyncio.run_coroutine_threadsafe(listen(), loop).result(10)
+    client = Raw("127.0.0.1", listening.sockets[0].getsockname()[1])
+    try:
+        assert client.ehlo()[0] == 250
+        for lines in (2, 16_000):              # in memory, then spooled (1.3 MB)
+            content = b"Subject: x\r\n\r\n" + (b"y" * 78 + b"\r\n") * lines
+            assert client.cmd("MAIL FROM:<ada@acme.example>")[0] == 250
+            assert client.cmd("RCPT TO:<acme@bcc.example.net>")[0] == 250
+            assert client.data(content)[0] == 250
+        assert client.cmd("QUIT")[0] == 221
+    finally:
+        client.sock.close()
+        listening.close()
+        asyncio.run_coroutine_threadsafe(listening.wait_closed(), loop).result(10)
+        loop.call_soon_threadsafe(loop.stop)
+        thread.join(10)
+        loop.close()
+    assert [name for name, _ in seen] == ["MAIL", "RCPT", "DATA", "spooled", "envelope"] * 2
+    first, second = seen[0][1], seen[5][1]
+    assert isinstance(first, Transaction) and first is not second
+    assert all(txn is first for name, txn in seen[:3]) and all(txn is second for name, txn in seen[5:8])
+    assert [value for name, value in seen if name == "spooled"] == [False, True]
+    assert [value for name, value in seen if name == "envelope"] == [set(), set()]
+    assert [(record, stage, status) for record, stage, status in ended] == [
+        (first, "DATA", "250 2.0.0 kept"), (second, "DATA", "250 2.0.0 kept")]
+    assert (first.sender, first.recipients, first.kept, first.envelope_from) == (
+        "ada@acme.example", ["acme@bcc.example.net"], "filed", "ada@acme.example")
