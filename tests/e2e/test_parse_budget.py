@@ -99,6 +99,7 @@ def _large(subject: str) -> bytes:      # past the size that parses in the servi
 
 
 def test_a_killed_parsing_process_is_replaced(sqlite_settings):
+    sqlite_settings = dataclasses.replace(sqlite_settings, parse_timeout=60.0)   # a loaded machine is no deadline
     seed(sqlite_settings)
     with ThreadedGateway(sqlite_settings) as gateway:
         parser = gateway.gateway.handler.parser
