@@ -105,34 +105,45 @@ class Parser:
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.workers)
         async with self._slots:
-            worker = await self._take()
-            if worker is None:
-                return await asyncio.to_thread(parse_message, raw, mail_domain=self.mail_domain)
             own: Spool | None = None
-            if spooled is None:
-                try:
-                    own = await asyncio.to_thread(spool, raw, self.spool_dir)
-                    spooled = own.path
-                except OSError as error:     # no room for a temporary file: hand the bytes over instead
-                    log.warning("cannot spool a %d-byte message for parsing (%r)", len(raw), error)
-            request = ("file", spooled, self.mail_domain) if spooled else ("bytes", raw, self.mail_domain)
-            self._busy.add(worker)
             try:
-                kind, value = await asyncio.to_thread(worker.call, request, self.timeout)
-            except TimeoutError:
-                log.warning("parsing a %d-byte message took over %g s; its process %s is replaced and the "
-                            "message filed from its headers", len(raw), self.timeout, worker.pid)
-                return self._lost(worker, raw, f"the parse took over {self.timeout:g} s")
-            except (EOFError, OSError) as error:
-                code = worker.process.exitcode
-                log.warning("the parsing process %s died (%r, exit code %s); it is replaced and the message "
-                            "filed from its headers", worker.pid, error, code)
-                return self._lost(worker, raw, f"the parsing process died (exit code {code})")
+                if spooled is None:
+                    try:
+                        own = await asyncio.to_thread(spool, raw, self.spool_dir)
+                        spooled = own.path
+                    except OSError as error:     # no room for a temporary file: hand the bytes over instead
+                        log.warning("cannot spool a %d-byte message for parsing (%r)", len(raw), error)
+                request = ("file", spooled, self.mail_domain) if spooled else ("bytes", raw, self.mail_domain)
+                for attempt in (1, 2):
+                    worker = await self._take()
+                    if worker is None:
+                        return await asyncio.to_thread(parse_message, raw, mail_domain=self.mail_domain)
+                    self._busy.add(worker)
+                    try:
+                        kind, value = await asyncio.to_thread(worker.call, request, self.timeout)
+                    except TimeoutError:
+                        log.warning("parsing a %d-byte message took over %g s; its process %s is replaced and "
+                                    "the message filed from its headers", len(raw), self.timeout, worker.pid)
+                        return self._lost(worker, raw, f"the parse took over {self.timeout:g} s")
+                    except (EOFError, OSError) as error:
+                        # A process killed between two messages may still look alive when it is handed the
+                        # next one: that message gets one more process before it is filed from its headers.
+                        code = worker.process.exitcode
+                        if attempt == 1:
+                            log.warning("the parsing process %s died (%r, exit code %s); the message goes to "
+                                        "a new one", worker.pid, error, code)
+                            worker.kill()
+                            continue
+                        log.warning("the parsing process %s died (%r, exit code %s); it is replaced and the "
+                                    "message filed from its headers", worker.pid, error, code)
+                        return self._lost(worker, raw, f"the parsing process died (exit code {code})")
+                    finally:
+                        self._busy.discard(worker)
+                    self._idle.append(worker)
+                    break
             finally:
-                self._busy.discard(worker)
                 if own is not None:
                     own.remove()
-            self._idle.append(worker)
         if kind == "ok":
             return value
         return degraded_parse(raw, mail_domain=self.mail_domain, why=value)
