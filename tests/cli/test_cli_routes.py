@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from conftest import run_db
+from tests.support.clitest import run_db
 
 
 def test_company_record_and_refusals(seeded, smartbcc):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import run_db
+from tests.support.clitest import run_db
 from sqlalchemy import func, select
-from gwtest import free_port
-from smarthost import running_smarthost
+from tests.support.gwtest import free_port
+from tests.support.smarthost import running_smarthost
 
 from gateway.services import users
 from gateway.store.models import Lead, Message, Person, RecordEmail

@@ -10,9 +10,9 @@ from datetime import timedelta
 from click.testing import CliRunner
 from sqlalchemy import update
 
-from gwtest import ThreadedGateway, seed, with_db
 from gateway.cli import cli
 from gateway.store.models import FormerSlug, utcnow
+from tests.support.gwtest import ThreadedGateway, seed, with_db
 
 
 def smartbcc(settings, *args: str):

@@ -11,11 +11,11 @@ from email.message import EmailMessage
 import pytest
 from sqlalchemy import select
 
-from gwtest import ThreadedGateway, add_alternate, free_port, seed, with_db
-from smarthost import running_smarthost
 from gateway.services.smarthost import OutboundError
 from gateway.store.models import AlternateAddress, utcnow
 from gateway.services.aliases import VerificationError, send_confirmation, status_now, verify_code
+from tests.support.gwtest import ThreadedGateway, add_alternate, free_port, seed, with_db
+from tests.support.smarthost import running_smarthost
 
 
 @pytest.fixture

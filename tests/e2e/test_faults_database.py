@@ -14,9 +14,9 @@ import time
 
 import pytest
 
-from gwtest import ThreadedGateway, count, messages, seed
-from rawsmtp import Raw, message, wait_for
 from gateway.store.models import Message, MessageRaw, Person, QuarantinedMessage
+from tests.support.gwtest import ThreadedGateway, count, messages, seed
+from tests.support.rawsmtp import Raw, message, wait_for
 
 POSTGRES_URL = os.environ.get("SMARTBCC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 sqlite_only = pytest.mark.parametrize("backend", ["sqlite"])

@@ -9,14 +9,14 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, text
 
-from gwtest import ThreadedGateway, count, messages, seed, with_db
-from rawsmtp import COMPANY, USER, Raw, message
 from gateway.services import quarantine
 from gateway.store import quarantine as kept
 from gateway.services import users
 from gateway.cli import cli
 from gateway.store import filing
 from gateway.store.models import Message, QuarantinedMessage
+from tests.support.gwtest import ThreadedGateway, count, messages, seed, with_db
+from tests.support.rawsmtp import COMPANY, USER, Raw, message
 
 
 def smartbcc(settings, *args):

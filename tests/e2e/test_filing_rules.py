@@ -9,8 +9,8 @@ from email.message import EmailMessage
 import pytest
 from sqlalchemy import select, text, update
 
-from gwtest import ThreadedGateway, seed, with_db
 from gateway.store.models import Company, Deal, Exclusion, Lead, Link, Message, Person, ReviewItem, User, utcnow
+from tests.support.gwtest import ThreadedGateway, seed, with_db
 
 
 def compose(*, sender="Ada <ada@acme.example>", to="Bob <bob@customer.example>", subject="Hello",

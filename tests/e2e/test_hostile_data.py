@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from gwtest import ThreadedGateway, messages, seed
-from rawsmtp import COMPANY, USER, Raw, message, wait_for
+from tests.support.gwtest import ThreadedGateway, messages, seed
+from tests.support.rawsmtp import COMPANY, USER, Raw, message, wait_for
 
 FORGED = (f"MAIL FROM:<{USER}>\r\nRCPT TO:<{COMPANY}>\r\nDATA\r\n"
           f"From: {USER}\r\nTo: bob@customer.example\r\nSubject: FORGED\r\n\r\nforged body\r\n").encode()

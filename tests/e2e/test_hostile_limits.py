@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from gwtest import ThreadedGateway, messages, seed
-from rawsmtp import COMPANY, USER, Raw, message, wait_for
+from tests.support.gwtest import ThreadedGateway, messages, seed
+from tests.support.rawsmtp import COMPANY, USER, Raw, message, wait_for
 
 
 def _run(settings, **changes):

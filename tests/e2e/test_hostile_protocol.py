@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from gwtest import ThreadedGateway, make_certificate, messages, seed
-from rawsmtp import COMPANY, USER, Raw, message
+from tests.support.gwtest import ThreadedGateway, make_certificate, messages, seed
+from tests.support.rawsmtp import COMPANY, USER, Raw, message
 
 SMUGGLED = (b"MAIL FROM:<ada@acme.example>\r\nRCPT TO:<acme@bcc.example.net>\r\nDATA\r\n"
             b"From: ada@acme.example\r\nSubject: SMUGGLED\r\n\r\nsmuggled body\r\n")

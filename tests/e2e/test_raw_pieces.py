@@ -14,12 +14,12 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from gwtest import ThreadedGateway, count, messages, seed, with_db
-from rawsmtp import Raw, message
 from gateway.services import messages as service
 from gateway.store import filing, raw
 from gateway.store.database import Database
 from gateway.store.models import Message, MessageRaw, QuarantinedMessage, RawPiece, utcnow
+from tests.support.gwtest import ThreadedGateway, count, messages, seed, with_db
+from tests.support.rawsmtp import Raw, message
 
 
 def large_message(size: int, subject: str = "Large", message_id: str | None = None) -> bytes:

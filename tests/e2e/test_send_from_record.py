@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from smarthost import running_smarthost
+from tests.support.smarthost import running_smarthost
 
-from gwtest import ThreadedGateway, messages, persons, seed, with_db
 from gateway.store.models import Message, RecordEmail
+from tests.support.gwtest import ThreadedGateway, messages, persons, seed, with_db
 
 
 @pytest.fixture
@@ -108,7 +108,7 @@ def test_send_fails_cleanly_when_the_smarthost_refuses(settings, tmp_path: Path)
             return "550 5.1.1 no such user"
 
     from aiosmtpd.controller import Controller
-    from gwtest import free_port
+    from tests.support.gwtest import free_port
     controller = Controller(Refuse(), hostname="127.0.0.1", port=free_port())
     controller.start()
     try:

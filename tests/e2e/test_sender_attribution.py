@@ -8,8 +8,8 @@ import logging
 
 import pytest
 
-from gwtest import ThreadedGateway, messages, seed
-from rawsmtp import Raw, message
+from tests.support.gwtest import ThreadedGateway, messages, seed
+from tests.support.rawsmtp import Raw, message
 
 STRANGER = "eve@evil.example"
 HEADER = (b"To: bob@customer.example\r\nSubject: Quote\r\nDate: Mon, 06 Jan 2025 10:15:00 +0100\r\n"

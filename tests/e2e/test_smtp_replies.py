@@ -10,8 +10,8 @@ from email.utils import make_msgid
 import pytest
 from sqlalchemy import text
 
-from gwtest import ThreadedGateway, add_alternate, count, messages, seed, with_db
 from gateway.store.models import Message, MessageRaw, Person
+from tests.support.gwtest import ThreadedGateway, add_alternate, count, messages, seed, with_db
 
 
 def mail(sender: str = "ada@acme.example", to: str = "bob@customer.example", subject: str = "Quote",

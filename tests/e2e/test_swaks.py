@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from gwtest import ThreadedGateway, messages, persons, seed
+from tests.support.gwtest import ThreadedGateway, messages, persons, seed
 
 pytestmark = [
     pytest.mark.swaks,

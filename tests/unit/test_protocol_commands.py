@@ -11,7 +11,7 @@ from aiosmtpd.smtp import SMTP
 from hypothesis import given, settings, strategies as st
 
 from gateway.handlers.protocol import GatewaySMTP
-from rawsmtp import Raw
+from tests.support.rawsmtp import Raw
 
 PATHS = ["", "<>", "<ada@acme.example>", "<ada@acme.example> SIZE=10000 BODY=8BITMIME", "ada@acme.example",
          " <ada@acme.example>", "<ada@acme.example", "<@relay.example:ada@acme.example>", "<\"a b\"@acme.example>",

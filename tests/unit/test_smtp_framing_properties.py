@@ -14,7 +14,7 @@ from hypothesis import given, settings, strategies as st
 
 from gateway.handlers.framing import START, DataFramer, Overrun, line_lengths, lines_fit, unstuff
 from gateway.handlers.protocol import GatewaySMTP
-from rawsmtp import Raw
+from tests.support.rawsmtp import Raw
 
 FRAGMENTS = st.sampled_from([b"a", b"text ", b".", b"..", b"\r", b"\n", b"\r\n", b"\x00", b"\xff", b" ", b"\t",
                              b"MAIL FROM:<evil@example.com>", b"RCPT TO:<x@bcc.example.net>", b"DATA", b"QUIT",

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from gateway.cli import cli
-from webtest import PASSWORD, csrf_of, site_for
+from tests.support.webtest import PASSWORD, csrf_of, site_for
 
 
 
@@ -166,7 +166,7 @@ def test_the_next_page_after_sign_in_stays_on_this_site(site):
 
 @pytest.fixture
 def smarthost():
-    from smarthost import running_smarthost
+    from tests.support.smarthost import running_smarthost
     yield from running_smarthost()
 
 

@@ -8,7 +8,7 @@ from typing import Iterator
 
 from aiosmtpd.controller import Controller
 
-from gwtest import free_port
+from tests.support.gwtest import free_port
 
 
 class Capture:
