@@ -15,21 +15,14 @@ from gateway.services.smarthost import OutboundError
 from gateway.store.models import AlternateAddress, utcnow
 from gateway.services.aliases import VerificationError, send_confirmation, status_now, verify_code
 from tests.support.gwtest import ThreadedGateway, add_alternate, free_port, seed, with_db
-from tests.support.smarthost import running_smarthost
-
-
-@pytest.fixture
-def smarthost():
-    yield from running_smarthost()
 
 
 @pytest.fixture
 def setup(settings, smarthost):
-    capture, address = smarthost
-    settings = settings.replace(smarthost=address, smarthost_starttls=False)
+    settings = settings.replace(smarthost=smarthost.address, smarthost_starttls=False)
     seeded = seed(settings)
     add_alternate(settings, "ada@acme.example", "ada.phone@mobile.example", "pending")
-    return settings, seeded, capture
+    return settings, seeded, smarthost
 
 
 def alias(settings, email="ada.phone@mobile.example") -> AlternateAddress:
@@ -170,29 +163,26 @@ def test_unreachable_smarthost_is_a_clear_error(settings):
         with_db(settings, lambda db: send_confirmation(db, settings, alias_id))
 
 
-def test_cli_add_mail_reply_accepted(settings, smarthost):
+def test_cli_add_mail_reply_accepted(gateway, smarthost):
     """The whole round trip an admin and a salesperson make: `smartbcc alias add`, the mail arrives,
     the phone replies to it through the gateway, and mail from the phone is filed."""
     import json
     from click.testing import CliRunner
     from gateway.cli import cli
 
-    capture, address = smarthost
-    settings = settings.replace(smarthost=address, smarthost_starttls=False)
-    seeded = seed(settings)
+    settings, seeded = gateway.settings, gateway.seed
     result = CliRunner().invoke(cli, ["--data-dir", str(settings.data_dir), "--database-url", settings.database_url,
                                       "--mail-domain", settings.mail_domain, "alias", "add", "ada@acme.example",
                                       "ada.phone@mobile.example", "--json"],
-                                env={"SMARTBCC_SMARTHOST": address, "SMARTBCC_SMARTHOST_STARTTLS": "false"})
+                                env={"SMARTBCC_SMARTHOST": smarthost.address, "SMARTBCC_SMARTHOST_STARTTLS": "false"})
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["status"] == "pending"
-    [confirmation] = capture.messages
+    [confirmation] = smarthost.messages
     reply_address = confirmation["Reply-To"]
-    with ThreadedGateway(settings) as gateway:
-        code, _ = send(gateway, "ada.phone@mobile.example", reply_address,
-                       mail_from("ada.phone@mobile.example", to=reply_address, subject="Re: Confirm"))
-        assert code == 250
-        code, _ = send(gateway, "ada.phone@mobile.example", seeded.company_address,
-                       mail_from("ada.phone@mobile.example", subject="from the phone"))
-        assert code == 250
+    code, _ = send(gateway, "ada.phone@mobile.example", reply_address,
+                   mail_from("ada.phone@mobile.example", to=reply_address, subject="Re: Confirm"))
+    assert code == 250
+    code, _ = send(gateway, "ada.phone@mobile.example", seeded.company_address,
+                   mail_from("ada.phone@mobile.example", subject="from the phone"))
+    assert code == 250
     assert alias(settings).status == "verified"

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from gateway.store.models import Message, MessageRaw, Person
-from tests.support.gwtest import ThreadedGateway, add_alternate, count, messages, seed, with_db
+from tests.support.gwtest import ThreadedGateway, add_alternate, count, messages, with_db
 
 
 def mail(sender: str = "ada@acme.example", to: str = "bob@customer.example", subject: str = "Quote",
@@ -24,14 +24,6 @@ def mail(sender: str = "ada@acme.example", to: str = "bob@customer.example", sub
     message["Message-ID"] = message_id or make_msgid(domain="acme.example")
     message.set_content(body)
     return message.as_bytes(policy=message.policy.clone(linesep="\r\n"))   # as it travels
-
-
-@pytest.fixture
-def gateway(settings):
-    seeded = seed(settings)
-    with ThreadedGateway(settings) as running:
-        running.seed = seeded
-        yield running
 
 
 def client(gateway: ThreadedGateway) -> smtplib.SMTP:
@@ -100,17 +92,15 @@ def test_mail_from_size_above_limit_is_552(gateway):
     assert (code, reply[:5]) == (552, b"5.3.4")
 
 
-def test_data_beyond_limit_is_552_and_nothing_stored(settings):
-    settings = settings.replace(max_message_size=50_000)
-    seeded = seed(settings)
-    with ThreadedGateway(settings) as gateway:
-        big = mail() + (b"y" * 70 + b"\r\n") * 900
-        replies = transaction(gateway, "ada@acme.example", [seeded.company_address], big)
-        assert replies[-1][0] == 552 and replies[-1][1].startswith(b"5.3.4")
-        # the session stays usable, and a message within the limit still gets in
-        ok = transaction(gateway, "ada@acme.example", [seeded.company_address], mail())
-        assert ok[-1][0] == 250
-    assert len(messages(settings)) == 1
+@pytest.mark.gateway_settings(max_message_size=50_000)
+def test_data_beyond_limit_is_552_and_nothing_stored(gateway):
+    big = mail() + (b"y" * 70 + b"\r\n") * 900
+    replies = transaction(gateway, "ada@acme.example", [gateway.seed.company_address], big)
+    assert replies[-1][0] == 552 and replies[-1][1].startswith(b"5.3.4")
+    # the session stays usable, and a message within the limit still gets in
+    ok = transaction(gateway, "ada@acme.example", [gateway.seed.company_address], mail())
+    assert ok[-1][0] == 250
+    assert len(messages(gateway.settings)) == 1
 
 
 def test_recipient_at_another_domain_is_relaying_denied(gateway):
@@ -144,12 +134,11 @@ def test_record_of_another_company_under_this_slug_is_511(gateway):
     assert replies[1][0] == 550 and replies[1][1].startswith(b"5.1.1")
 
 
-def test_too_many_recipients_is_452(settings):
-    settings = settings.replace(max_recipients=2)
-    seeded = seed(settings)
-    with ThreadedGateway(settings) as gateway:
-        replies = transaction(gateway, "ada@acme.example",
-                              [seeded.company_address, seeded.deal_address, seeded.company_address], None)
+@pytest.mark.gateway_settings(max_recipients=2)
+def test_too_many_recipients_is_452(gateway):
+    seeded = gateway.seed
+    replies = transaction(gateway, "ada@acme.example",
+                          [seeded.company_address, seeded.deal_address, seeded.company_address], None)
     assert [r[0] for r in replies[1:]] == [250, 250, 452]
     assert replies[3][1].startswith(b"4.5.3")
 
