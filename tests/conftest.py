@@ -17,6 +17,15 @@ the schema the migrations make.
 
 Under pytest-xdist every worker has its own templates, databases (unique names), temporary folders
 and Hypothesis example database.
+
+The real server: the ``gateway`` fixture runs it on a loopback port over the test's seeded database
+(``gateway.seed``), with the settings of the test's ``gateway_settings`` marker over ``settings``::
+
+    @pytest.mark.gateway_settings(max_sessions=3, session_timeout=1.0)
+    def test_x(gateway): ...
+
+and ``smarthost`` is a capturing SMTP server the gateway of the same test sends through. The helpers the
+tests import are in tests/support/ (tests.support.<module>); fixtures are here and in the conftest.py files.
 """
 
 from __future__ import annotations
@@ -38,9 +47,17 @@ from gateway.config import Settings, load_settings
 from gateway.store import migrate
 from gateway.store.engine import make_engine
 from gateway.store.models import DeploymentSetting
+from tests.support.gwtest import ThreadedGateway, seed
+from tests.support.smarthost import Capture, running_smarthost
 
 POSTGRES_URL = os.environ.get("SMARTBCC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 _TEST_DATABASE_PREFIX = "smartbcc_t_"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "gateway_settings(**overrides): the settings (Settings field names) the `gateway` fixture "
+                   "runs the server with, over the test's `settings`; a test's marker wins over its module's")
 
 
 def _hypothesis_per_worker() -> None:
@@ -317,3 +334,33 @@ def other_settings(backend: str, tmp_path: Path, settings: Settings) -> Iterator
 def sqlite_settings(tmp_path: Path) -> Settings:
     """SQLite only, for tests about the embedded default itself."""
     return _settings_for(tmp_path / "data", "")
+
+
+def gateway_settings_of(request: pytest.FixtureRequest, settings: Settings) -> Settings:
+    """``settings`` with the overrides of the test's ``gateway_settings`` markers (module, class, then the
+    test's own, the closest winning), and the test's ``smarthost`` when it has one."""
+    overrides: dict[str, object] = {}
+    if "smarthost" in request.fixturenames:
+        capture: Capture = request.getfixturevalue("smarthost")
+        overrides.update(smarthost=capture.address, smarthost_starttls=False)
+    for marker in reversed(list(request.node.iter_markers("gateway_settings"))):
+        assert not marker.args, "gateway_settings takes settings by name"
+        overrides.update(marker.kwargs)
+    return settings.replace(**overrides) if overrides else settings
+
+
+@pytest.fixture
+def gateway(settings: Settings, request: pytest.FixtureRequest) -> Iterator[ThreadedGateway]:
+    """The real gateway on a loopback port of its own, over the test's database seeded by
+    ``tests.support.gwtest.seed`` (``gateway.seed``): its settings are ``gateway.settings``."""
+    running_settings = gateway_settings_of(request, settings)
+    seeded = seed(running_settings)
+    with ThreadedGateway(running_settings, seeded) as running:
+        yield running
+
+
+@pytest.fixture
+def smarthost() -> Iterator[Capture]:
+    """A capturing smarthost (a real aiosmtpd server) on a loopback port: what it got, and its ``address``.
+    The ``gateway`` fixture of the same test sends through it (without STARTTLS)."""
+    yield from running_smarthost()

@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 import re
 import socket
-from email import message_from_bytes, policy
 
 import pytest
-from aiosmtpd.controller import Controller
 
 def added_but_unsent(smartbcc, *args: str) -> tuple[str, str]:
     """`alias add` whose confirmation could not go out: the alias is added, the command fails (exit 1)."""
@@ -87,39 +85,17 @@ def test_alias_errors(seeded, smartbcc):
     assert revoked["company"] == "globex" and revoked["status"] == "revoked"
 
 
-class Capture:
-    def __init__(self) -> None:
-        self.messages: list = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append(message_from_bytes(envelope.original_content, policy=policy.default))
-        return "250 2.0.0 queued"
-
-
-@pytest.fixture
-def smarthost():
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    capture = Capture()
-    controller = Controller(capture, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield capture, f"127.0.0.1:{port}"
-    controller.stop()
-
-
 def test_add_mails_a_code_that_verifies(seeded, smartbcc, smarthost, monkeypatch):
-    capture, address = smarthost
-    monkeypatch.setenv("SMARTBCC_SMARTHOST", address)
+    monkeypatch.setenv("SMARTBCC_SMARTHOST", smarthost.address)
     monkeypatch.setenv("SMARTBCC_SMARTHOST_STARTTLS", "false")
     alias = smartbcc.json("alias", "add", "ada@acme.example", "ada@home.example")
     assert alias["status"] == "pending" and alias["confirmation"].startswith("sent to ada@home.example")
     assert alias["code_expires_at"]
-    [mail] = capture.messages
+    [mail] = smarthost.messages
     assert mail["To"] == "ada@home.example"
     first = re.search(r"\b(\d{4}-\d{4})\b", mail.get_content()).group(1)
     assert "confirmation sent" in smartbcc.ok("alias", "resend", "ada@home.example")
-    code = re.search(r"\b(\d{4}-\d{4})\b", capture.messages[-1].get_content()).group(1)   # the resent one
+    code = re.search(r"\b(\d{4}-\d{4})\b", smarthost.messages[-1].get_content()).group(1)   # the resent one
     if code != first:
         assert "no pending alternate address has that code" in smartbcc.fails("alias", "verify", first)
     verified = smartbcc.json("alias", "verify", code)

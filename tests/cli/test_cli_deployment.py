@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import RAW, Smartbcc, store_message
 from gateway.cli import cli
 from gateway.services.deployment import database_display
+from tests.support.clitest import RAW, Smartbcc, store_message
 
 ROOT = Path(__file__).resolve().parents[2]
 

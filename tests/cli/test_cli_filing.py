@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import run_db, store_message
+from tests.support.clitest import run_db, store_message
 
 from gateway.services import records
 from gateway.store.models import ReviewItem

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 
-from conftest import RAW, run_db, store_message
+from tests.support.clitest import RAW, run_db, store_message
 
 
 def _stored(settings, seeded) -> tuple[int, int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from conftest import run_db, store_message
+from tests.support.clitest import run_db, store_message
 
 ADDRESS = re.compile(r"acme\+(person|org|lead|deal|project)-(\d+)-[a-z2-7]{10}@bcc\.example\.net")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from conftest import run_db
+from tests.support.clitest import run_db
 
 
 def test_company_record_and_refusals(seeded, smartbcc):
@@ -79,7 +79,7 @@ def test_routes_test_says_what_a_live_rcpt_does(seeded, smartbcc, settings, capl
     import smtplib
     from dataclasses import replace
 
-    from gwtest import ThreadedGateway
+    from tests.support.gwtest import ThreadedGateway
 
     smartbcc.ok("alias", "add", "ada@acme.example", "ada@home.example", "--no-mail")
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import run_db
+from tests.support.clitest import run_db
 from sqlalchemy import func, select
-from gwtest import free_port
-from smarthost import running_smarthost
+from tests.support.gwtest import free_port
+from tests.support.smarthost import Capture
 
 from gateway.services import users
 from gateway.store.models import Lead, Message, Person, RecordEmail
@@ -17,11 +17,11 @@ ADA = "ada@acme.example"
 
 
 @pytest.fixture
-def smarthost(monkeypatch):
-    for capture, address in running_smarthost():
-        monkeypatch.setenv("SMARTBCC_SMARTHOST", address)
-        monkeypatch.setenv("SMARTBCC_SMARTHOST_STARTTLS", "false")
-        yield capture
+def smarthost(smarthost: Capture, monkeypatch: pytest.MonkeyPatch) -> Capture:
+    """The shared capturing smarthost, named to the commands by their environment."""
+    monkeypatch.setenv("SMARTBCC_SMARTHOST", smarthost.address)
+    monkeypatch.setenv("SMARTBCC_SMARTHOST_STARTTLS", "false")
+    return smarthost
 
 
 def emails(listing) -> list[str]:

@@ -23,10 +23,10 @@ from typing import Callable, Iterator
 import pytest
 from sqlalchemy import select, update
 
-from dnstest import TestDns, arc_seal, dkim_sign, dkim_sign_without_from, publish_key
 from gateway.config import Settings, load_settings
 from gateway.store.models import Company, Message, MessageRaw
-from gwtest import ThreadedGateway, add_alternate, seed, with_db
+from tests.support.dnstest import TestDns, arc_seal, dkim_sign, dkim_sign_without_from, publish_key
+from tests.support.gwtest import ThreadedGateway, add_alternate, seed, with_db
 
 INSIDE = "127.0.0.2"      # in acme.example's and soft.example's SPF
 OUTSIDE = "127.0.0.3"     # in forwarder.example's SPF only

@@ -6,8 +6,6 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 
-from gwtest import ThreadedGateway, count, messages, seed, with_db
-from rawsmtp import COMPANY, USER, Raw, message
 from gateway.handlers import filer as delivery
 from gateway.mail.parsing import parse_message
 from gateway.routing import links
@@ -15,6 +13,8 @@ from gateway.auth.senders import Authorization
 from gateway.store import filing
 from gateway.store.filing import Delivery, Stored, store_batch
 from gateway.store.models import Message, Person, QuarantinedMessage
+from tests.support.gwtest import ThreadedGateway, count, messages, seed, with_db
+from tests.support.rawsmtp import COMPANY, USER, Raw, message
 
 POISON = "poison pill"
 

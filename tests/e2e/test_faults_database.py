@@ -14,9 +14,10 @@ import time
 
 import pytest
 
-from gwtest import ThreadedGateway, count, messages, seed
-from rawsmtp import Raw, message, wait_for
 from gateway.store.models import Message, MessageRaw, Person, QuarantinedMessage
+from tests.support.gwtest import ThreadedGateway, count, messages, seed
+from tests.support.rawsmtp import Raw, message, wait_for
+from tests.support.replies import assert_reply
 
 POSTGRES_URL = os.environ.get("SMARTBCC_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 sqlite_only = pytest.mark.parametrize("backend", ["sqlite"])
@@ -89,7 +90,7 @@ def test_locked_database_is_451_then_the_retry_gets_in(settings):
     with ThreadedGateway(settings) as gateway:
         with write_lock(settings):
             code, text = _send(gateway, raw)
-        assert (code, text[:5]) == (451, "4.3.0")
+        assert_reply((code, text), "451 4.3.0")
         assert _nothing_written(settings)
         assert _send(gateway, raw)[0] == 250
     assert [m.raw for m in messages(settings)] == [raw]
@@ -108,7 +109,7 @@ def test_unreachable_database_is_451_then_the_retry_gets_in(settings):
             code, text = smtp.data(raw)
         finally:
             asyncio.run(_pg_admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true'))
-        assert (code, text[:5]) == (451, "4.3.0")
+        assert_reply((code, text), "451 4.3.0")
         assert _nothing_written(settings)
         assert smtp.cmd("MAIL FROM:<ada@acme.example>")[0] == 250      # the same session retries
         assert smtp.cmd("RCPT TO:<acme@bcc.example.net>")[0] == 250
@@ -133,7 +134,7 @@ def test_disk_full_is_451_then_the_retry_gets_in(settings, tmp_path):
             free = shutil.disk_usage(mount).free
             filler.write_bytes(b"\0" * max(0, free - 64 * 1024))
             code, text = smtp.data(raw)
-            assert (code, text[:5]) == (451, "4.3.0")
+            assert_reply((code, text), "451 4.3.0")
             code, text = smtp.cmd("MAIL FROM:<ada@acme.example>")
             assert (code, text) == (452, "4.3.1 Insufficient system storage")
             filler.unlink()

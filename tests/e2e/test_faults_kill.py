@@ -19,9 +19,9 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from gwtest import free_port, seed, wait_listening, with_db
-from rawsmtp import COMPANY, USER, Raw, message
 from gateway.store.models import Link, Message, MessageRaw
+from tests.support.gwtest import free_port, seed, wait_listening, with_db
+from tests.support.rawsmtp import COMPANY, USER, Raw, message
 
 ROOT = Path(__file__).resolve().parents[2]
 CLIENTS = 16

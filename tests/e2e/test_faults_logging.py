@@ -6,8 +6,8 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from gwtest import ThreadedGateway, seed
-from rawsmtp import Raw, message
+from tests.support.gwtest import ThreadedGateway, seed
+from tests.support.rawsmtp import Raw, message
 from test_faults_database import _database_name, _pg_admin, postgres_only, write_lock
 
 SENDS = 20

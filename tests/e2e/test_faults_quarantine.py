@@ -9,14 +9,15 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import select, text
 
-from gwtest import ThreadedGateway, count, messages, seed, with_db
-from rawsmtp import COMPANY, USER, Raw, message
 from gateway.services import quarantine
 from gateway.store import quarantine as kept
 from gateway.services import users
 from gateway.cli import cli
 from gateway.store import filing
 from gateway.store.models import Message, QuarantinedMessage
+from tests.support.gwtest import ThreadedGateway, count, messages, seed, with_db
+from tests.support.rawsmtp import COMPANY, USER, Raw, message
+from tests.support.replies import assert_reply
 
 
 def smartbcc(settings, *args):
@@ -51,7 +52,7 @@ def test_crash_while_filing_quarantines_and_replay_files_once(settings, monkeypa
     with ThreadedGateway(settings) as gateway:
         monkeypatch.setattr(filing, "plan_filing", _planner_bug)
         code, text_ = _deliver(gateway, raw, rcpts=(COMPANY, seeded.deal_address))
-        assert (code, text_[:5]) == (250, "2.0.0")
+        assert_reply((code, text_), "250 2.0.0")
         assert count(settings, Message) == 0
         [entry] = _entries(settings)
         assert (entry.raw, entry.status, entry.company_id, entry.owner_user_id) == (raw, "waiting", 1, 1)
@@ -133,7 +134,7 @@ def test_when_even_the_quarantine_write_fails_the_answer_is_451(settings, monkey
         monkeypatch.setattr(filing, "plan_filing", _planner_bug)
         monkeypatch.setattr(kept, "keep", no_quarantine)
         code, text_ = _deliver(gateway, raw)
-        assert (code, text_[:5]) == (451, "4.3.0")
+        assert_reply((code, text_), "451 4.3.0")
         assert count(settings, Message) == count(settings, QuarantinedMessage) == 0
         monkeypatch.undo()
         assert _deliver(gateway, raw)[0] == 250          # the sender's retry

@@ -9,8 +9,8 @@ from email.message import EmailMessage
 import pytest
 from sqlalchemy import select, text, update
 
-from gwtest import ThreadedGateway, seed, with_db
 from gateway.store.models import Company, Deal, Exclusion, Lead, Link, Message, Person, ReviewItem, User, utcnow
+from tests.support.gwtest import with_db
 
 
 def compose(*, sender="Ada <ada@acme.example>", to="Bob <bob@customer.example>", subject="Hello",
@@ -64,14 +64,6 @@ def fetch(settings, query):
         async with db.sessions() as session:
             return (await session.execute(query)).all()
     return with_db(settings, work)
-
-
-@pytest.fixture
-def gateway(settings):
-    seeded = seed(settings)
-    with ThreadedGateway(settings) as running:
-        running.seed = seeded
-        yield running
 
 
 def test_reply_in_a_known_thread_joins_its_records(gateway, settings):

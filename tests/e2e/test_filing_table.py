@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from gwtest import ThreadedGateway, seed, with_db
 from gateway.store.models import Link, Message, Person
+from tests.support.gwtest import ThreadedGateway, seed, with_db
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 TABLE = tomllib.loads((DATA / "filing.toml").read_text(encoding="utf-8"))

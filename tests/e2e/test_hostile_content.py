@@ -8,9 +8,9 @@ import resource
 import pytest
 from sqlalchemy import select
 
-from gwtest import ThreadedGateway, messages, seed, with_db
-from rawsmtp import Raw, message
 from gateway.store.models import Attachment, Message
+from tests.support.gwtest import ThreadedGateway, messages, seed, with_db
+from tests.support.rawsmtp import Raw, message
 
 HEAD = b"From: Ada <ada@acme.example>\r\nTo: bob@customer.example\r\nDate: Mon, 06 Jan 2025 10:15:00 +0100\r\n"
 

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from gwtest import ThreadedGateway, messages, seed
-from rawsmtp import COMPANY, USER, Raw, message, wait_for
+from tests.support.gwtest import ThreadedGateway, messages, seed
+from tests.support.rawsmtp import COMPANY, USER, Raw, message, wait_for
+from tests.support.replies import assert_reply
 
 FORGED = (f"MAIL FROM:<{USER}>\r\nRCPT TO:<{COMPANY}>\r\nDATA\r\n"
           f"From: {USER}\r\nTo: bob@customer.example\r\nSubject: FORGED\r\n\r\nforged body\r\n").encode()
@@ -39,7 +40,7 @@ def assert_one_451_then_a_fresh_session(smtp: Raw, enhanced: str) -> None:
     assert (code, text[:5]) == (451, enhanced), text
     assert smtp.cmd("NOOP") == (250, "2.0.0 OK")           # the next reply answers the next command
     code, text = smtp.cmd(f"RCPT TO:<{COMPANY}>")            # the envelope was reset
-    assert (code, text[:5]) == (503, "5.5.1")
+    assert_reply((code, text), "503 5.5.1")
 
 
 # -- a failure while the data comes -----------------------------------------------------------------------
@@ -107,7 +108,7 @@ def test_mail_is_452_4_3_1_when_the_disk_has_not_1_5_size_limits_free(sqlite_set
         code, text = smtp.cmd(f"MAIL FROM:<{USER}>")
         assert (code, text) == (452, "4.3.1 Insufficient system storage")
         code, text = smtp.cmd(f"RCPT TO:<{COMPANY}>")
-        assert (code, text[:5]) == (503, "5.5.1")
+        assert_reply((code, text), "503 5.5.1")
     assert messages(settings) == []
 
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import select
 import time
 
-from gwtest import ThreadedGateway, make_certificate, messages, seed
-from rawsmtp import COMPANY, USER, Raw, message
+from tests.support.gwtest import ThreadedGateway, make_certificate, messages, seed
+from tests.support.rawsmtp import COMPANY, USER, Raw, message
 
 OTHER_COMPANY_REPLY = b"452 4.5.3 Send to this recipient in a separate transaction"
 

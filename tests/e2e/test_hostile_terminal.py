@@ -18,12 +18,12 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import update
 
-from gwtest import ThreadedGateway, seed, with_db
-from rawsmtp import COMPANY, USER, Raw
 from gateway.services import quarantine
 from gateway.cli import cli
 from gateway.store import filing
 from gateway.store.models import Company, Deal, utcnow
+from tests.support.gwtest import ThreadedGateway, seed, with_db
+from tests.support.rawsmtp import COMPANY, USER, Raw
 
 ROOT = Path(__file__).resolve().parents[2]
 

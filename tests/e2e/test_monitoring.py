@@ -15,9 +15,9 @@ import urllib.request
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from gwtest import ThreadedGateway, free_port, seed, with_db
-from rawsmtp import COMPANY, USER, Raw, message, wait_for
 from gateway.store.models import QuarantinedMessage
+from tests.support.gwtest import ThreadedGateway, free_port, seed, with_db
+from tests.support.rawsmtp import COMPANY, USER, Raw, message, wait_for
 
 TRANSACTION_LOGGER = "smartbcc.transaction"
 

@@ -8,9 +8,9 @@ from datetime import datetime, timezone
 
 from sqlalchemy import select
 
-from gwtest import ThreadedGateway, count, messages, seed, with_db
-from rawsmtp import Raw
 from gateway.store.models import Message, QuarantinedMessage
+from tests.support.gwtest import ThreadedGateway, count, messages, seed, with_db
+from tests.support.rawsmtp import Raw
 
 UTC = timezone.utc
 DATES = {

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from gwtest import ThreadedGateway, free_port, make_certificate, messages, seed, wait_listening
-from rawsmtp import Raw, message
 from gateway.config import ConfigError, load_settings
+from tests.support.gwtest import ThreadedGateway, free_port, make_certificate, messages, seed, wait_listening
+from tests.support.rawsmtp import Raw, message
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,10 +12,10 @@ import time
 import pytest
 from sqlalchemy import select
 
-from gwtest import ThreadedGateway, seed, with_db
-from rawsmtp import Raw, message
 from gateway.store.models import Message
 from gateway.store import raw as stored_raw
+from tests.support.gwtest import ThreadedGateway, seed, with_db
+from tests.support.rawsmtp import Raw, message
 
 HANG = 10.0        # seconds: a bound that only a hung parser reaches
 

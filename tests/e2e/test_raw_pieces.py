@@ -14,12 +14,13 @@ from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from gwtest import ThreadedGateway, count, messages, seed, with_db
-from rawsmtp import Raw, message
 from gateway.services import messages as service
 from gateway.store import filing, raw
 from gateway.store.database import Database
 from gateway.store.models import Message, MessageRaw, QuarantinedMessage, RawPiece, utcnow
+from tests.support.gwtest import ThreadedGateway, count, messages, seed, with_db
+from tests.support.rawsmtp import Raw, message
+from tests.support.replies import assert_reply
 
 
 def large_message(size: int, subject: str = "Large", message_id: str | None = None) -> bytes:
@@ -104,7 +105,7 @@ def test_a_failed_filing_keeps_the_message_in_the_quarantine_and_its_pieces_go(s
     with ThreadedGateway(settings) as gateway:
         monkeypatch.setattr(filing, "plan_filing", planner_bug)
         code, text = send(gateway, content)
-        assert (code, text[:5]) == (250, "2.0.0")
+        assert_reply((code, text), "250 2.0.0")
     assert count(settings, Message) == 0 and count(settings, QuarantinedMessage) == 1
     assert pieces(settings) == []
 

@@ -13,15 +13,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
-from smarthost import running_smarthost
 
-from gwtest import ThreadedGateway, messages, persons, seed, with_db
 from gateway.store.models import Message, RecordEmail
-
-
-@pytest.fixture
-def smarthost():
-    yield from running_smarthost()
+from tests.support.gwtest import ThreadedGateway, messages, persons, seed, with_db
 
 
 def smartbcc(settings, smarthost_address: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -42,26 +36,25 @@ def message_row(settings, pk: int) -> Message:
 
 
 def test_send_from_a_deal_then_file_the_reply(settings, smarthost, tmp_path: Path):
-    capture, address = smarthost
     seeded = seed(settings)
     body = tmp_path / "body.txt"
     body.write_text("Dear Bob,\n\nhere is the offer we discussed.\n\nAda\n", encoding="utf-8")
 
-    listed = smartbcc(settings, address, "recipients", "deal", str(seeded.deal_id), "--as", "ada@acme.example",
-                      "--json")
+    listed = smartbcc(settings, smarthost.address, "recipients", "deal", str(seeded.deal_id),
+                      "--as", "ada@acme.example", "--json")
     assert listed.returncode == 0, listed.stderr
     assert [r["email"] for r in json.loads(listed.stdout)["recipients"]] == ["bob@customer.example"]
 
-    result = smartbcc(settings, address, "send", "deal", str(seeded.deal_id), "--as", "ada@acme.example",
-                      "--to", "bob@customer.example", "--subject", "Offer 2026-17", "--body-file", str(body),
-                      "--json")
+    result = smartbcc(settings, smarthost.address, "send", "deal", str(seeded.deal_id),
+                      "--as", "ada@acme.example", "--to", "bob@customer.example", "--subject", "Offer 2026-17",
+                      "--body-file", str(body), "--json")
     assert result.returncode == 0, result.stderr
     sent = json.loads(result.stdout)
 
     # what the smarthost got
-    [envelope] = capture.envelopes
+    [envelope] = smarthost.envelopes
     assert envelope == ("smartbcc@bcc.example.net", ["bob@customer.example"])
-    [received] = capture.messages
+    [received] = smarthost.messages
     assert received["From"] == "Ada Lovelace <ada@acme.example>"
     assert received["To"] == "Bob Buyer <bob@customer.example>"
     assert received["Subject"] == "Offer 2026-17" and received["Date"]
@@ -70,7 +63,7 @@ def test_send_from_a_deal_then_file_the_reply(settings, smarthost, tmp_path: Pat
 
     # what was stored: the very bytes sent, owned by Ada, outgoing, linked like a Bcc'd message
     [stored] = messages(settings)
-    assert stored.id == sent["message_pk"] and stored.raw == capture.raw[0]
+    assert stored.id == sent["message_pk"] and stored.raw == smarthost.raw[0]
     assert stored.message_id == sent["message_id"] and stored.owner_user_id == seeded.user_id
     assert stored.links == {("deal", seeded.deal_id, "record-address"),
                             ("person", seeded.person_id, "participant"),
@@ -108,7 +101,7 @@ def test_send_fails_cleanly_when_the_smarthost_refuses(settings, tmp_path: Path)
             return "550 5.1.1 no such user"
 
     from aiosmtpd.controller import Controller
-    from gwtest import free_port
+    from tests.support.gwtest import free_port
     controller = Controller(Refuse(), hostname="127.0.0.1", port=free_port())
     controller.start()
     try:

@@ -8,8 +8,8 @@ import logging
 
 import pytest
 
-from gwtest import ThreadedGateway, messages, seed
-from rawsmtp import Raw, message
+from tests.support.gwtest import messages, sqlite_only
+from tests.support.rawsmtp import Raw, message
 
 STRANGER = "eve@evil.example"
 HEADER = (b"To: bob@customer.example\r\nSubject: Quote\r\nDate: Mon, 06 Jan 2025 10:15:00 +0100\r\n"
@@ -36,51 +36,48 @@ AMBIGUOUS = [
 ]
 
 
-@pytest.fixture
-def gateway(sqlite_settings):
-    seed(sqlite_settings)
-    with ThreadedGateway(sqlite_settings) as running:
-        yield running
-
-
+@sqlite_only
 @pytest.mark.parametrize("raw", [raw for _, raw in AMBIGUOUS], ids=[name for name, _ in AMBIGUOUS])
-def test_an_unclear_header_from_attributes_nothing(gateway, sqlite_settings, raw, caplog):
+def test_an_unclear_header_from_attributes_nothing(gateway, raw, caplog):
     caplog.set_level(logging.INFO, logger="smartbcc.smtp")
     with Raw(gateway.host, gateway.port) as smtp:
         smtp.envelope(sender=STRANGER)
         code, text = smtp.data(raw)
     assert (code, text) == (550, "5.7.1 Sender not authorized: the From header must name exactly one plain address")
-    assert messages(sqlite_settings) == []
+    assert messages(gateway.settings) == []
     assert any("header From not used: " in r.getMessage() for r in caplog.records)
 
 
-def test_the_envelope_sender_still_authorizes_when_the_from_is_unclear(gateway, sqlite_settings):
+@sqlite_only
+def test_the_envelope_sender_still_authorizes_when_the_from_is_unclear(gateway):
     raw = with_from(b'"bob@customer.example" <ada@acme.example>', name="envelope")
     with Raw(gateway.host, gateway.port) as smtp:
         smtp.envelope()                       # MAIL FROM:<ada@acme.example>
         assert smtp.data(raw)[0] == 250
-    [stored] = messages(sqlite_settings)
+    [stored] = messages(gateway.settings)
     assert stored.raw == raw
 
 
+@sqlite_only
 @pytest.mark.parametrize("value", [
     b"Ada Lovelace <Ada@Acme.Example>",
     b'"Lovelace, Ada" <ada@acme.example> (work)',
     b"=?utf-8?q?Ada_Lovelace?= <ada@acme.example>",
     b"ada@acme.example",
 ])
-def test_a_plain_header_from_attributes_the_message(gateway, sqlite_settings, value):
+def test_a_plain_header_from_attributes_the_message(gateway, value):
     raw = with_from(value, name=f"plain{len(value)}")
     with Raw(gateway.host, gateway.port) as smtp:
         smtp.envelope(sender=STRANGER)
         assert smtp.data(raw)[0] == 250
-    [stored] = messages(sqlite_settings)
+    [stored] = messages(gateway.settings)
     assert stored.raw == raw
 
 
-def test_a_long_header_section_still_names_the_author(gateway, sqlite_settings):
+@sqlite_only
+def test_a_long_header_section_still_names_the_author(gateway):
     raw = b"".join(b"X-Trace-%d: hop\r\n" % n for n in range(2000)) + message(subject="long header")
     with Raw(gateway.host, gateway.port) as smtp:
         smtp.envelope(sender=STRANGER)
         assert smtp.data(raw)[0] == 250
-    assert [m.subject for m in messages(sqlite_settings)] == ["long header"]
+    assert [m.subject for m in messages(gateway.settings)] == ["long header"]

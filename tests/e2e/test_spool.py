@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from gwtest import ThreadedGateway, count, messages, seed
-from rawsmtp import Raw, message, wait_for
 from gateway.handlers.spool import SPOOL_AT
 from gateway.store.models import Message
+from tests.support.gwtest import ThreadedGateway, count, messages, seed
+from tests.support.rawsmtp import Raw, message, wait_for
 
 
 @pytest.fixture

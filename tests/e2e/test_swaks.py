@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from gwtest import ThreadedGateway, messages, persons, seed
+from tests.support.gwtest import ThreadedGateway, messages, persons
 
 pytestmark = [
     pytest.mark.swaks,
@@ -37,14 +37,6 @@ def swaks(gateway: ThreadedGateway, *args: str, data: str = MESSAGE) -> subproce
 
 def server_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
     return [line[4:].strip() for line in result.stdout.splitlines() if line.startswith(("<- ", "<~ ", "<** "))]
-
-
-@pytest.fixture
-def gateway(settings):
-    seeded = seed(settings)
-    with ThreadedGateway(settings) as running:
-        running.seed = seeded
-        yield running
 
 
 def test_swaks_bcc_to_company_address_is_filed(gateway, settings):

@@ -9,8 +9,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import func, select
 
-from gwtest import free_port, messages, seed, with_db
-from rawsmtp import message
+from tests.support.gwtest import free_port, messages, seed, with_db
+from tests.support.rawsmtp import message
 from test_ops_lifecycle import serve
 from gateway.store.models import Person, QuarantinedMessage
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from gwtest import free_port
+from tests.support.gwtest import free_port
 
 
 @pytest.fixture

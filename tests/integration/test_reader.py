@@ -7,10 +7,10 @@ import asyncio
 import pytest
 from sqlalchemy import func, select, text
 
-from gwtest import seed
 from gateway.store.database import Database
 from gateway.store.lookup import company_of_slug, sender_identities
 from gateway.store.models import Company, utcnow
+from tests.support.gwtest import seed
 
 
 async def _open(settings) -> Database:

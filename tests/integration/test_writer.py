@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from gwtest import seed
 from gateway.store.database import Database
 from gateway.store.models import Company
+from tests.support.gwtest import seed
 
 
 def _add(name: str):

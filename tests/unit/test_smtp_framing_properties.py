@@ -1,76 +1,15 @@
 """SMTP DATA framing as a property (hypothesis): whatever bytes a message holds (bare CR, bare LF, dots,
 NUL, smuggled commands), a client that stuffs dots as RFC 5321 asks gets exactly one transaction whose
-content is exactly its message. First the real protocol class on a loopback port, with a handler that
-only records what DATA delivered (no database); then the framing functions alone, fed the same bytes
-cut into chunks at random places."""
+content is exactly its message: the framing functions alone, fed the bytes cut into chunks at random
+places. (The real protocol class on a loopback port: tests/integration/test_smtp_framing_wire.py.)"""
 
 from __future__ import annotations
-
-import asyncio
-import threading
 
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from gateway.handlers.framing import START, DataFramer, Overrun, line_lengths, lines_fit, unstuff
-from gateway.handlers.protocol import GatewaySMTP
-from rawsmtp import Raw
-
-FRAGMENTS = st.sampled_from([b"a", b"text ", b".", b"..", b"\r", b"\n", b"\r\n", b"\x00", b"\xff", b" ", b"\t",
-                             b"MAIL FROM:<evil@example.com>", b"RCPT TO:<x@bcc.example.net>", b"DATA", b"QUIT",
-                             b"\n.\n", b"\r.\r", b"\n.\r\n", b"\r\n.\n", b".\r\n", b"\r\n.\r\n", b"\r\n..\r\n"])
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.contents: list[bytes] = []
-
-    async def handle_DATA(self, server, session, envelope) -> str:
-        self.contents.append(envelope.original_content)
-        return "250 2.0.0 recorded"
-
-
-@pytest.fixture(scope="module")
-def server():
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, daemon=True)
-    thread.start()
-    recorder = Recorder()
-
-    async def listen():
-        return await loop.create_server(
-            lambda: GatewaySMTP(recorder, hostname="framing.test", enable_SMTPUTF8=True, loop=loop),
-            host="127.0.0.1", port=0)
-    listening = asyncio.run_coroutine_threadsafe(listen(), loop).result(10)
-    yield recorder, listening.sockets[0].getsockname()[1]
-    listening.close()
-    asyncio.run_coroutine_threadsafe(listening.wait_closed(), loop).result(10)
-    loop.call_soon_threadsafe(loop.stop)
-    thread.join(10)
-    loop.close()
-
-
-def stuff(content: bytes) -> bytes:
-    """RFC 5321 4.5.2 transparency, as a compliant client applies it: lines are CRLF-delimited."""
-    return b"\r\n".join(b"." + line if line.startswith(b".") else line for line in content.split(b"\r\n"))
-
-
-@settings(max_examples=120, deadline=None)
-@given(st.lists(FRAGMENTS, max_size=40).map(b"".join))
-def test_one_data_is_one_message_whatever_it_holds(server, body):
-    recorder, port = server
-    content = body if body.endswith(b"\r\n") else body + b"\r\n"
-    before = len(recorder.contents)
-    with Raw("127.0.0.1", port) as smtp:
-        smtp.ehlo()
-        assert smtp.cmd("MAIL FROM:<ada@acme.example>")[0] == 250
-        assert smtp.cmd("RCPT TO:<acme@bcc.example.net>")[0] == 250
-        assert smtp.cmd("DATA")[0] == 354
-        smtp.send(stuff(content) + b".\r\n")
-        assert smtp.reply() == (250, "2.0.0 recorded")
-        assert smtp.cmd("NOOP") == (250, "2.0.0 OK")           # no reply was owed to anything smuggled
-        assert smtp.cmd("QUIT")[0] == 221
-    assert recorder.contents[before:] == [content]
+from tests.support.messages import FRAGMENTS, stuff
 
 
 # -- the framing functions alone (gateway.handlers.framing): chunks cut anywhere -------------------------

@@ -7,7 +7,7 @@ from typing import Iterator
 import pytest
 
 from gateway.config import Settings
-from webtest import Site, site_for
+from tests.support.webtest import Site, site_for
 
 
 @pytest.fixture

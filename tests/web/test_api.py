@@ -6,7 +6,7 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from gateway.web import api as api_module
-from webtest import add_deal, token_for
+from tests.support.webtest import add_deal, token_for
 
 
 def client_for(site, email="ada@acme.example"):

@@ -9,8 +9,8 @@ from typing import Iterator
 
 import pytest
 
-from browser import Listener, chromium
-from webtest import PASSWORD, add_deal
+from tests.support.browser import Listener, chromium
+from tests.support.webtest import PASSWORD, add_deal
 
 pytestmark = pytest.mark.browser
 

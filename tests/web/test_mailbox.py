@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from webtest import add_deal, csrf_of, token_for
+from tests.support.webtest import add_deal, csrf_of, token_for
 
 FORWARD = b"""From: ada@acme.example\r\nTo: acme@bcc.example.net\r\nSubject: Fwd: Pricing question\r\n\
 Message-ID: <fwd-1@acme.example>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n\r\n\
@@ -18,7 +18,7 @@ def search_rows(site) -> int:
     """Rows in the full-text index (FTS5 table or tsvector table)."""
     from sqlalchemy import text
 
-    from gwtest import with_db
+    from tests.support.gwtest import with_db
 
     async def work(db):
         async with db.sessions() as session:
@@ -122,7 +122,7 @@ def test_trash_restore_empty_and_spam_with_the_never_log_offer(site):
     assert "Never log mail from ada@acme.example" in offered
     assert client.post("/never-log", data={"csrf": token, "address": "spam@junk.example"}).status_code == 303
     from gateway.store.models import Exclusion
-    from gwtest import count
+    from tests.support.gwtest import count
     assert count(site.settings, Exclusion) == 1
 
 

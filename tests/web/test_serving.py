@@ -11,7 +11,7 @@ from pathlib import Path
 
 import httpx
 
-from gwtest import free_port, wait_listening
+from tests.support.gwtest import free_port, wait_listening
 
 
 def _env(tmp_path: Path) -> dict[str, str]:

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from gateway.cli import cli
-from webtest import PASSWORD, csrf_of, site_for
+from tests.support.webtest import PASSWORD, csrf_of, site_for
 
 
 
@@ -164,21 +164,14 @@ def test_the_next_page_after_sign_in_stays_on_this_site(site):
     assert response.headers["location"] == "/mailbox"
 
 
-@pytest.fixture
-def smarthost():
-    from smarthost import running_smarthost
-    yield from running_smarthost()
-
-
 def test_a_one_time_code_mailed_through_the_smarthost_signs_in_once(settings, smarthost):
-    capture, address = smarthost
-    for running in site_for(settings, smarthost=address, smarthost_starttls=False):
+    for running in site_for(settings, smarthost=smarthost.address, smarthost_starttls=False):
         client = running.client()
         token = csrf_of(client.get("/sign-in").text)
         assert client.post("/sign-in/code", data={"email": "ada@acme.example", "csrf": token}).status_code == 200
         assert client.post("/sign-in/code", data={"email": "nobody@acme.example", "csrf": token}).status_code == 200
-        assert [env[1] for env in capture.envelopes] == [["ada@acme.example"]]
-        code = re.search(r"code is (\d{8})", capture.messages[0].get_content()).group(1)
+        assert [env[1] for env in smarthost.envelopes] == [["ada@acme.example"]]
+        code = re.search(r"code is (\d{8})", smarthost.messages[0].get_content()).group(1)
         signed = client.post("/sign-in", data={"email": "ada@acme.example", "code": code, "csrf": token})
         assert signed.status_code == 303 and client.get("/mailbox").status_code == 200
         again = running.client()

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from gateway.cli import cli
-from webtest import csrf_of, token_for
+from tests.support.webtest import csrf_of, token_for
 
 
 def admin(site, *args: str) -> None:

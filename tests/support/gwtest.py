@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Awaitable, Callable, TypeVar
 
+import pytest
 from sqlalchemy import func, select
 
 from gateway.config import Settings
@@ -24,12 +25,18 @@ from gateway.store.models import (
 
 T = TypeVar("T")
 
+sqlite_only = pytest.mark.parametrize("backend", ["sqlite"])
+"""Runs a test that takes ``settings`` (or the ``gateway`` fixture) on SQLite alone: for tests where the
+backend does not matter (the ``backend`` fixture is replaced by this one value)."""
+
 
 class ThreadedGateway:
-    """The real server (gateway.server.start) on its own event loop in a thread, for sync clients."""
+    """The real server (gateway.server.start) on its own event loop in a thread, for sync clients;
+    ``seed`` is what :func:`seed` made in its database, when the caller says (the ``gateway`` fixture does)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, seed: Seed | None = None) -> None:
         self.settings = settings
+        self.seed = seed
         self.loop = asyncio.new_event_loop()
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.gateway: RunningGateway | None = None

@@ -9,11 +9,10 @@ from __future__ import annotations
 import socket
 import ssl
 import time
-from email.message import EmailMessage
-from email.utils import make_msgid
 
-COMPANY = "acme@bcc.example.net"
-USER = "ada@acme.example"
+from tests.support.messages import COMPANY, USER, message
+
+__all__ = ["COMPANY", "USER", "Raw", "message", "wait_for"]   # message: the builder, in tests.support.messages
 
 
 class Raw:
@@ -96,21 +95,6 @@ class Raw:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def message(subject: str = "Quote", body: str = "Here is the quote.\n", sender: str = USER,
-            to: str = "bob@customer.example", message_id: str | None = None, headers: dict | None = None) -> bytes:
-    """A well-formed message with CRLF line ends, as it travels (no final CRLF-dot)."""
-    msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = to
-    msg["Subject"] = subject
-    msg["Date"] = "Mon, 06 Jan 2025 10:15:00 +0100"
-    msg["Message-ID"] = message_id or make_msgid(domain="acme.example")
-    for name, value in (headers or {}).items():
-        msg[name] = value
-    msg.set_content(body)
-    return msg.as_bytes(policy=msg.policy.clone(linesep="\r\n"))
 
 
 def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05):

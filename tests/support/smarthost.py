@@ -8,13 +8,15 @@ from typing import Iterator
 
 from aiosmtpd.controller import Controller
 
-from gwtest import free_port
+from tests.support.gwtest import free_port
 
 
 class Capture:
-    """aiosmtpd handler: every message as received (bytes and parsed) with its envelope."""
+    """aiosmtpd handler: every message as received (bytes and parsed) with its envelope; ``address`` is
+    where it listens ("127.0.0.1:port"), the value of the ``smarthost`` setting that sends to it."""
 
     def __init__(self) -> None:
+        self.address = ""
         self.raw: list[bytes] = []
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
@@ -26,12 +28,13 @@ class Capture:
         return "250 2.0.0 queued as CAPTURED"
 
 
-def running_smarthost() -> Iterator[tuple[Capture, str]]:
-    """Generator for a pytest fixture: yields (capture, "127.0.0.1:port")."""
+def running_smarthost() -> Iterator[Capture]:
+    """Generator for a pytest fixture (tests/conftest.py's ``smarthost``): yields the listening capture."""
     capture = Capture()
     controller = Controller(capture, hostname="127.0.0.1", port=free_port())
     controller.start()
+    capture.address = f"127.0.0.1:{controller.port}"
     try:
-        yield capture, f"127.0.0.1:{controller.port}"
+        yield capture
     finally:
         controller.stop()

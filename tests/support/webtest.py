@@ -22,7 +22,7 @@ from gateway.services import web_auth
 from gateway.store.database import Database
 from gateway.store.models import Deal, Person, User
 from gateway.web import server as web_server
-from gwtest import Seed, ThreadedGateway, free_port, seed, with_db
+from tests.support.gwtest import Seed, ThreadedGateway, free_port, seed, with_db
 
 PASSWORD = "correct horse battery"
 
@@ -98,7 +98,7 @@ class Site:
 
     def ids(self) -> dict[str, int]:
         """Stored messages by subject."""
-        from gwtest import messages
+        from tests.support.gwtest import messages
         return {m.subject: m.id for m in messages(self.settings)}
 
 
