@@ -11,7 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Iterable
 
-from sqlalchemy import Select, String, bindparam, func, literal, null, select, union_all
+from sqlalchemy import (
+    BindParameter, CompoundSelect, Select, String, bindparam, func, literal, null, select, union_all,
+)
 from sqlalchemy.orm import Session
 
 from gateway.mail.address import split_email
@@ -21,8 +23,8 @@ from gateway.routing.links import (
 from gateway.store.database import Database
 from gateway.store.filing.delivery import Delivery, Owner, stored_message_id
 from gateway.store.models import (
-    RECORD_MODELS, AlternateAddress, Company, Exclusion, Lead, Link, Message, Organization, Person, RecordEmail,
-    User,
+    RECORD_MODELS, AlternateAddress, Company, Deal, Exclusion, Lead, Link, Message, Organization, Person, Project,
+    RecordEmail, User,
 )
 
 
@@ -39,14 +41,15 @@ class CompanyFacts:
     deal_for_new_inquiry: bool
 
 
-_COMPANY_ID = bindparam("company_id")
+_COMPANY_ID: BindParameter[int] = bindparam("company_id")
 _COMPANY_STRINGS = union_all(   # the company's own addresses and its never-log patterns, in one trip
     select(literal("own").label("what"), User.email.label("value")).where(User.company_id == _COMPANY_ID),
     select(literal("own"), AlternateAddress.email).where(AlternateAddress.company_id == _COMPANY_ID),
     select(literal("excluded"), Exclusion.pattern).where(Exclusion.company_id == _COMPANY_ID),
 )
-_EMAILS = bindparam("emails", expanding=True)
-_KNOWN = union_all(   # who the participants are: contacts, open leads, their other addresses, organizations
+_EMAILS: BindParameter[list[str]] = bindparam("emails", expanding=True)
+# who the participants are: contacts, open leads, their other addresses, organizations
+_KNOWN: CompoundSelect[str, int, str | None, int | None, int] = union_all(
     select(literal("person").label("what"), Person.id.label("id"), Person.email.label("value"),
            Person.org_id.label("org_id"), Person.id.label("ordinal"))
     .where(Person.company_id == _COMPANY_ID, Person.email.in_(_EMAILS)),
@@ -165,8 +168,9 @@ def load_context(session: Session, db: Database, delivery: Delivery, owner: Owne
     return Known(context, found["seen"][0].id if found["seen"] else None)
 
 
-def _open_of_kind(kind: str) -> Select[Any]:
+def _open_of_kind(kind: str) -> Select[str, int, int | None, datetime, Any]:
     model = RECORD_MODELS[kind]
+    assert issubclass(model, (Deal, Lead, Project)), kind
     latest = (select(func.max(Link.created_at)).where(Link.kind == kind, Link.record_id == model.id)
               .correlate(model).scalar_subquery())
     return (select(literal(kind).label("kind"), model.id, model.person_id, model.created_at, latest.label("latest"))

@@ -82,7 +82,8 @@ def insert_message(session: Session, db: Database, delivery: Delivery, owner: Ow
     return message_pk
 
 
-def _insert_by_email(session: Session, model: type, rows: dict[str, dict[str, Any]]) -> dict[str, int]:
+def _insert_by_email(session: Session, model: type[Person] | type[Lead],
+                     rows: dict[str, dict[str, Any]]) -> dict[str, int]:
     """One INSERT for all ``rows`` of ``model``'s table (keyed by their email); their new ids by email."""
     if not rows:
         return {}
