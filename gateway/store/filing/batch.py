@@ -13,7 +13,10 @@ a thread of its own.
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import random
+from typing import AsyncIterator, Awaitable, Callable, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -26,7 +29,8 @@ from gateway.store.filing.context import load_context, load_owners, owner_of
 from gateway.store.filing.delivery import Delivery, Stored
 from gateway.store.filing.rows import apply_plan, insert_message
 
-ATTEMPTS = 3   # a unique-key race with a concurrent delivery is retried from a fresh read
+RACE_ATTEMPTS = 6   # filings of a message that keeps losing a unique-key race; then a constraint refuses it
+T = TypeVar("T")
 
 
 def file_in(session: Session, db: Database, delivery: Delivery) -> Stored:
@@ -44,19 +48,66 @@ def file_in(session: Session, db: Database, delivery: Delivery) -> Stored:
     return Stored(message_pk, known.seen is None, links_added, records)
 
 
+class Retry(Exception):
+    """A message met a unique-key race with another writer: file it again from a fresh read."""
+
+    def __init__(self, error: IntegrityError) -> None:
+        super().__init__(repr(error))
+        self.error = error
+
+
+def race_pause(attempt: int) -> float:
+    """Seconds to wait before the ``attempt``-th filing (0 the first) of messages that lost a unique-key
+    race: a random pause, longer with each attempt, that lets the other writer commit."""
+    return random.uniform(0.0, 0.02 * attempt) if attempt else 0.0
+
+
+async def retry_races(file: Callable[[list[T]], Awaitable[list[Stored | Exception]]],
+                      items: list[T]) -> AsyncIterator[tuple[T, Stored | Exception]]:
+    """The one retry policy for a unique-key race with another writer: file ``items`` (``file`` returns
+    one result per item, in their order) and yield each item with its result as soon as that is final.
+
+    An item whose result is :class:`Retry` is filed again (with the others that raced in the same filing),
+    from a fresh read, after :func:`race_pause`; after :data:`RACE_ATTEMPTS` filings its :class:`Retry` is
+    final (no race lasts this long: a constraint refuses the message). An exception raised by ``file``
+    propagates; the items not yielded by then have no result.
+    """
+    pending = items
+    for attempt in range(RACE_ATTEMPTS):
+        if attempt:
+            await asyncio.sleep(race_pause(attempt))
+        again = []
+        for item, result in zip(pending, await file(pending), strict=True):
+            if isinstance(result, Retry) and attempt < RACE_ATTEMPTS - 1:
+                again.append(item)
+            else:
+                yield item, result
+        if not again:
+            return
+        pending = again
+
+
 async def store_message(db: Database, delivery: Delivery) -> Stored:
-    """Store and file one message durably; a retry of the same message only adds links."""
-    for attempt in range(ATTEMPTS):
-        try:
-            return await db.writer.run(functools.partial(file_in, db=db, delivery=delivery))
-        except IntegrityError:
-            if attempt == ATTEMPTS - 1:
-                raise
+    """Store and file one message durably, in a transaction of its own; a retry of the same message only
+    adds links. A unique-key race is filed again by :func:`retry_races`; when it never resolves, the
+    last IntegrityError raises, as does any other failure."""
+    async for _, result in retry_races(functools.partial(_store_alone, db), [delivery]):
+        if isinstance(result, Retry):
+            raise result.error
+        if isinstance(result, Exception):
+            raise result
+        return result
     raise AssertionError("unreachable")
 
 
-class Retry(Exception):
-    """A message of a batch met a unique-key race with another writer: file it again from a fresh read."""
+async def _store_alone(db: Database, deliveries: list[Delivery]) -> list[Stored | Exception]:
+    """File the one delivery in a transaction of its own: a unique-key race is its result
+    (:class:`Retry`), any other failure raises."""
+    [delivery] = deliveries
+    try:
+        return [await db.writer.run(functools.partial(file_in, db=db, delivery=delivery))]
+    except IntegrityError as error:
+        return [Retry(error)]
 
 
 class _Undone(Exception):
@@ -89,7 +140,7 @@ def _file_each(session: Session, db: Database, deliveries: list[Delivery]) -> li
             if is_transient(error):
                 raise
             session.rollback()
-            results.append(Retry(repr(error)) if isinstance(error, IntegrityError) else error)
+            results.append(Retry(error) if isinstance(error, IntegrityError) else error)
         return results
     load_owners(session, (d.authorization.user_id for d in deliveries))
     for delivery in deliveries:
@@ -97,7 +148,7 @@ def _file_each(session: Session, db: Database, deliveries: list[Delivery]) -> li
             with session.begin_nested():
                 results.append(file_in(session, db, delivery))
         except IntegrityError as error:
-            results.append(Retry(repr(error)))
+            results.append(Retry(error))
         except Exception as error:   # this message's own failure; the batch goes on
             if is_transient(error):
                 raise
