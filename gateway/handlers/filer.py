@@ -18,7 +18,6 @@ import asyncio
 import collections
 import dataclasses
 import logging
-import random
 from dataclasses import dataclass
 
 from gateway.store import quarantine
@@ -27,15 +26,13 @@ from gateway.replies import ACCEPTED, TEMPORARY_FAILURE
 from gateway.store import raw
 from gateway.store.database import Database
 from gateway.store.faults import FaultLog, describe, is_transient
-from gateway.store.filing import Delivery, Retry, Stored, store_batch
+from gateway.store.filing import RACE_ATTEMPTS, Delivery, Retry, Stored, retry_races, store_batch
 
 log = logging.getLogger("smartbcc.smtp")
 _Item = tuple[Delivery, "asyncio.Future[Outcome]"]
 MAX_BATCH = 64               # messages committed together, at most
 LARGE = 1024 * 1024          # a message this large is committed alone
 WRITERS_POSTGRESQL = 4       # concurrent batches on PostgreSQL (SQLite has one writer)
-RACE_ATTEMPTS = 6            # a message that loses a unique-key race is filed again, from a fresh read;
-                             # one refused that often goes to the quarantine (a replay dedups)
 
 
 @dataclass(frozen=True)
@@ -144,13 +141,16 @@ class Filer:
         (large.append if len(delivery.raw) >= LARGE and delivery.upload is None else small.append)(item)
 
     async def _write(self, batch: list[_Item]) -> None:
-        pending = batch
-        for attempt in range(RACE_ATTEMPTS):
-            if attempt:
-                await asyncio.sleep(random.uniform(0.0, 0.02 * attempt))   # let the other writer commit
+        """File ``batch`` together (a unique-key race filed again by the store's one policy,
+        gateway.store.filing.retry_races) and answer each message as soon as its result is final."""
+        results = retry_races(self._store, batch)
+        while True:
             try:
-                results = await store_batch(self.db, [delivery for delivery, _ in pending])
+                (delivery, done), result = await anext(results)
+            except StopAsyncIteration:
+                return
             except Exception as error:
+                pending = [item for item in batch if not item[1].done()]
                 if len(pending) > 1 and not is_transient(error):
                     # the commit failed for a reason of one message's making: file each alone
                     for item in pending:
@@ -159,22 +159,17 @@ class Filer:
                 for delivery, done in pending:
                     done.set_result(await self._not_filed(delivery, error))
                 return
-            retry = []
-            for (delivery, done), result in zip(pending, results):
-                if isinstance(result, Stored):
-                    reply = f"{ACCEPTED.code} {ACCEPTED.enhanced} {ACCEPTED.text} as {result.message_pk}"
-                    done.set_result(Outcome(reply, stored=result))
-                elif isinstance(result, Retry) and attempt < RACE_ATTEMPTS - 1:
-                    retry.append((delivery, done))
-                elif isinstance(result, Retry):     # no race lasts this long: a constraint refuses it
-                    log.warning("%s DATA: a unique key refused the message %d times (%s)",
-                                delivery.client_address, RACE_ATTEMPTS, result)
-                    done.set_result(await self._not_filed(delivery, result))
-                else:
-                    done.set_result(await self._not_filed(delivery, result))
-            if not retry:
-                return
-            pending = retry
+            if isinstance(result, Stored):
+                reply = f"{ACCEPTED.code} {ACCEPTED.enhanced} {ACCEPTED.text} as {result.message_pk}"
+                done.set_result(Outcome(reply, stored=result))
+                continue
+            if isinstance(result, Retry):     # no race lasts this long: a constraint refuses it
+                log.warning("%s DATA: a unique key refused the message %d times (%s)",
+                            delivery.client_address, RACE_ATTEMPTS, result)
+            done.set_result(await self._not_filed(delivery, result))
+
+    async def _store(self, items: list[_Item]) -> list[Stored | Exception]:
+        return await store_batch(self.db, [delivery for delivery, _ in items])
 
     async def _not_filed(self, delivery: Delivery, error: Exception) -> Outcome:
         peer = delivery.client_address

@@ -87,7 +87,7 @@ class Lifted:
     runs: dict[str, Run] = field(default_factory=dict)          # token -> the run it replaces
     token: re.Pattern[str] = re.compile("(?!)")
     # (start, end) in the original of each run whose lines end with CRLF, the last one's included:
-    # bytes known to hold no bare LF (gateway.mail.parsing.content_hash_of need not look there)
+    # bytes known to hold no bare LF (gateway.mail.fingerprint.content_hash_of need not look there)
     crlf_spans: list[tuple[int, int]] = field(default_factory=list)
 
     def settle(self, msg: Message) -> None:

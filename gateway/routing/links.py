@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Iterable
 
 from gateway.crm.kinds import DEALISH_KINDS
 from gateway.mail.address import split_email
@@ -177,26 +178,32 @@ def _naive(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=None) if moment is not None and moment.tzinfo is not None else moment
 
 
-def plan_filing(message: ParsedMessage, context: FilingContext) -> FilingPlan:
-    found = participants(message, context)
+def explicit_links(context: FilingContext) -> tuple[PlannedLink, ...]:
+    """The records the message names itself: those of its per-record RCPT addresses, then those of the
+    stored messages of its thread."""
+    return (*(PlannedLink(ref.kind, RULE_RECORD_ADDRESS, ref.id) for ref in context.addressed),
+            *(PlannedLink(ref.kind, RULE_THREAD, ref.id) for ref in context.thread_records))
+
+
+@dataclass(frozen=True)
+class ParticipantRecords:
+    """The record of each participant: one that exists, one to make, or why none (``skipped``)."""
+
+    links: tuple[PlannedLink, ...] = ()
+    new_contacts: tuple[NewContact, ...] = ()
+    new_leads: tuple[NewLead, ...] = ()
+    skipped: tuple[str, ...] = ()
+
+
+def participant_records(message: ParsedMessage, context: FilingContext,
+                        found: tuple[Mailbox, ...]) -> ParticipantRecords:
+    """Each participant's contact (and its organization) or open lead; an unknown one becomes a new
+    contact, or in classic mode a new lead, unless the mail is machine-made or the message has made
+    ``max_new_contacts`` records already."""
     persons = {person.email: person for person in context.persons}
     leads = {lead.email: lead for lead in context.leads}
     orgs = dict(context.org_by_domain)
-    way = direction(message, context)
     links: list[PlannedLink] = []
-    seen_links: set[tuple[str, int, str]] = set()
-
-    def add(kind: str, rule: str, record_id: int = 0, new_email: str = "") -> None:
-        key = (kind, record_id, new_email)
-        if key not in seen_links:
-            seen_links.add(key)
-            links.append(PlannedLink(kind, rule, record_id, new_email))
-
-    for ref in context.addressed:
-        add(ref.kind, RULE_RECORD_ADDRESS, ref.id)
-    for ref in context.thread_records:
-        add(ref.kind, RULE_THREAD, ref.id)
-
     new_contacts: list[NewContact] = []
     new_leads: list[NewLead] = []
     skipped: list[str] = []
@@ -204,12 +211,12 @@ def plan_filing(message: ParsedMessage, context: FilingContext) -> FilingPlan:
     for box in found:
         person = persons.get(box.email)
         if person is not None:
-            add("person", RULE_PARTICIPANT, person.id)
+            links.append(PlannedLink("person", RULE_PARTICIPANT, person.id))
             if person.org_id is not None:
-                add("org", RULE_ORGANIZATION, person.org_id)
+                links.append(PlannedLink("org", RULE_ORGANIZATION, person.org_id))
             continue
         if box.email in leads:
-            add("lead", RULE_PARTICIPANT_LEAD, leads[box.email].id)
+            links.append(PlannedLink("lead", RULE_PARTICIPANT_LEAD, leads[box.email].id))
             continue
         if message.auto_generated:
             skipped.append(f"{box.email}: nothing made from machine-made mail ({message.auto_generated})")
@@ -219,32 +226,73 @@ def plan_filing(message: ParsedMessage, context: FilingContext) -> FilingPlan:
             continue
         if creates_leads:
             new_leads.append(NewLead(box.email, box.name, box.name or box.email))
-            add("lead", RULE_NEW_LEAD, new_email=box.email)
+            links.append(PlannedLink("lead", RULE_NEW_LEAD, new_email=box.email))
             continue
         org_id = orgs.get(split_email(box.email)[1])
         new_contacts.append(NewContact(box.email, box.name, org_id))
-        add("person", RULE_NEW_PARTICIPANT, new_email=box.email)
+        links.append(PlannedLink("person", RULE_NEW_PARTICIPANT, new_email=box.email))
         if org_id is not None:
-            add("org", RULE_ORGANIZATION, org_id)
+            links.append(PlannedLink("org", RULE_ORGANIZATION, org_id))
+    return ParticipantRecords(tuple(links), tuple(new_contacts), tuple(new_leads), tuple(skipped))
 
-    new_deals: list[NewDeal] = []
-    inquirer = message.forwarded.sender if message.forwarded is not None else None
-    if (context.crm_mode == "simple" and context.deal_for_new_inquiry and way == INCOMING
-            and inquirer is not None and not context.thread_records
-            and any(c.email == inquirer.email for c in new_contacts)):
-        new_deals.append(NewDeal(message.forwarded.subject or message.subject or inquirer.email, inquirer.email))
-        add("deal", RULE_NEW_INQUIRY, new_email=inquirer.email)
 
+def inquiry_deal(message: ParsedMessage, context: FilingContext, way: str,
+                 new_contacts: tuple[NewContact, ...]) -> NewDeal | None:
+    """A deal for a new customer's inquiry: in simple mode with ``deal_for_new_inquiry`` on, for a
+    forwarded customer's mail that starts a thread, when its sender became a new contact."""
+    original = message.forwarded
+    inquirer = original.sender if original is not None else None
+    if (original is None or inquirer is None or context.crm_mode != "simple" or not context.deal_for_new_inquiry
+            or way != INCOMING or context.thread_records
+            or not any(c.email == inquirer.email for c in new_contacts)):
+        return None
+    return NewDeal(original.subject or message.subject or inquirer.email, inquirer.email)
+
+
+def only_open_records(context: FilingContext, person_ids: tuple[int, ...],
+                      explicit: bool) -> tuple[tuple[PlannedLink, ...], tuple[Review, ...]]:
+    """For each kind of deal, lead and project, each linked contact's only open record of that kind is
+    linked; several open ones are a review item, candidates best first. Nothing when the owner turned
+    auto-link off or the message already names a record of such a kind (``explicit``)."""
+    links: list[PlannedLink] = []
     reviews: list[Review] = []
-    explicit = any(ref.kind in DEALISH_KINDS for ref in (*context.addressed, *context.thread_records))
-    if context.auto_link and not explicit and not new_deals:
-        linked_people = [link.record_id for link in links if link.kind == "person" and link.record_id]
-        for kind in DEALISH_KINDS:
-            for person_id in linked_people:
-                open_ones = [r for r in context.open_records if r.kind == kind and r.person_id == person_id]
-                if len(open_ones) == 1:
-                    add(kind, RULE_ONLY_OPEN[kind], open_ones[0].id)
-                elif len(open_ones) > 1:
-                    reviews.append(Review(kind, person_id, _rank(open_ones)))
-    return FilingPlan(found, tuple(new_contacts), tuple(links), tuple(skipped), way,
-                      tuple(new_leads), tuple(new_deals), tuple(reviews))
+    if not context.auto_link or explicit:
+        return (), ()
+    for kind in DEALISH_KINDS:
+        for person_id in person_ids:
+            open_ones = [r for r in context.open_records if r.kind == kind and r.person_id == person_id]
+            if len(open_ones) == 1:
+                links.append(PlannedLink(kind, RULE_ONLY_OPEN[kind], open_ones[0].id))
+            elif len(open_ones) > 1:
+                reviews.append(Review(kind, person_id, _rank(open_ones)))
+    return tuple(links), tuple(reviews)
+
+
+def _first_of_each(links: Iterable[PlannedLink]) -> tuple[PlannedLink, ...]:
+    """The links without repeats: a record (or a record to make) is linked once, by the first rule."""
+    kept: dict[tuple[str, int, str], PlannedLink] = {}
+    for link in links:
+        kept.setdefault((link.kind, link.record_id, link.new_email), link)
+    return tuple(kept.values())
+
+
+def plan_filing(message: ParsedMessage, context: FilingContext) -> FilingPlan:
+    """The message's plan, from four decisions in turn: the records it names itself
+    (:func:`explicit_links`), its participants' records (:func:`participant_records`), a deal for a new
+    inquiry (:func:`inquiry_deal`), then its contacts' only open records (:func:`only_open_records`)."""
+    found = participants(message, context)
+    way = direction(message, context)
+    named = explicit_links(context)
+    people = participant_records(message, context, found)
+    deal = inquiry_deal(message, context, way, people.new_contacts)
+    deal_links = (PlannedLink("deal", RULE_NEW_INQUIRY, new_email=deal.email),) if deal is not None else ()
+    links = _first_of_each((*named, *people.links, *deal_links))
+    reviews: tuple[Review, ...] = ()
+    if deal is None:    # a new inquiry's deal is the record it is filed on
+        linked_people = tuple(dict.fromkeys(link.record_id for link in links
+                                            if link.kind == "person" and link.record_id))
+        explicit = any(ref.kind in DEALISH_KINDS for ref in (*context.addressed, *context.thread_records))
+        open_links, reviews = only_open_records(context, linked_people, explicit)
+        links = _first_of_each((*links, *open_links))
+    return FilingPlan(found, people.new_contacts, links, people.skipped, way,
+                      people.new_leads, (deal,) if deal is not None else (), reviews)

@@ -10,7 +10,7 @@ from gateway.handlers import filer as delivery
 from gateway.mail.parsing import parse_message
 from gateway.routing import links
 from gateway.auth.senders import Authorization
-from gateway.store import filing
+from gateway.store.filing import batch as filing_batch
 from gateway.store.filing import Delivery, Stored, store_batch
 from gateway.store.models import Message, Person, QuarantinedMessage
 from tests.support.gwtest import ThreadedGateway, count, messages, seed, with_db
@@ -37,7 +37,7 @@ def _delivery(settings, number: int, subject: str | None = None) -> Delivery:
 
 def test_one_failure_in_a_batch_leaves_the_others_committed(settings, monkeypatch):
     seed(settings)
-    monkeypatch.setattr(filing, "plan_filing", _plan_unless_poisoned(links.plan_filing))
+    monkeypatch.setattr(filing_batch, "plan_filing", _plan_unless_poisoned(links.plan_filing))
     batch = [_delivery(settings, n, POISON if n == 2 else None) for n in range(5)]
     batch.append(_delivery(settings, 0))             # the same message twice in one batch: stored once
 
@@ -55,7 +55,7 @@ def test_one_failure_in_a_batch_leaves_the_others_committed(settings, monkeypatc
 
 def test_concurrent_senders_with_one_poisoned_message_all_get_250(settings, monkeypatch):
     seed(settings)
-    monkeypatch.setattr(filing, "plan_filing", _plan_unless_poisoned(links.plan_filing))
+    monkeypatch.setattr(filing_batch, "plan_filing", _plan_unless_poisoned(links.plan_filing))
 
     def send(gateway, number: int) -> tuple[int, str]:
         raw = message(subject=POISON if number == 7 else f"Offer {number}", to=f"buyer{number}@prospect.example",

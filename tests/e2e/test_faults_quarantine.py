@@ -13,7 +13,7 @@ from gateway.services import quarantine
 from gateway.store import quarantine as kept
 from gateway.services import users
 from gateway.cli import cli
-from gateway.store import filing
+from gateway.store.filing import batch as filing_batch
 from gateway.store.models import Message, QuarantinedMessage
 from tests.support.gwtest import ThreadedGateway, count, messages, seed, with_db
 from tests.support.rawsmtp import COMPANY, USER, Raw, message
@@ -50,7 +50,7 @@ def test_crash_while_filing_quarantines_and_replay_files_once(settings, monkeypa
     seeded = seed(settings)
     raw = message(subject="filed later")
     with ThreadedGateway(settings) as gateway:
-        monkeypatch.setattr(filing, "plan_filing", _planner_bug)
+        monkeypatch.setattr(filing_batch, "plan_filing", _planner_bug)
         code, text_ = _deliver(gateway, raw, rcpts=(COMPANY, seeded.deal_address))
         assert_reply((code, text_), "250 2.0.0")
         assert count(settings, Message) == 0
@@ -131,7 +131,7 @@ def test_when_even_the_quarantine_write_fails_the_answer_is_451(settings, monkey
     async def no_quarantine(*args, **kwargs):
         raise OSError("quarantine unavailable")
     with ThreadedGateway(settings) as gateway:
-        monkeypatch.setattr(filing, "plan_filing", _planner_bug)
+        monkeypatch.setattr(filing_batch, "plan_filing", _planner_bug)
         monkeypatch.setattr(kept, "keep", no_quarantine)
         code, text_ = _deliver(gateway, raw)
         assert_reply((code, text_), "451 4.3.0")
@@ -145,7 +145,7 @@ def test_when_even_the_quarantine_write_fails_the_answer_is_451(settings, monkey
 def test_replay_checks_the_sender_again(settings, monkeypatch):
     seed(settings)
     with ThreadedGateway(settings) as gateway:
-        monkeypatch.setattr(filing, "plan_filing", _planner_bug)
+        monkeypatch.setattr(filing_batch, "plan_filing", _planner_bug)
         assert _deliver(gateway, message())[0] == 250
     monkeypatch.undo()
     with_db(settings, lambda db: _run_sql(db, ["UPDATE users SET active = false WHERE email = 'ada@acme.example'"]))
@@ -161,7 +161,7 @@ def test_a_sender_retrying_a_quarantined_message_adds_no_entry(settings, monkeyp
     seed(settings)
     raw = message(subject="retried")
     with ThreadedGateway(settings) as gateway:
-        monkeypatch.setattr(filing, "plan_filing", _planner_bug)
+        monkeypatch.setattr(filing_batch, "plan_filing", _planner_bug)
         for _ in range(3):
             assert _deliver(gateway, raw)[0] == 250
         assert _deliver(gateway, message(subject="another"))[0] == 250
@@ -175,7 +175,7 @@ def test_a_sender_retrying_a_quarantined_message_adds_no_entry(settings, monkeyp
 def test_discard_asks_first_and_names_unknown_entries(settings, monkeypatch):
     seed(settings)
     with ThreadedGateway(settings) as gateway:
-        monkeypatch.setattr(filing, "plan_filing", _planner_bug)
+        monkeypatch.setattr(filing_batch, "plan_filing", _planner_bug)
         assert _deliver(gateway, message(subject="one"))[0] == 250
         assert _deliver(gateway, message(subject="two"))[0] == 250
     first, second = _entries(settings)
@@ -200,7 +200,7 @@ def test_replay_reads_the_header_from_as_the_live_road_does(settings, monkeypatc
     with_db(settings, lambda db: users.add_user(db, "bea@acme.example", "acme", "Bea"))
     raw = message(subject="two authors", sender="bea@acme.example, mallory@evil.example")
     with ThreadedGateway(settings) as gateway:
-        monkeypatch.setattr(filing, "plan_filing", _planner_bug)
+        monkeypatch.setattr(filing_batch, "plan_filing", _planner_bug)
         assert _deliver(gateway, raw)[0] == 250
     monkeypatch.undo()
     [entry] = _entries(settings)

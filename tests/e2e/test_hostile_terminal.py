@@ -20,7 +20,7 @@ from sqlalchemy import update
 
 from gateway.services import quarantine
 from gateway.cli import cli
-from gateway.store import filing
+from gateway.store.filing import batch as filing_batch
 from gateway.store.models import Company, Deal, utcnow
 from tests.support.gwtest import ThreadedGateway, seed, with_db
 from tests.support.rawsmtp import COMPANY, USER, Raw
@@ -113,7 +113,7 @@ def hostile(settings, monkeypatch):
                 .values(crm_mode="classic", classic_creates="lead"))
         _deliver(gateway, hostile_message("m2", "lena@other.example"))
         with monkeypatch.context() as patched:
-            patched.setattr(filing, "plan_filing", planner_bug)
+            patched.setattr(filing_batch, "plan_filing", planner_bug)
             _deliver(gateway, hostile_message("m3", "kim@third.example"))
     assert with_db(settings, lambda db: quarantine.list_entries(db)), "the third message was not quarantined"
     return message
@@ -145,7 +145,7 @@ def test_cli_output_never_carries_control_codes(settings, hostile, monkeypatch):
         assert shown in result.stdout, (command, shown, result.stdout)
         if command[:2] == ["messages", "show"]:      # the body keeps its lines; what is in them is escaped
             assert "text body:\nHello\nline two \\x1b[2J\\x1b]0;pwned\\x07\\x1b[31mred\\x08\n" in result.stdout
-    monkeypatch.setattr(filing, "plan_filing", planner_bug)
+    monkeypatch.setattr(filing_batch, "plan_filing", planner_bug)
     failed = runner.invoke(cli, [*_options(settings), "quarantine", "replay", "1"])
     assert failed.exit_code == 1 and "cannot file \\x1b[2J" in failed.stderr, failed.stderr
     _assert_clean(["quarantine", "replay"], failed.stderr)

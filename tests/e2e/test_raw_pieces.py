@@ -15,7 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway.services import messages as service
-from gateway.store import filing, raw
+from gateway.store import raw
+from gateway.store.filing import batch as filing_batch
 from gateway.store.database import Database
 from gateway.store.models import Message, MessageRaw, QuarantinedMessage, RawPiece, utcnow
 from tests.support.gwtest import ThreadedGateway, count, messages, seed, with_db
@@ -103,7 +104,7 @@ def test_a_failed_filing_keeps_the_message_in_the_quarantine_and_its_pieces_go(s
         raise RuntimeError("planner bug")
 
     with ThreadedGateway(settings) as gateway:
-        monkeypatch.setattr(filing, "plan_filing", planner_bug)
+        monkeypatch.setattr(filing_batch, "plan_filing", planner_bug)
         code, text = send(gateway, content)
         assert_reply((code, text), "250 2.0.0")
     assert count(settings, Message) == 0 and count(settings, QuarantinedMessage) == 1

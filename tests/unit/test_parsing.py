@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gateway.mail.message import Mailbox
-from gateway.mail.parsing import content_hash_of, parse_message
+from gateway.mail.fingerprint import content_hash_of
+from gateway.mail.parsing import parse_message
 
 DATA = Path(__file__).parent.parent / "data"
 EXPECTED = tomllib.loads((DATA / "expected.toml").read_text(encoding="utf-8"))
@@ -502,7 +503,7 @@ def test_mutated_real_messages_never_raise(raw):
 @given(st.lists(st.sampled_from([b"\r", b"\n", b"\r\n", b"a", b"."]), max_size=60).map(b"".join),
        st.integers(min_value=1, max_value=8))
 def test_the_body_is_hashed_piece_by_piece_as_if_whole(body, piece):
-    from gateway.mail.parsing import _update_with_crlf
+    from gateway.mail.fingerprint import _update_with_crlf
     whole, pieces = hashlib.sha256(), hashlib.sha256()
     whole.update(body.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
     _update_with_crlf(pieces, memoryview(body), piece)
@@ -511,13 +512,13 @@ def test_the_body_is_hashed_piece_by_piece_as_if_whole(body, piece):
 
 def _reference_content_hash(raw: bytes) -> str:
     """content_hash_of as it was before it skipped anything: every piece of the body normalized."""
-    import gateway.mail.parsing as parsing
-    looked = parsing._has_bare_lf
-    parsing._has_bare_lf = lambda *args, **kwargs: True
+    import gateway.mail.fingerprint as fingerprint
+    looked = fingerprint._has_bare_lf
+    fingerprint._has_bare_lf = lambda *args, **kwargs: True
     try:
         return content_hash_of(raw)
     finally:
-        parsing._has_bare_lf = looked
+        fingerprint._has_bare_lf = looked
 
 
 @given(st.lists(st.sampled_from([b"\r", b"\n", b"\r\n", b"a", b".", b"\r\n\r\n"]), max_size=60).map(b"".join),
@@ -526,7 +527,7 @@ def _reference_content_hash(raw: bytes) -> str:
        st.integers(min_value=1, max_value=8))
 def test_the_search_for_a_bare_lf_finds_one_wherever_the_spans_and_pieces_fall(body, cuts, piece):
     """Spans that hold only CRLF lines (as lifting's runs do) are skipped; anything else is searched."""
-    from gateway.mail.parsing import _has_bare_lf
+    from gateway.mail.fingerprint import _has_bare_lf
     spans, position = [], 0
     for gap, length in cuts:          # spans made of CRLF lines, at line starts, between parts of ``body``
         start = min(position + gap, len(body))

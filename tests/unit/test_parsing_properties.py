@@ -8,7 +8,8 @@ from urllib.parse import quote
 
 from hypothesis import HealthCheck, assume, given, settings, strategies as st
 
-from gateway.mail.parsing import content_hash_of, message_id_of, parse_message
+from gateway.mail.fingerprint import content_hash_of
+from gateway.mail.parsing import message_id_of, parse_message
 
 FAST = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
