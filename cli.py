@@ -10,7 +10,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from gateway.cli import main  # noqa: E402  (needs the path above)
+try:
+    from gateway.cli import main  # noqa: E402  (needs the path above)
+except ModuleNotFoundError as missing:
+    sys.exit(f"cli.py: {missing.name} is not installed for {sys.executable}: run it with the project's "
+             f"virtualenv (.venv/bin/python cli.py, made by scripts/serve or scripts/test), or "
+             f"pip install -e . first")
 
 if __name__ == "__main__":
     main()
