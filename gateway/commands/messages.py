@@ -124,7 +124,7 @@ def delete(app: App, message_id: int, as_json: bool) -> None:
     echo(f"Deleted message {summary.id} ({summary.subject!r}) and its {summary.links} links")
 
 
-def _link_command(unlink: bool):  # type: ignore[no-untyped-def]
+def _link_command(unlink: bool) -> Callable[..., None]:
     @click.argument("message_id", type=int)
     @record_options(RECORD_KINDS)
     @json_option
@@ -141,7 +141,7 @@ def _link_command(unlink: bool):  # type: ignore[no-untyped-def]
     return command
 
 
-def _visibility_command(visibility: str):  # type: ignore[no-untyped-def]
+def _visibility_command(visibility: str) -> Callable[..., None]:
     @click.argument("message_id", type=int)
     @json_option
     @pass_app

@@ -151,7 +151,8 @@ class SafeGroup(click.Group):
         try:
             return super().invoke(ctx)
         except click.ClickException as error:
-            error.message = printable(error.message, multiline=True)
+            # click declares the message Final; escaped in place, the error keeps its class and exit code
+            error.message = printable(error.message, multiline=True)  # type: ignore[misc]
             raise
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 import click
 
@@ -13,22 +13,23 @@ from gateway.store.database import Database
 
 company_required = click.option("--company", "company_slug", required=True, metavar="SLUG",
                                 help="The company the record belongs to.")
+Command = TypeVar("Command", bound=Callable[..., Any])
 org_option = click.option("--org", "org_id", type=int, metavar="ID", help="Its organization (same company).")
 person_option = click.option("--person", "person_id", type=int, metavar="ID", help="Its contact (same company).")
 
 
-def one_record(options: dict[str, int | None], kinds: tuple[str, ...]) -> tuple[str, int | None]:
+def one_record(options: dict[str, int | None], kinds: tuple[str, ...]) -> tuple[str, int]:
     """The one record named by ``--<kind> ID`` among ``kinds`` (see :func:`record_options`)."""
-    given = [(kind, value) for kind, value in options.items() if kind in kinds and value is not None]
+    given = [(kind, value) for kind, value in options.items() if kind in kinds if value is not None]
     if len(given) != 1:
         flags = " | ".join(f"--{kind} ID" for kind in kinds)
         raise click.UsageError(f"name exactly one record: {flags}")
     return given[0]
 
 
-def record_options(kinds: tuple[str, ...]):  # type: ignore[no-untyped-def]
+def record_options(kinds: tuple[str, ...]) -> Callable[[Command], Command]:
     """``--<kind> ID`` for each of ``kinds``: a command that acts on one record of several kinds."""
-    def decorate(command):  # type: ignore[no-untyped-def]
+    def decorate(command: Command) -> Command:
         for kind in reversed(kinds):
             command = click.option(f"--{kind}", kind, type=int, metavar="ID", help=f"A {kind} id.")(command)
         return command

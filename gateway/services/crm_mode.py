@@ -16,6 +16,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.crm.conversion import RULE_CONVERTED, ConversionOptions, LeadFacts, plan_conversion
+from gateway.store.database import rows_matched
 from gateway.store.models import (
     Activity, Company, Deal, Lead, Link, Organization, Person, RecordEmail, ReviewItem,
 )
@@ -94,11 +95,13 @@ async def _convert(session: AsyncSession, lead: Lead, options: ConversionOptions
     else:
         activities = await session.execute(update(Activity).where(*planned)
                                            .values(status="completed", completed_at=now))
-    if person_id is not None or org_id is not None:
-        await _move_addresses(session, lead, *(("person", person_id) if person_id is not None else ("org", org_id)))
+    if person_id is not None:
+        await _move_addresses(session, lead, "person", person_id)
+    elif org_id is not None:
+        await _move_addresses(session, lead, "org", org_id)
     lead.status, lead.closed_at, lead.converted_deal_id = "converted", now, deal.id
-    count = activities.rowcount
-    return ConvertedLead(lead.id, deal.id, person_id, org_id, tuple(created), moved.rowcount,
+    count = rows_matched(activities)
+    return ConvertedLead(lead.id, deal.id, person_id, org_id, tuple(created), rows_matched(moved),
                          count if options.activities == "keep" else 0,
                          count if options.activities == "complete" else 0)
 

@@ -79,7 +79,7 @@ async def show_document(db: Database, kind: str, record_id: int) -> DocumentView
     """One document with the messages linked to it (sent from it) and its activities."""
     async with db.sessions() as session:
         record = await record_by_id(session, _kind(kind), record_id)
-        company = await session.get(Company, record.company_id)
+        company = await session.get_one(Company, record.company_id)
         messages = await linked_messages(session, kind, record.id)
         activities = (await session.execute(
             select(Activity, User).outerjoin(User, User.id == Activity.owner_user_id)

@@ -65,7 +65,7 @@ async def last_used(session: AsyncSession, company_id: int, emails: Iterable[str
         RecordEmail.last_used_at.is_not(None)))
     out: dict[str, datetime] = {}
     for email, when in rows:
-        if email not in out or when > out[email]:
+        if when is not None and (email not in out or when > out[email]):
             out[email] = when
     return out
 

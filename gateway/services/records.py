@@ -151,7 +151,7 @@ async def show_record(db: Database, kind: str, record_id: int, company_slug: str
     async with db.sessions() as session:
         wanted = await company_by_slug(session, company_slug) if company_slug else None
         record = await _get(session, kind, record_id, wanted)
-        company = await session.get(Company, record.company_id)
+        company = await session.get_one(Company, record.company_id)
         return record_view(db, company, kind, record, await linked_messages(session, kind, record.id))
 
 
@@ -162,7 +162,7 @@ async def close_record(db: Database, kind: str, record_id: int, status: str) -> 
     async with db.sessions() as session, session.begin():
         record = await _get(session, kind, record_id)
         record.status, record.closed_at = status, utcnow()
-        company = await session.get(Company, record.company_id)
+        company = await session.get_one(Company, record.company_id)
         return record_view(db, company, kind, record)
 
 
@@ -171,5 +171,5 @@ async def rotate_address(db: Database, kind: str, record_id: int) -> RecordView:
     async with db.sessions() as session, session.begin():
         record = await _get(session, kind, record_id)
         record.token_version += 1
-        company = await session.get(Company, record.company_id)
+        company = await session.get_one(Company, record.company_id)
         return record_view(db, company, kind, record)

@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.services.errors import NotFound, ServiceError, company_by_slug
 from gateway.services.records import NOUNS, _get
-from gateway.store.database import Database
-from gateway.store.models import Company, Link, Message, Person, ReviewItem, utcnow
+from gateway.store.database import Database, rows_matched
+from gateway.store.models import DEALISH_MODELS, Company, Link, Message, Person, ReviewItem, utcnow
 
 DEALISH = ("deal", "lead", "project")
 
@@ -59,21 +59,16 @@ async def _message(session: AsyncSession, message_pk: int) -> Message:
 
 
 async def _view(session: AsyncSession, item: ReviewItem) -> ReviewView:
-    message = await session.get(Message, item.message_pk)
-    company = await session.get(Company, item.company_id)
+    message = await session.get_one(Message, item.message_pk)
+    company = await session.get_one(Company, item.company_id)
     person = await session.get(Person, item.person_id)
     candidates = []
     for record_id in item.candidates:
-        record = await session.get(_model(item.kind), record_id)
+        record = await session.get(DEALISH_MODELS[item.kind], record_id)
         candidates.append(Candidate(record_id, record.title if record is not None else "(deleted)"))
     return ReviewView(item.id, company.slug, item.message_pk, message.subject, item.kind, item.person_id,
                       person.email if person else "", tuple(candidates), item.status,
                       item.resolved_record_id, item.created_at)
-
-
-def _model(kind: str):  # type: ignore[no-untyped-def]
-    from gateway.store.models import RECORD_MODELS
-    return RECORD_MODELS[kind]
 
 
 async def list_reviews(db: Database, company_slug: str | None = None, include_resolved: bool = False) -> list[ReviewView]:
@@ -134,7 +129,7 @@ async def unlink_message(db: Database, message_pk: int, kind: str, record_id: in
         message = await _message(session, message_pk)
         result = await session.execute(delete(Link).where(
             Link.message_pk == message.id, Link.kind == kind, Link.record_id == record_id))
-        if result.rowcount == 0:
+        if rows_matched(result) == 0:
             raise NotFound(f"message {message_pk} is not linked to {NOUNS[kind]} {record_id} "
                            f"(see `smartbcc messages show {message_pk}`)")
         return LinkChange(message.id, kind, record_id, "", True)

@@ -86,7 +86,7 @@ async def _rows(session: AsyncSession, kind: str, record: Any) -> _Rows:
 async def sending_context(session: AsyncSession, user: User, kind: str, record_id: int) -> SendingContext:
     """What :func:`gateway.crm.recipients.recipients` needs to know about the record and the sender."""
     record = await record_by_id(session, _kind(kind), record_id, user.company_id)
-    company = await session.get(Company, user.company_id)
+    company = await session.get_one(Company, user.company_id)
     rights = await rights_of(session, user.id)
     rows = await _rows(session, kind, record)
     kinds = [(kind, rows.own), ("person", rows.contact), ("org", rows.company), *(("person", m) for m in rows.members)]
@@ -156,7 +156,7 @@ async def _check(db: Database, user_email: str, kind: str, record_id: int,
                  to: str | None) -> tuple[User, Company, str, AddressCheck, tuple[str, int] | None]:
     async with db.sessions() as session:
         user = await _sender(session, user_email)
-        company = await session.get(Company, user.company_id)
+        company = await session.get_one(Company, user.company_id)
         context = await sending_context(session, user, kind, record_id)
         if to is None:
             listing = recipients(context)

@@ -11,6 +11,7 @@ from sqlalchemy import (
     JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
@@ -25,7 +26,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):  # type: ignore[no-untyped-def]
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -33,7 +34,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         value = value.astimezone(timezone.utc)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
@@ -135,8 +136,10 @@ class AlternateAddress(Base):
     sent_count: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class _Record:
+class _Record(Base):
     """Columns every CRM record shares. ``token_version`` changes when its Bcc address is rotated."""
+
+    __abstract__ = True     # no table of its own: each kind of record has its table with these columns
 
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
@@ -164,6 +167,7 @@ class Person(_Record, Base):
 
 
 class _Dealish(_Record):
+    __abstract__ = True
     title: Mapped[str] = mapped_column(String(300))
     status: Mapped[str] = mapped_column(String(16), default="open")
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -223,6 +227,8 @@ RECORD_MODELS: dict[str, type[_Record]] = {
     "person": Person, "org": Organization, "lead": Lead, "deal": Deal, "project": Project,
     "invoice": Invoice, "quote": Quote, "smart": SmartProcess,
 }
+# the records a contact may have several of open at once (review items offer them): a title and a status
+DEALISH_MODELS: dict[str, type[_Dealish]] = {"deal": Deal, "lead": Lead, "project": Project}
 
 
 class RecordEmail(Base):
