@@ -11,12 +11,13 @@ from typing import Callable
 import click
 
 from gateway.commands.output import App, echo, emit_json, json_option, jsonable, lines, pass_app, table, text, with_db
-from gateway.crm.kinds import RECORD_KINDS
+from gateway.crm.kinds import RECORD_KINDS, Kind
 from gateway.commands.records import one_record, record_options
 from gateway.services import messages as service
 from gateway.services import review
 
-_RECORD_KINDS = ("deal", "lead", "person", "project", "org")
+# the order of their options in the help
+_RECORD_KINDS = (Kind.DEAL, Kind.LEAD, Kind.PERSON, Kind.PROJECT, Kind.ORG)
 
 
 @click.group()

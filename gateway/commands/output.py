@@ -18,7 +18,7 @@ import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Awaitable, Callable, Iterator, Sequence, TypeVar
+from typing import Any, Awaitable, Callable, Iterable, Iterator, Sequence, TypeVar
 
 import click
 from sqlalchemy.exc import DBAPIError
@@ -101,6 +101,12 @@ def with_db(app: App, work: Callable[[Database], Awaitable[T]]) -> T:
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 pass_app = click.make_pass_decorator(App, ensure=True)
+
+
+def choice(values: Iterable[str]) -> click.Choice[str]:
+    """A click choice among ``values`` as written (``deal``): given StrEnum members (gateway.crm.kinds),
+    click would match each by its name (``DEAL``), not by its value."""
+    return click.Choice([str(value) for value in values])
 
 
 def jsonable(value: Any) -> Any:

@@ -6,12 +6,12 @@ from typing import IO, Awaitable, Callable
 
 import click
 
-from gateway.commands.output import App, echo, emit_json, json_option, pass_app, table, with_db
+from gateway.commands.output import App, choice, echo, emit_json, json_option, pass_app, table, with_db
 from gateway.crm.recipients import NOUNS, OWN_ADDRESS_KINDS, SENDING_KINDS, RecipientList
 from gateway.services import record_emails, sending
 from gateway.store.database import Database
 
-kind_argument = click.argument("kind", type=click.Choice(SENDING_KINDS), metavar="KIND")
+kind_argument = click.argument("kind", type=choice(SENDING_KINDS), metavar="KIND")
 id_argument = click.argument("record_id", type=int, metavar="ID")
 as_option = click.option("--as", "user_email", required=True, metavar="USER_EMAIL",
                          help="The user who sends (their rights decide what they may see and mail).")
@@ -87,7 +87,7 @@ def _print_addresses(view: record_emails.RecordAddresses) -> None:
 
 def _address_command(change: Callable[[Database, str, int, str], Awaitable[record_emails.RecordAddresses]]
                      ) -> Callable[..., None]:
-    @click.argument("kind", type=click.Choice(OWN_ADDRESS_KINDS), metavar="KIND")
+    @click.argument("kind", type=choice(OWN_ADDRESS_KINDS), metavar="KIND")
     @id_argument
     @click.argument("email")
     @json_option
@@ -105,7 +105,7 @@ record_email.command("remove", help="Take an added address off a lead, person or
 
 
 @record_email.command("list")
-@click.argument("kind", type=click.Choice(OWN_ADDRESS_KINDS), metavar="KIND")
+@click.argument("kind", type=choice(OWN_ADDRESS_KINDS), metavar="KIND")
 @id_argument
 @json_option
 @pass_app

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from gateway.crm.kinds import DOCUMENT_KINDS
+from gateway.crm.kinds import DOCUMENT_KINDS, Kind
 from gateway.services.activities import ActivityView, activity_view
 from gateway.services.errors import ServiceError, company_by_slug, record_by_id
 from gateway.services.records import LinkedMessage, linked_messages
@@ -57,9 +57,9 @@ async def add_document(db: Database, kind: str, company_slug: str, title: str, p
     async with db.sessions() as session, session.begin():
         company = await company_by_slug(session, company_slug)
         if person_id is not None:
-            await record_by_id(session, "person", person_id, company.id)
+            await record_by_id(session, Kind.PERSON, person_id, company.id)
         if org_id is not None:
-            await record_by_id(session, "org", org_id, company.id)
+            await record_by_id(session, Kind.ORG, org_id, company.id)
         record = RECORD_MODELS[_kind(kind)](company_id=company.id, title=title[:300], person_id=person_id,
                                             org_id=org_id)
         session.add(record)

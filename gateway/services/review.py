@@ -13,12 +13,11 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.crm.kinds import DEALISH_KINDS, LinkRule
 from gateway.services.errors import NotFound, ServiceError, company_by_slug
 from gateway.services.records import NOUNS, _get
 from gateway.store.database import Database, rows_matched
 from gateway.store.models import DEALISH_MODELS, Company, Link, Message, Person, ReviewItem, utcnow
-
-DEALISH = ("deal", "lead", "project")
 
 
 @dataclass(frozen=True)
@@ -98,7 +97,7 @@ async def resolve_review(db: Database, message_pk: int, kind: str, record_id: in
     ``record_id`` None dismisses them (nothing linked). The record need not be a candidate: an admin
     may know better, but it must belong to the message's company.
     """
-    if kind not in DEALISH:
+    if kind not in DEALISH_KINDS:
         raise ServiceError(f"review items are about deals, leads or projects, not {kind!r}")
     async with db.sessions() as session, session.begin():
         message = await _message(session, message_pk)
@@ -108,7 +107,7 @@ async def resolve_review(db: Database, message_pk: int, kind: str, record_id: in
             raise NotFound(f"message {message_pk} has no open review item for a {kind} "
                            "(see `smartbcc review list`); use `messages link` to link by hand")
         if record_id is not None:
-            await _add_link(session, message, kind, record_id, "review")
+            await _add_link(session, message, kind, record_id, LinkRule.REVIEW)
         for item in items:
             item.status = "resolved" if record_id is not None else "dismissed"
             item.resolved_record_id = record_id
@@ -120,8 +119,8 @@ async def resolve_review(db: Database, message_pk: int, kind: str, record_id: in
 async def link_message(db: Database, message_pk: int, kind: str, record_id: int) -> LinkChange:
     async with db.sessions() as session, session.begin():
         message = await _message(session, message_pk)
-        changed = await _add_link(session, message, kind, record_id, "manual")
-        return LinkChange(message.id, kind, record_id, "manual", changed)
+        changed = await _add_link(session, message, kind, record_id, LinkRule.MANUAL)
+        return LinkChange(message.id, kind, record_id, LinkRule.MANUAL, changed)
 
 
 async def unlink_message(db: Database, message_pk: int, kind: str, record_id: int) -> LinkChange:

@@ -15,6 +15,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from gateway.crm.kinds import Kind, Status
+
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
@@ -169,7 +171,7 @@ class Person(_Record, Base):
 class _Dealish(_Record):
     __abstract__ = True
     title: Mapped[str] = mapped_column(String(300))
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[str] = mapped_column(String(16), default=Status.OPEN)
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
@@ -223,12 +225,14 @@ class SmartProcess(_Dealish, Base):
     org_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), default=None)
 
 
+# each kind's model, keyed by Kind; typed with str keys so that a kind read as a plain string (a row's
+# ``kind`` column, an option) finds its model as well (a StrEnum member equals and hashes as its string)
 RECORD_MODELS: dict[str, type[_Record]] = {
-    "person": Person, "org": Organization, "lead": Lead, "deal": Deal, "project": Project,
-    "invoice": Invoice, "quote": Quote, "smart": SmartProcess,
+    Kind.PERSON: Person, Kind.ORG: Organization, Kind.LEAD: Lead, Kind.DEAL: Deal, Kind.PROJECT: Project,
+    Kind.INVOICE: Invoice, Kind.QUOTE: Quote, Kind.SMART: SmartProcess,
 }
 # the records a contact may have several of open at once (review items offer them): a title and a status
-DEALISH_MODELS: dict[str, type[_Dealish]] = {"deal": Deal, "lead": Lead, "project": Project}
+DEALISH_MODELS: dict[str, type[_Dealish]] = {Kind.DEAL: Deal, Kind.LEAD: Lead, Kind.PROJECT: Project}
 
 
 class RecordEmail(Base):
