@@ -71,4 +71,4 @@ async def initialize(settings: Settings) -> tuple[str | None, str | None]:
 def rows_matched(result: Result[Any]) -> int:
     """How many rows an UPDATE or DELETE run through a session matched. A session runs such a statement into
     a CursorResult, which its typing declares only as a Result."""
-    return cast("CursorResult[Any]", result).rowcount
+    return cast(CursorResult[Any], result).rowcount
