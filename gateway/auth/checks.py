@@ -35,7 +35,7 @@ SPF_TIMEOUTS = 4         # an SPF evaluation may take this many DNS timeouts in 
 _current_dns: contextvars.ContextVar[Dns] = contextvars.ContextVar("smartbcc_spf_dns")
 
 
-def _spf_dns_lookup(name, qtype, strict=True, timeout=20):  # type: ignore[no-untyped-def]
+def _spf_dns_lookup(name: str, qtype: str, strict: object = True, timeout: float = 20) -> list:
     resolver = _current_dns.get(None)
     if resolver is None:
         resolver = _default_dns()

@@ -48,10 +48,10 @@ def evaluate(from_domain: str, record: DmarcRecord | None, spf: Spf | None, dkim
     adkim = record.adkim if record else "r"
     aspf = record.aspf if record else "r"
     policy = record.policy if record else ""
-    spf_aligned = spf is not None and aligned(spf.domain, from_domain, aspf)
+    aligned_spf = spf.result if spf is not None and aligned(spf.domain, from_domain, aspf) else None
     dkim_aligned = [d for d in dkim if aligned(d.domain, from_domain, adkim)]
-    passed = (spf_aligned and spf.result == "pass") or any(d.result == "pass" for d in dkim_aligned)
-    pending = (spf_aligned and spf.result == "temperror") or any(d.result == "temperror" for d in dkim_aligned)
+    passed = aligned_spf == "pass" or any(d.result == "pass" for d in dkim_aligned)
+    pending = aligned_spf == "temperror" or any(d.result == "temperror" for d in dkim_aligned)
     if record_error:
         result = "temperror"          # the record (and so adkim/aspf and p=) is unknown: try again later
     elif record is None:

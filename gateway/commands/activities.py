@@ -6,12 +6,12 @@ from datetime import datetime
 
 import click
 
-from gateway.commands.output import App, echo, emit_json, json_option, pass_app, table, with_db
+from gateway.commands.output import App, choice, echo, emit_json, json_option, pass_app, table, with_db
 from gateway.crm.recipients import NOUNS
 from gateway.services import activities as service
 from gateway.store.models import RECORD_MODELS
 
-kind_argument = click.argument("kind", type=click.Choice(tuple(RECORD_MODELS)), metavar="KIND")
+kind_argument = click.argument("kind", type=choice(RECORD_MODELS), metavar="KIND")
 id_argument = click.argument("record_id", type=int, metavar="ID")
 
 

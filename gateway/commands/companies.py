@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Callable
+
 import click
 
 from gateway.commands.output import App, echo, emit_json, json_option, jsonable, lines, pass_app, table, with_db
@@ -138,7 +140,7 @@ def company_set(app: App, slug: str, crm_mode: str | None, classic_creates: str 
     emit_json(view) if as_json else _print_company(view)
 
 
-def _exclusion_command(add: bool):  # type: ignore[no-untyped-def]
+def _exclusion_command(add: bool) -> Callable[..., None]:
     @click.argument("slug")
     @click.argument("address_or_domain")
     @json_option

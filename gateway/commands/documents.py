@@ -29,7 +29,7 @@ def _show(view: DocumentView) -> None:
 def document_group(kind: str) -> click.Group:
     noun = NOUNS[kind]
     nouns = noun + ("es" if noun.endswith("s") else "s")
-    group = click.Group(kind, help=f"{nouns.capitalize()}: a title, a contact and a company; "
+    group = click.Group(str(kind), help=f"{nouns.capitalize()}: a title, a contact and a company; "
                                    "mail sent from one is linked to it.")
 
     @group.command("add", help=f"Add a {noun}.")

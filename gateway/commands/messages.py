@@ -11,12 +11,13 @@ from typing import Callable
 import click
 
 from gateway.commands.output import App, echo, emit_json, json_option, jsonable, lines, pass_app, table, text, with_db
-from gateway.crm.kinds import RECORD_KINDS
+from gateway.crm.kinds import RECORD_KINDS, Kind
 from gateway.commands.records import one_record, record_options
 from gateway.services import messages as service
 from gateway.services import review
 
-_RECORD_KINDS = ("deal", "lead", "person", "project", "org")
+# the order of their options in the help
+_RECORD_KINDS = (Kind.DEAL, Kind.LEAD, Kind.PERSON, Kind.PROJECT, Kind.ORG)
 
 
 @click.group()
@@ -124,7 +125,7 @@ def delete(app: App, message_id: int, as_json: bool) -> None:
     echo(f"Deleted message {summary.id} ({summary.subject!r}) and its {summary.links} links")
 
 
-def _link_command(unlink: bool):  # type: ignore[no-untyped-def]
+def _link_command(unlink: bool) -> Callable[..., None]:
     @click.argument("message_id", type=int)
     @record_options(RECORD_KINDS)
     @json_option
@@ -141,7 +142,7 @@ def _link_command(unlink: bool):  # type: ignore[no-untyped-def]
     return command
 
 
-def _visibility_command(visibility: str):  # type: ignore[no-untyped-def]
+def _visibility_command(visibility: str) -> Callable[..., None]:
     @click.argument("message_id", type=int)
     @json_option
     @pass_app

@@ -18,7 +18,7 @@ import re
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Awaitable, Callable, Iterator, Sequence, TypeVar
+from typing import Any, Awaitable, Callable, Iterable, Iterator, Sequence, TypeVar
 
 import click
 from sqlalchemy.exc import DBAPIError
@@ -103,6 +103,12 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON i
 pass_app = click.make_pass_decorator(App, ensure=True)
 
 
+def choice(values: Iterable[str]) -> click.Choice[str]:
+    """A click choice among ``values`` as written (``deal``): given StrEnum members (gateway.crm.kinds),
+    click would match each by its name (``DEAL``), not by its value."""
+    return click.Choice([str(value) for value in values])
+
+
 def jsonable(value: Any) -> Any:
     """Dataclasses to objects (a ``fields`` dict is merged into its owner), datetimes to ISO 8601."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
@@ -151,7 +157,8 @@ class SafeGroup(click.Group):
         try:
             return super().invoke(ctx)
         except click.ClickException as error:
-            error.message = printable(error.message, multiline=True)
+            # click declares the message Final; escaped in place, the error keeps its class and exit code
+            error.message = printable(error.message, multiline=True)  # type: ignore[misc]
             raise
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from gateway.commands.output import App, emit_json, json_option, pass_app, table, with_db
+from gateway.commands.output import App, choice, emit_json, json_option, pass_app, table, with_db
 from gateway.crm.recipients import LEVELS, NOUNS, SENDING_KINDS
 from gateway.services import permissions as service
 
@@ -25,7 +25,7 @@ def _print(view: service.UserRights) -> None:
 
 @permission.command("set")
 @click.argument("email", metavar="USER_EMAIL")
-@click.argument("kind", type=click.Choice((*SENDING_KINDS, "all")), metavar="KIND")
+@click.argument("kind", type=choice((*SENDING_KINDS, "all")), metavar="KIND")
 @click.option("--view", type=click.Choice(LEVELS), help="Which records of KIND the user may see.")
 @click.option("--edit", type=click.Choice(LEVELS), help="Which records of KIND the user may change and send from.")
 @json_option

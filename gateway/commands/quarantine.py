@@ -6,6 +6,7 @@ import click
 
 from gateway.services import quarantine as service
 from gateway.commands.output import App, echo, emit_json, json_option, pass_app, table, with_db
+from gateway.store.database import Database
 
 
 @click.group()
@@ -35,7 +36,7 @@ def list_(app: App, include_replayed: bool, as_json: bool) -> None:
 @pass_app
 def replay(app: App, entry_id: int, as_json: bool) -> None:
     """File entry ID the way live delivery does; a message stored before is not stored twice."""
-    async def work(db):   # type: ignore[no-untyped-def]
+    async def work(db: Database) -> service.Replayed:
         try:
             return await service.replay(db, entry_id)
         except service.QuarantineError as error:
@@ -59,7 +60,7 @@ def discard(app: App, entry_id: int, yes: bool) -> None:
     if not yes:
         click.confirm(f"Delete quarantined message {entry_id} for good?", abort=True)
 
-    async def work(db):   # type: ignore[no-untyped-def]
+    async def work(db: Database) -> None:
         try:
             await service.discard(db, entry_id)
         except service.QuarantineError as error:

@@ -2,35 +2,37 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any, Callable, TypeVar
 
 import click
 
 from gateway.commands.output import App, echo, emit_json, json_option, lines, pass_app, table, text, with_db
+from gateway.crm.kinds import Kind
 from gateway.services import records
 from gateway.services.records import CLOSED_STATUSES, NOUNS, RecordView
 from gateway.store.database import Database
 
 company_required = click.option("--company", "company_slug", required=True, metavar="SLUG",
                                 help="The company the record belongs to.")
+Command = TypeVar("Command", bound=Callable[..., Any])
 org_option = click.option("--org", "org_id", type=int, metavar="ID", help="Its organization (same company).")
 person_option = click.option("--person", "person_id", type=int, metavar="ID", help="Its contact (same company).")
 
 
-def one_record(options: dict[str, int | None], kinds: tuple[str, ...]) -> tuple[str, int | None]:
+def one_record(options: dict[str, int | None], kinds: tuple[str, ...]) -> tuple[str, int]:
     """The one record named by ``--<kind> ID`` among ``kinds`` (see :func:`record_options`)."""
-    given = [(kind, value) for kind, value in options.items() if kind in kinds and value is not None]
+    given = [(kind, value) for kind, value in options.items() if kind in kinds if value is not None]
     if len(given) != 1:
         flags = " | ".join(f"--{kind} ID" for kind in kinds)
         raise click.UsageError(f"name exactly one record: {flags}")
     return given[0]
 
 
-def record_options(kinds: tuple[str, ...]):  # type: ignore[no-untyped-def]
+def record_options(kinds: tuple[str, ...]) -> Callable[[Command], Command]:
     """``--<kind> ID`` for each of ``kinds``: a command that acts on one record of several kinds."""
-    def decorate(command):  # type: ignore[no-untyped-def]
+    def decorate(command: Command) -> Command:
         for kind in reversed(kinds):
-            command = click.option(f"--{kind}", kind, type=int, metavar="ID", help=f"A {kind} id.")(command)
+            command = click.option(f"--{kind}", str(kind), type=int, metavar="ID", help=f"A {kind} id.")(command)
         return command
     return decorate
 
@@ -87,12 +89,12 @@ def _add_dealish(kind: str) -> click.Command:
                 as_json: bool, **extra: str) -> None:
         _added(with_db(app, lambda db: records.add_record(
             db, kind, company_slug, title, person_id, org_id, **extra)), as_json)
-    if kind == "lead":
+    if kind == Kind.LEAD:
         command = click.option("--email", help="The lead's own address.")(command)
         command = click.option("--name", help="The lead's person name.")(command)
         command = click.option("--company-name", help="The prospect's company; converting the lead can make it "
                                "an organization.")(command)
-    if kind == "deal":
+    if kind == Kind.DEAL:
         command = click.option("--pipeline", metavar="NAME", help="Its pipeline (default: default).")(command)
     return command
 
@@ -144,8 +146,9 @@ async def _close(db: Database, kind: str, record_id: int, status: str | None) ->
 
 
 def record_group(kind: str) -> click.Group:
-    group = click.Group(kind, help=f"{NOUNS[kind].capitalize()}s, each with a Bcc address of its own.")
-    adder = {"person": add_person, "org": add_org}.get(kind) or _add_dealish(kind)
+    group = click.Group(str(kind), help=f"{NOUNS[kind].capitalize()}s, each with a Bcc address of its own.")
+    adders: dict[str, click.Command] = {Kind.PERSON: add_person, Kind.ORG: add_org}
+    adder = adders.get(kind) or _add_dealish(kind)
     group.add_command(adder)
     group.add_command(_list(kind))
     group.add_command(_by_id(kind, "show", f"Show a {NOUNS[kind]}, its address and its messages.",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from gateway.commands.output import App, echo, emit_json, json_option, pass_app, table, with_db
+from gateway.commands.output import App, choice, echo, emit_json, json_option, pass_app, table, with_db
 from gateway.crm.kinds import DEALISH_KINDS as DEALISH
 from gateway.commands.records import one_record, record_options
 from gateway.services import review
@@ -35,7 +35,7 @@ def review_list(app: App, company_slug: str | None, include_resolved: bool, as_j
 @review_group.command("resolve")
 @click.argument("message_id", type=int)
 @record_options(DEALISH)
-@click.option("--none", "dismiss", type=click.Choice(DEALISH), help="Link nothing of this kind; close the item.")
+@click.option("--none", "dismiss", type=choice(DEALISH), help="Link nothing of this kind; close the item.")
 @json_option
 @pass_app
 def review_resolve(app: App, message_id: int, dismiss: str | None, as_json: bool, **records: int | None) -> None:

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import IO, Awaitable, Callable
+
 import click
 
-from gateway.commands.output import App, echo, emit_json, json_option, pass_app, table, with_db
+from gateway.commands.output import App, choice, echo, emit_json, json_option, pass_app, table, with_db
 from gateway.crm.recipients import NOUNS, OWN_ADDRESS_KINDS, SENDING_KINDS, RecipientList
 from gateway.services import record_emails, sending
+from gateway.store.database import Database
 
-kind_argument = click.argument("kind", type=click.Choice(SENDING_KINDS), metavar="KIND")
+kind_argument = click.argument("kind", type=choice(SENDING_KINDS), metavar="KIND")
 id_argument = click.argument("record_id", type=int, metavar="ID")
 as_option = click.option("--as", "user_email", required=True, metavar="USER_EMAIL",
                          help="The user who sends (their rights decide what they may see and mail).")
@@ -38,10 +41,9 @@ def recipients(app: App, kind: str, record_id: int, user_email: str, as_json: bo
     emit_json(listing) if as_json else _print_recipients(listing)
 
 
-def _body(body_file: click.File) -> str:
-    data = body_file.read()  # type: ignore[attr-defined]
+def _body(body_file: IO[bytes]) -> str:
     try:
-        return data.decode("utf-8") if isinstance(data, bytes) else data
+        return body_file.read().decode("utf-8")
     except UnicodeDecodeError as error:
         raise click.ClickException(f"the body file is not UTF-8 text: {error}") from None
 
@@ -58,7 +60,7 @@ def _body(body_file: click.File) -> str:
 @json_option
 @pass_app
 def send(app: App, kind: str, record_id: int, user_email: str, to: str | None, subject: str,
-         body_file: click.File, as_json: bool) -> None:
+         body_file: IO[bytes], as_json: bool) -> None:
     """Send mail from a record through the smarthost; it is stored and linked like a Bcc'd message."""
     body = _body(body_file)
     sent = with_db(app, lambda db: sending.send_from_record(db, kind, record_id, user_email, to, subject, body))
@@ -83,8 +85,9 @@ def _print_addresses(view: record_emails.RecordAddresses) -> None:
           empty=f"{NOUNS[view.kind].capitalize()} {view.record_id} has no address.")
 
 
-def _address_command(change):  # type: ignore[no-untyped-def]
-    @click.argument("kind", type=click.Choice(OWN_ADDRESS_KINDS), metavar="KIND")
+def _address_command(change: Callable[[Database, str, int, str], Awaitable[record_emails.RecordAddresses]]
+                     ) -> Callable[..., None]:
+    @click.argument("kind", type=choice(OWN_ADDRESS_KINDS), metavar="KIND")
     @id_argument
     @click.argument("email")
     @json_option
@@ -102,7 +105,7 @@ record_email.command("remove", help="Take an added address off a lead, person or
 
 
 @record_email.command("list")
-@click.argument("kind", type=click.Choice(OWN_ADDRESS_KINDS), metavar="KIND")
+@click.argument("kind", type=choice(OWN_ADDRESS_KINDS), metavar="KIND")
 @id_argument
 @json_option
 @pass_app

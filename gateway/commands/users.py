@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import IO, Callable
 
 import click
 
@@ -68,7 +68,7 @@ user.command("deactivate", help="Refuse the user's mail from now on; their recor
               help="Read the password from the first line of FILE ('-': standard input) instead of a prompt.")
 @json_option
 @pass_app
-def set_password(app: App, email: str, password_file: click.utils.LazyFile | None, as_json: bool) -> None:
+def set_password(app: App, email: str, password_file: IO[str] | None, as_json: bool) -> None:
     """Set the web mailbox password of the user EMAIL (kept as an argon2 hash); their sessions end."""
     if password_file is not None:
         password = password_file.readline().rstrip("\r\n")

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 LEADS_TO = ("contact", "company", "both")
 ACTIVITIES = ("keep", "complete")
-RULE_CONVERTED = "converted-from-lead"
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from gateway.crm.kinds import NOUNS, OWN_ADDRESS_KINDS, SENDING_KINDS, THROUGH_LINKS  # noqa: F401 (re-exported)
+from gateway.crm.kinds import NOUNS, Kind, OWN_ADDRESS_KINDS, SENDING_KINDS, THROUGH_LINKS  # noqa: F401 (re-exported)
 
 LEVELS = ("none", "own", "all")
 
@@ -111,9 +111,9 @@ def _linked(context: SendingContext) -> list[tuple[str, Party]]:
 def parties(context: SendingContext) -> list[tuple[str, Party]]:
     """Whose addresses may be mailed from this record, each with how it relates to the record."""
     own = [("own", context.own)] if context.own is not None else []
-    if context.kind == "person":
+    if context.kind == Kind.PERSON:
         return own + ([("company", context.company)] if context.company is not None else [])
-    if context.kind == "org":
+    if context.kind == Kind.ORG:
         return own + [("company-contact", member) for member in context.members]
     return own + _linked(context)
 
@@ -128,11 +128,11 @@ def _what(context: SendingContext) -> str:
 
 def _nothing_to_send(context: SendingContext) -> str:
     what = _what(context)
-    if context.kind == "lead":
+    if context.kind == Kind.LEAD:
         return f"{what} has no e-mail address, and no linked contact or company with one"
-    if context.kind == "person":
+    if context.kind == Kind.PERSON:
         return f"{what} has no e-mail address, and neither has its company"
-    if context.kind == "org":
+    if context.kind == Kind.ORG:
         return f"{what} has no e-mail address, and neither have its contacts"
     return f"no e-mail address on the contact or company linked to {what}"
 

@@ -99,7 +99,8 @@ class Lifted:
                 text = getattr(part, name, None)
                 if isinstance(text, str) and self.token.search(text):
                     setattr(part, name, self._restore(text))
-            payload = part._payload      # the body as parsed (get_payload() may convert it)
+            # the body as parsed (get_payload() may convert it); typeshed does not declare the attribute
+            payload = part._payload  # type: ignore[attr-defined]
             if isinstance(payload, list):
                 try:
                     enclosed = inside_message or part.get_content_maintype() == "message"

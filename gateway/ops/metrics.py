@@ -8,6 +8,7 @@ are read when Prometheus scrapes (gateway.ops.monitoring).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Callable
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, ProcessCollector, generate_latest
@@ -56,7 +57,7 @@ class Metrics:
             ["state"], registry=r)
         if budget is not None:
             for state in ("used", "peak", "limit"):
-                self.memory_budget.labels(state).set_function(lambda state=state: float(getattr(budget, state)))
+                self.memory_budget.labels(state).set_function(partial(_reading, budget, state))
         # process_resident_memory_bytes and the others of the serving process (Linux), as in the default registry
         ProcessCollector(registry=r)
 
@@ -75,3 +76,8 @@ class Metrics:
 
     def render(self) -> bytes:
         return generate_latest(self.registry)
+
+
+def _reading(budget: MemoryBudget, state: str) -> float:
+    """One of the budget's figures (used, peak, limit), in bytes, as a scrape reads it."""
+    return float(getattr(budget, state))

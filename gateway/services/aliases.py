@@ -87,8 +87,8 @@ async def send_confirmation(db: Database, settings: Settings, alias_id: int) -> 
             raise VerificationError(f"no alternate address with id {alias_id}")
         if alias.status not in ("pending",):
             raise VerificationError(f"{alias.email} is {alias.status}; only pending addresses get a code")
-        user = await session.get(User, alias.user_id)
-        company = await session.get(Company, alias.company_id)
+        user = await session.get_one(User, alias.user_id)
+        company = await session.get_one(Company, alias.company_id)
         alias.code_hash = code_hash(db.key, code)
         alias.reply_token = secrets.token_hex(8)
         alias.code_expires_at = utcnow() + timedelta(hours=settings.verification_hours)
@@ -128,8 +128,8 @@ class AliasView:
 
 
 async def _view(session: AsyncSession, alias: AlternateAddress) -> AliasView:
-    user = await session.get(User, alias.user_id)
-    company = await session.get(Company, alias.company_id)
+    user = await session.get_one(User, alias.user_id)
+    company = await session.get_one(Company, alias.company_id)
     return AliasView(alias.id, alias.email, user.email, company.slug, status_now(alias), alias.created_at,
                      alias.verified_at, alias.revoked_at, alias.code_expires_at)
 
@@ -145,7 +145,7 @@ async def _find(session: AsyncSession, email: str, company_slug: str | None) -> 
     if not found:
         raise NotFound(f"no alternate address {email}{where} (see `smartbcc alias list`)")
     if len(found) > 1:
-        slugs = sorted([(await session.get(Company, alias.company_id)).slug for alias in found])
+        slugs = sorted([(await session.get_one(Company, alias.company_id)).slug for alias in found])
         raise ServiceError(f"{email} is an alternate address in several companies ({', '.join(slugs)}): "
                            "say which with --company SLUG")
     return found[0]
@@ -179,7 +179,7 @@ async def _add_pending(db: Database, user_email: str, alt_email: str) -> AliasVi
         alias = await session.scalar(select(AlternateAddress).where(
             AlternateAddress.company_id == user.company_id, AlternateAddress.email == alt_email))
         if alias is not None and alias.status != "revoked":
-            holder = await session.get(User, alias.user_id)
+            holder = await session.get_one(User, alias.user_id)
             raise Conflict(f"{alt_email} is already an alternate address of {holder.email} "
                            f"({status_now(alias)}); revoke it first to move it")
         if alias is None:
@@ -195,7 +195,7 @@ async def _add_pending(db: Database, user_email: str, alt_email: str) -> AliasVi
 
 async def _after_send(db: Database, sent: SentConfirmation) -> AliasView:
     async with db.sessions() as session:
-        alias = await session.get(AlternateAddress, sent.alias_id)
+        alias = await session.get_one(AlternateAddress, sent.alias_id)
         view = await _view(session, alias)
     return replace(view, confirmation=f"sent to {sent.email}; replies go to {sent.reply_address}")
 
@@ -252,4 +252,4 @@ async def verify_alias_code(db: Database, code: str) -> AliasView:
     except VerificationError as error:
         raise ServiceError(str(error)) from None
     async with db.sessions() as session:
-        return await _view(session, await session.get(AlternateAddress, alias.id))
+        return await _view(session, await session.get_one(AlternateAddress, alias.id))

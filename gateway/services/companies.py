@@ -67,7 +67,7 @@ async def list_companies(db: Database) -> list[CompanyView]:
         return [company_view(db, company) for company in companies]
 
 
-_COUNTED = {
+_COUNTED: dict[str, type[User | AlternateAddress | Person | Organization | Lead | Deal | Project | Message]] = {
     "users": User, "alternates": AlternateAddress, "contacts": Person, "organizations": Organization,
     "leads": Lead, "deals": Deal, "projects": Project, "messages": Message,
 }
@@ -76,10 +76,10 @@ _COUNTED = {
 async def company_details(db: Database, slug: str) -> CompanyDetails:
     async with db.sessions() as session:
         company = await company_by_slug(session, slug)
-        counts = {}
+        counts: dict[str, int] = {}
         for label, model in _COUNTED.items():
-            counts[label] = await session.scalar(
-                select(func.count()).select_from(model).where(model.company_id == company.id))
+            counts[label] = (await session.execute(
+                select(func.count()).select_from(model).where(model.company_id == company.id))).scalar_one()
         return CompanyDetails(company_view(db, company), counts)
 
 

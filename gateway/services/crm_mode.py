@@ -15,7 +15,9 @@ from datetime import datetime
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.crm.conversion import RULE_CONVERTED, ConversionOptions, LeadFacts, plan_conversion
+from gateway.crm.conversion import ConversionOptions, LeadFacts, plan_conversion
+from gateway.crm.kinds import Kind, LinkRule, Status
+from gateway.store.database import rows_matched
 from gateway.store.models import (
     Activity, Company, Deal, Lead, Link, Organization, Person, RecordEmail, ReviewItem,
 )
@@ -49,7 +51,7 @@ async def _facts(session: AsyncSession, lead: Lead) -> LeadFacts:
 async def _move_addresses(session: AsyncSession, lead: Lead, kind: str, record_id: int) -> None:
     """The lead's extra addresses (and their last use) go to its client."""
     rows = await session.scalars(select(RecordEmail).where(
-        RecordEmail.company_id == lead.company_id, RecordEmail.kind == "lead", RecordEmail.record_id == lead.id))
+        RecordEmail.company_id == lead.company_id, RecordEmail.kind == Kind.LEAD, RecordEmail.record_id == lead.id))
     for row in rows.all():
         twin = await session.scalar(select(RecordEmail).where(
             RecordEmail.company_id == lead.company_id, RecordEmail.kind == kind,
@@ -85,20 +87,22 @@ async def _convert(session: AsyncSession, lead: Lead, options: ConversionOptions
     deal = Deal(title=plan.title, person_id=person_id, org_id=org_id, pipeline=options.pipeline, **made)
     session.add(deal)
     await session.flush()
-    moved = await session.execute(update(Link).where(Link.kind == "lead", Link.record_id == lead.id)
-                                  .values(kind="deal", record_id=deal.id, rule=RULE_CONVERTED))
-    planned = (Activity.company_id == lead.company_id, Activity.kind == "lead", Activity.record_id == lead.id,
+    moved = await session.execute(update(Link).where(Link.kind == Kind.LEAD, Link.record_id == lead.id)
+                                  .values(kind=Kind.DEAL, record_id=deal.id, rule=LinkRule.CONVERTED))
+    planned = (Activity.company_id == lead.company_id, Activity.kind == Kind.LEAD, Activity.record_id == lead.id,
                Activity.status == "planned")
     if options.activities == "keep":
-        activities = await session.execute(update(Activity).where(*planned).values(kind="deal", record_id=deal.id))
+        activities = await session.execute(update(Activity).where(*planned).values(kind=Kind.DEAL, record_id=deal.id))
     else:
         activities = await session.execute(update(Activity).where(*planned)
                                            .values(status="completed", completed_at=now))
-    if person_id is not None or org_id is not None:
-        await _move_addresses(session, lead, *(("person", person_id) if person_id is not None else ("org", org_id)))
-    lead.status, lead.closed_at, lead.converted_deal_id = "converted", now, deal.id
-    count = activities.rowcount
-    return ConvertedLead(lead.id, deal.id, person_id, org_id, tuple(created), moved.rowcount,
+    if person_id is not None:
+        await _move_addresses(session, lead, Kind.PERSON, person_id)
+    elif org_id is not None:
+        await _move_addresses(session, lead, Kind.ORG, org_id)
+    lead.status, lead.closed_at, lead.converted_deal_id = Status.CONVERTED, now, deal.id
+    count = rows_matched(activities)
+    return ConvertedLead(lead.id, deal.id, person_id, org_id, tuple(created), rows_matched(moved),
                          count if options.activities == "keep" else 0,
                          count if options.activities == "complete" else 0)
 
@@ -106,16 +110,16 @@ async def _convert(session: AsyncSession, lead: Lead, options: ConversionOptions
 async def _move_reviews(session: AsyncSession, company_id: int, deals: dict[int, int]) -> None:
     """Open review items that offered converted leads now offer their deals."""
     items = (await session.scalars(select(ReviewItem).where(
-        ReviewItem.company_id == company_id, ReviewItem.kind == "lead", ReviewItem.status == "open"))).all()
+        ReviewItem.company_id == company_id, ReviewItem.kind == Kind.LEAD, ReviewItem.status == "open"))).all()
     for item in items:
         candidates = [deals[c] for c in item.candidates if c in deals]
         if not candidates:
             continue
         twin = await session.scalar(select(ReviewItem).where(
-            ReviewItem.message_pk == item.message_pk, ReviewItem.kind == "deal",
+            ReviewItem.message_pk == item.message_pk, ReviewItem.kind == Kind.DEAL,
             ReviewItem.person_id == item.person_id))
         if twin is None:
-            item.kind, item.candidates = "deal", candidates
+            item.kind, item.candidates = Kind.DEAL, candidates
         else:
             twin.candidates = list(dict.fromkeys([*twin.candidates, *candidates]))
             await session.delete(item)
@@ -123,7 +127,7 @@ async def _move_reviews(session: AsyncSession, company_id: int, deals: dict[int,
 
 async def convert_active_leads(session: AsyncSession, company: Company, options: ConversionOptions,
                                now: datetime) -> tuple[ConvertedLead, ...]:
-    leads = (await session.scalars(select(Lead).where(Lead.company_id == company.id, Lead.status == "open")
+    leads = (await session.scalars(select(Lead).where(Lead.company_id == company.id, Lead.status == Status.OPEN)
                                    .order_by(Lead.id))).all()
     converted = []
     for lead in leads:

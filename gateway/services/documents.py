@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from gateway.crm.kinds import DOCUMENT_KINDS
+from gateway.crm.kinds import DOCUMENT_KINDS, Kind
 from gateway.services.activities import ActivityView, activity_view
 from gateway.services.errors import ServiceError, company_by_slug, record_by_id
 from gateway.services.records import LinkedMessage, linked_messages
@@ -57,9 +57,9 @@ async def add_document(db: Database, kind: str, company_slug: str, title: str, p
     async with db.sessions() as session, session.begin():
         company = await company_by_slug(session, company_slug)
         if person_id is not None:
-            await record_by_id(session, "person", person_id, company.id)
+            await record_by_id(session, Kind.PERSON, person_id, company.id)
         if org_id is not None:
-            await record_by_id(session, "org", org_id, company.id)
+            await record_by_id(session, Kind.ORG, org_id, company.id)
         record = RECORD_MODELS[_kind(kind)](company_id=company.id, title=title[:300], person_id=person_id,
                                             org_id=org_id)
         session.add(record)
@@ -79,7 +79,7 @@ async def show_document(db: Database, kind: str, record_id: int) -> DocumentView
     """One document with the messages linked to it (sent from it) and its activities."""
     async with db.sessions() as session:
         record = await record_by_id(session, _kind(kind), record_id)
-        company = await session.get(Company, record.company_id)
+        company = await session.get_one(Company, record.company_id)
         messages = await linked_messages(session, kind, record.id)
         activities = (await session.execute(
             select(Activity, User).outerjoin(User, User.id == Activity.owner_user_id)

@@ -22,7 +22,7 @@ from sqlalchemy import Select, and_, case, column, delete, exists, func, literal
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.routing.links import INCOMING, OUTGOING
+from gateway.crm.kinds import Direction
 from gateway.services.errors import Conflict, NotFound, ServiceError
 from gateway.services.visibility import Sight, Viewer, seen_by, shared_with, sight, own
 from gateway.store.database import Database
@@ -31,7 +31,7 @@ from gateway.store.models import Link, MailboxEntry, MailFolder, Message
 BUILT_IN = ("inbox", "sent", "spam", "trash")
 ALL = "all"                      # every folder but Spam and Trash (where a search looks by default)
 PAGE = 50
-DIRECTIONS = (OUTGOING, INCOMING)
+DIRECTIONS = (Direction.OUTGOING, Direction.INCOMING)
 UNREAD_CAP = 1000                # the unread count stops counting here ("1000+")
 _E = MailboxEntry
 Rows = Select[Unpack[tuple[Any, ...]]]     # a query of message rows (its columns: _COLUMNS)
@@ -86,7 +86,7 @@ def parse_cursor(value: str) -> tuple[datetime, int]:
 
 
 def _default_folder() -> Any:
-    return case((Message.direction == OUTGOING, literal("sent")), else_=literal("inbox"))
+    return case((Message.direction == Direction.OUTGOING, literal("sent")), else_=literal("inbox"))
 
 
 def _folder_expr() -> Any:
@@ -184,7 +184,7 @@ def _folder_parts(who: Sight, folder: str, where: list[Any], before: tuple[datet
     indexes, and those moved there read from the state table's; each part newest first, ``limit`` rows."""
     if folder == ALL:
         return _streams(who, [*where, _in_folder(ALL, None)], before, limit)
-    natural = OUTGOING if folder == "sent" else INCOMING
+    natural = Direction.OUTGOING if folder == "sent" else Direction.INCOMING
     stay = [*where, or_(_E.folder.is_(None), _E.folder == folder)]
     moved = _from_entries(who, folder, None, [*where, Message.direction != natural], before, limit)
     return [*_streams(who, stay, before, limit, (natural,)), moved]
@@ -209,7 +209,7 @@ def _from_entries(who: Sight, folder: str, folder_id: int | None, where: list[An
 
 
 def _row(who: Sight, r: Any) -> Row:
-    folder = r.folder or ("sent" if r.direction == OUTGOING else "inbox")
+    folder = r.folder or ("sent" if r.direction == Direction.OUTGOING else "inbox")
     return Row(r.id, r.message_id, r.subject, r.from_email, r.from_name, r.received_at, r.visibility,
                r.direction, r.owner_user_id == who.user_id, bool(r.read), folder, r.folder_id)
 

@@ -19,6 +19,7 @@ from typing import Any, Iterable
 
 from sqlalchemy import func, or_, select
 
+from gateway.crm.kinds import Kind, LinkRule
 from gateway.services.errors import NotFound, ServiceError, record_by_id
 from gateway.services.mailbox import _COLUMNS, _E, Row, _entries, _entry_join, _row, visible
 from gateway.services.records import NOUNS
@@ -29,7 +30,7 @@ from gateway.store.models import (
     RECORD_MODELS, Attachment, Lead, Link, Message, Person, User,
 )
 
-LINKABLE = ("deal", "lead", "person", "org", "project", "invoice", "quote", "smart")
+LINKABLE = (Kind.DEAL, Kind.LEAD, Kind.PERSON, Kind.ORG, Kind.PROJECT, Kind.INVOICE, Kind.QUOTE, Kind.SMART)
 
 
 @dataclass(frozen=True)
@@ -72,9 +73,9 @@ class MessageView:
 
 
 def label(kind: str, record: Any) -> str:
-    if kind == "person":
+    if kind == Kind.PERSON:
         return f"{record.name} <{record.email}>" if record.name else record.email
-    if kind == "org":
+    if kind == Kind.ORG:
         return record.name
     return record.title
 
@@ -107,7 +108,7 @@ async def open_message(db: Database, viewer: Viewer, message_pk: int, mark_read:
         for role, box in boxes:
             email = str(box.get("email", ""))
             contact = contacts.get(email.lower())
-            seen = contact is not None and who.may_view("person", contact.owner_user_id)
+            seen = contact is not None and who.may_view(Kind.PERSON, contact.owner_user_id)
             participants.append(Participant(role, email, str(box.get("name", "")), contact.id if seen and contact is not None else None))
         links, hidden = [], 0
         for link in await session.scalars(select(Link).where(Link.message_pk == message.id).order_by(Link.id)):
@@ -207,7 +208,7 @@ async def link(db: Database, viewer: Viewer, ids: Iterable[int], kind: str, reco
         have = set(await session.scalars(select(Link.message_pk).where(
             Link.message_pk.in_(found), Link.kind == kind, Link.record_id == record_id)))
         new = [pk for pk in found if pk not in have]
-        session.add_all([Link(message_pk=pk, kind=kind, record_id=record_id, rule="manual") for pk in new])
+        session.add_all([Link(message_pk=pk, kind=kind, record_id=record_id, rule=LinkRule.MANUAL) for pk in new])
         return len(new)
 
 
@@ -241,8 +242,8 @@ async def find_records(db: Database, viewer: Viewer, q: str, limit: int = 20) ->
         who = await sight(session, viewer)
         for kind in LINKABLE:
             model: Any = RECORD_MODELS[kind]
-            columns = [model.name, model.email] if kind == "person" else (
-                [model.name, model.domain] if kind == "org" else
+            columns = [model.name, model.email] if kind == Kind.PERSON else (
+                [model.name, model.domain] if kind == Kind.ORG else
                 [model.title, model.email, model.name] if model is Lead else [model.title])
             query = (select(model).where(model.company_id == who.company_id,
                                          or_(*(func.lower(c).like(pattern, escape="\\") for c in columns)))

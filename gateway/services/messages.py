@@ -94,7 +94,7 @@ async def list_messages(db: Database, company_slug: str | None = None,
 async def message_details(db: Database, message_pk: int) -> MessageDetails:
     async with db.sessions() as session:
         message = await _message(session, message_pk)
-        company = await session.get(Company, message.company_id)
+        company = await session.get_one(Company, message.company_id)
         owner = await session.get(User, message.owner_user_id)
         fields = {column.key: getattr(message, column.key)
                   for column in Message.__mapper__.column_attrs if column.key not in _OWN_COLUMNS}
@@ -126,9 +126,9 @@ async def delete_message(db: Database, message_pk: int) -> MessageSummary:
     """Delete a message with its links, raw bytes, attachments and review items: no record shows it."""
     async with db.sessions() as session, session.begin():
         message = await _message(session, message_pk)
-        company = await session.get(Company, message.company_id)
+        company = await session.get_one(Company, message.company_id)
         owner = await session.get(User, message.owner_user_id)
-        count = await session.scalar(select(func.count()).where(Link.message_pk == message.id))
+        count = (await session.execute(select(func.count()).where(Link.message_pk == message.id))).scalar_one()
         summary = MessageSummary(message.id, company.slug, message.received_at, message.from_email,
                                  message.from_name, message.subject, owner.email if owner else "", count)
         upload = await session.scalar(select(MessageRaw.upload).where(MessageRaw.message_pk == message.id))

@@ -14,7 +14,7 @@ from gateway.mail.address import InvalidAddress, normalize_domain, normalize_ema
 from gateway.crm.conversion import ACTIVITIES, LEADS_TO, ConversionOptions
 from gateway.services.crm_mode import ConvertedLead, convert_active_leads
 from gateway.services.errors import Conflict, NotFound, ServiceError, company_by_slug, user_by_email
-from gateway.store.database import Database
+from gateway.store.database import Database, rows_matched
 from gateway.store.models import Exclusion, utcnow
 
 CRM_MODES = ("simple", "classic")
@@ -149,7 +149,7 @@ async def remove_exclusion(db: Database, slug: str, value: str) -> CompanySettin
         company = await company_by_slug(session, slug)
         result = await session.execute(delete(Exclusion).where(
             Exclusion.company_id == company.id, Exclusion.pattern == pattern))
-        if result.rowcount == 0:
+        if rows_matched(result) == 0:
             raise NotFound(f"{pattern} is not on {slug}'s never-log list")
     return await company_settings(db, slug)
 

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.mail.address import validate_mailbox
+from gateway.crm.kinds import Kind
 from gateway.crm.recipients import NOUNS, OWN_ADDRESS_KINDS
 from gateway.services.errors import Conflict, NotFound, ServiceError, record_by_id
 from gateway.store.database import Database
@@ -36,7 +37,7 @@ class RecordAddresses:
 
 
 def primary_address(kind: str, record: Any) -> str | None:
-    return getattr(record, "email", None) if kind in ("person", "lead") else None
+    return getattr(record, "email", None) if kind in (Kind.PERSON, Kind.LEAD) else None
 
 
 async def extra_addresses(session: AsyncSession, company_id: int,
@@ -65,7 +66,7 @@ async def last_used(session: AsyncSession, company_id: int, emails: Iterable[str
         RecordEmail.last_used_at.is_not(None)))
     out: dict[str, datetime] = {}
     for email, when in rows:
-        if email not in out or when > out[email]:
+        if when is not None and (email not in out or when > out[email]):
             out[email] = when
     return out
 

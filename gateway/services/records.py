@@ -10,19 +10,19 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.crm.kinds import CLOSED_STATUSES, RECORD_NOUNS as NOUNS  # noqa: F401 (re-exported)
+from gateway.crm.kinds import CLOSED_STATUSES, Kind, RECORD_NOUNS as NOUNS  # noqa: F401 (re-exported)
 from gateway.mail.address import normalize_domain, validate_mailbox
 from gateway.services.errors import Conflict, NotFound, ServiceError, company_by_slug
 from gateway.store.database import Database
-from gateway.store.models import RECORD_MODELS, Company, Link, Message, Person, utcnow
+from gateway.store.models import RECORD_MODELS, Company, Link, Message, Organization, Person, utcnow
 
-FIELDS = {
-    "person": ("name", "email", "org_id"),
-    "org": ("name", "domain"),
-    "lead": ("title", "status", "name", "email", "company_name", "person_id", "org_id", "closed_at",
+FIELDS: dict[str, tuple[str, ...]] = {
+    Kind.PERSON: ("name", "email", "org_id"),
+    Kind.ORG: ("name", "domain"),
+    Kind.LEAD: ("title", "status", "name", "email", "company_name", "person_id", "org_id", "closed_at",
              "converted_deal_id"),
-    "deal": ("title", "status", "pipeline", "person_id", "org_id", "closed_at"),
-    "project": ("title", "status", "person_id", "org_id", "closed_at"),
+    Kind.DEAL: ("title", "status", "pipeline", "person_id", "org_id", "closed_at"),
+    Kind.PROJECT: ("title", "status", "person_id", "org_id", "closed_at"),
 }
 
 
@@ -78,9 +78,9 @@ async def _get(session: AsyncSession, kind: str, record_id: int, company: Compan
 async def _check_refs(session: AsyncSession, company: Company, person_id: int | None,
                       org_id: int | None) -> None:
     if person_id is not None:
-        await _get(session, "person", person_id, company)
+        await _get(session, Kind.PERSON, person_id, company)
     if org_id is not None:
-        await _get(session, "org", org_id, company)
+        await _get(session, Kind.ORG, org_id, company)
 
 
 def _required(value: str, what: str) -> str:
@@ -107,7 +107,7 @@ async def add_person(db: Database, company_slug: str, email: str, name: str = ""
             session.add(person)
     except IntegrityError:
         raise Conflict(f"a contact for {email} was just added; see `smartbcc person list`") from None
-    return record_view(db, company, "person", person)
+    return record_view(db, company, Kind.PERSON, person)
 
 
 async def add_org(db: Database, company_slug: str, name: str, domain: str | None = None) -> RecordView:
@@ -115,9 +115,9 @@ async def add_org(db: Database, company_slug: str, name: str, domain: str | None
     domain = normalize_domain(domain) if domain else None
     async with db.sessions() as session, session.begin():
         company = await company_by_slug(session, company_slug)
-        org = RECORD_MODELS["org"](company_id=company.id, name=name, domain=domain)
+        org = Organization(company_id=company.id, name=name, domain=domain)
         session.add(org)
-    return record_view(db, company, "org", org)
+    return record_view(db, company, Kind.ORG, org)
 
 
 async def add_record(db: Database, kind: str, company_slug: str, title: str, person_id: int | None = None,
@@ -151,7 +151,7 @@ async def show_record(db: Database, kind: str, record_id: int, company_slug: str
     async with db.sessions() as session:
         wanted = await company_by_slug(session, company_slug) if company_slug else None
         record = await _get(session, kind, record_id, wanted)
-        company = await session.get(Company, record.company_id)
+        company = await session.get_one(Company, record.company_id)
         return record_view(db, company, kind, record, await linked_messages(session, kind, record.id))
 
 
@@ -162,7 +162,7 @@ async def close_record(db: Database, kind: str, record_id: int, status: str) -> 
     async with db.sessions() as session, session.begin():
         record = await _get(session, kind, record_id)
         record.status, record.closed_at = status, utcnow()
-        company = await session.get(Company, record.company_id)
+        company = await session.get_one(Company, record.company_id)
         return record_view(db, company, kind, record)
 
 
@@ -171,5 +171,5 @@ async def rotate_address(db: Database, kind: str, record_id: int) -> RecordView:
     async with db.sessions() as session, session.begin():
         record = await _get(session, kind, record_id)
         record.token_version += 1
-        company = await session.get(Company, record.company_id)
+        company = await session.get_one(Company, record.company_id)
         return record_view(db, company, kind, record)

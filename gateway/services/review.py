@@ -13,12 +13,11 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.crm.kinds import DEALISH_KINDS, LinkRule
 from gateway.services.errors import NotFound, ServiceError, company_by_slug
 from gateway.services.records import NOUNS, _get
-from gateway.store.database import Database
-from gateway.store.models import Company, Link, Message, Person, ReviewItem, utcnow
-
-DEALISH = ("deal", "lead", "project")
+from gateway.store.database import Database, rows_matched
+from gateway.store.models import DEALISH_MODELS, Company, Link, Message, Person, ReviewItem, utcnow
 
 
 @dataclass(frozen=True)
@@ -59,21 +58,16 @@ async def _message(session: AsyncSession, message_pk: int) -> Message:
 
 
 async def _view(session: AsyncSession, item: ReviewItem) -> ReviewView:
-    message = await session.get(Message, item.message_pk)
-    company = await session.get(Company, item.company_id)
+    message = await session.get_one(Message, item.message_pk)
+    company = await session.get_one(Company, item.company_id)
     person = await session.get(Person, item.person_id)
     candidates = []
     for record_id in item.candidates:
-        record = await session.get(_model(item.kind), record_id)
+        record = await session.get(DEALISH_MODELS[item.kind], record_id)
         candidates.append(Candidate(record_id, record.title if record is not None else "(deleted)"))
     return ReviewView(item.id, company.slug, item.message_pk, message.subject, item.kind, item.person_id,
                       person.email if person else "", tuple(candidates), item.status,
                       item.resolved_record_id, item.created_at)
-
-
-def _model(kind: str):  # type: ignore[no-untyped-def]
-    from gateway.store.models import RECORD_MODELS
-    return RECORD_MODELS[kind]
 
 
 async def list_reviews(db: Database, company_slug: str | None = None, include_resolved: bool = False) -> list[ReviewView]:
@@ -103,7 +97,7 @@ async def resolve_review(db: Database, message_pk: int, kind: str, record_id: in
     ``record_id`` None dismisses them (nothing linked). The record need not be a candidate: an admin
     may know better, but it must belong to the message's company.
     """
-    if kind not in DEALISH:
+    if kind not in DEALISH_KINDS:
         raise ServiceError(f"review items are about deals, leads or projects, not {kind!r}")
     async with db.sessions() as session, session.begin():
         message = await _message(session, message_pk)
@@ -113,7 +107,7 @@ async def resolve_review(db: Database, message_pk: int, kind: str, record_id: in
             raise NotFound(f"message {message_pk} has no open review item for a {kind} "
                            "(see `smartbcc review list`); use `messages link` to link by hand")
         if record_id is not None:
-            await _add_link(session, message, kind, record_id, "review")
+            await _add_link(session, message, kind, record_id, LinkRule.REVIEW)
         for item in items:
             item.status = "resolved" if record_id is not None else "dismissed"
             item.resolved_record_id = record_id
@@ -125,8 +119,8 @@ async def resolve_review(db: Database, message_pk: int, kind: str, record_id: in
 async def link_message(db: Database, message_pk: int, kind: str, record_id: int) -> LinkChange:
     async with db.sessions() as session, session.begin():
         message = await _message(session, message_pk)
-        changed = await _add_link(session, message, kind, record_id, "manual")
-        return LinkChange(message.id, kind, record_id, "manual", changed)
+        changed = await _add_link(session, message, kind, record_id, LinkRule.MANUAL)
+        return LinkChange(message.id, kind, record_id, LinkRule.MANUAL, changed)
 
 
 async def unlink_message(db: Database, message_pk: int, kind: str, record_id: int) -> LinkChange:
@@ -134,7 +128,7 @@ async def unlink_message(db: Database, message_pk: int, kind: str, record_id: in
         message = await _message(session, message_pk)
         result = await session.execute(delete(Link).where(
             Link.message_pk == message.id, Link.kind == kind, Link.record_id == record_id))
-        if result.rowcount == 0:
+        if rows_matched(result) == 0:
             raise NotFound(f"message {message_pk} is not linked to {NOUNS[kind]} {record_id} "
                            f"(see `smartbcc messages show {message_pk}`)")
         return LinkChange(message.id, kind, record_id, "", True)

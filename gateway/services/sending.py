@@ -22,6 +22,7 @@ from gateway.mail.address import validate_mailbox
 from gateway.config import Settings
 from gateway.mail.parsing import parse_message
 from gateway.services.smarthost import send
+from gateway.crm.kinds import Kind, Status
 from gateway.crm.recipients import (
     NOUNS, SENDING_KINDS, AddressCheck, Party, RecipientList, SendingContext, check_address, permitted,
     recipients,
@@ -72,24 +73,24 @@ class _Rows:
 
 
 async def _rows(session: AsyncSession, kind: str, record: Any) -> _Rows:
-    if kind == "org":
+    if kind == Kind.ORG:
         members = await session.scalars(select(Person).where(
             Person.company_id == record.company_id, Person.org_id == record.id).order_by(Person.id))
         return _Rows(own=record, members=tuple(members))
     company = await session.get(Organization, record.org_id) if record.org_id else None
-    if kind == "person":
+    if kind == Kind.PERSON:
         return _Rows(own=record, company=company)
     contact = await session.get(Person, record.person_id) if record.person_id else None
-    return _Rows(own=record if kind == "lead" else None, contact=contact, company=company)
+    return _Rows(own=record if kind == Kind.LEAD else None, contact=contact, company=company)
 
 
 async def sending_context(session: AsyncSession, user: User, kind: str, record_id: int) -> SendingContext:
     """What :func:`gateway.crm.recipients.recipients` needs to know about the record and the sender."""
     record = await record_by_id(session, _kind(kind), record_id, user.company_id)
-    company = await session.get(Company, user.company_id)
+    company = await session.get_one(Company, user.company_id)
     rights = await rights_of(session, user.id)
     rows = await _rows(session, kind, record)
-    kinds = [(kind, rows.own), ("person", rows.contact), ("org", rows.company), *(("person", m) for m in rows.members)]
+    kinds = [(kind, rows.own), (Kind.PERSON, rows.contact), (Kind.ORG, rows.company), *((Kind.PERSON, m) for m in rows.members)]
     extras = await extra_addresses(session, user.company_id, [(k, row.id) for k, row in kinds if row is not None])
 
     def party(party_kind: str, row: Any) -> Party | None:
@@ -98,10 +99,10 @@ async def sending_context(session: AsyncSession, user: User, kind: str, record_i
         primary = primary_address(party_kind, row)
         addresses = tuple(dict.fromkeys([*([primary] if primary else []), *extras.get((party_kind, row.id), [])]))
         visible = permitted(rights[party_kind].view, row.owner_user_id, user.id)
-        return Party(party_kind, row.id, row.name, addresses, visible, row.org_id if party_kind == "person" else None)
+        return Party(party_kind, row.id, row.name, addresses, visible, row.org_id if party_kind == Kind.PERSON else None)
 
-    own, contact, org = party(kind, rows.own), party("person", rows.contact), party("org", rows.company)
-    members = tuple(p for p in (party("person", m) for m in rows.members) if p is not None)
+    own, contact, org = party(kind, rows.own), party(Kind.PERSON, rows.contact), party(Kind.ORG, rows.company)
+    members = tuple(p for p in (party(Kind.PERSON, m) for m in rows.members) if p is not None)
     used = await last_used(session, user.company_id,
                            [e for p in (own, contact, org, *members) if p is not None for e in p.addresses])
     return SendingContext(kind, record.id, permitted(rights[kind].edit, record.owner_user_id, user.id),
@@ -122,11 +123,11 @@ async def _holder(session: AsyncSession, company_id: int, email: str) -> tuple[s
     """The contact, lead or record that has this address in the CRM, if any."""
     person = await session.scalar(select(Person.id).where(Person.company_id == company_id, Person.email == email))
     if person is not None:
-        return "person", person
+        return Kind.PERSON, person
     lead = await session.scalar(select(Lead.id).where(Lead.company_id == company_id, Lead.email == email)
-                                .order_by(Lead.status != "open", Lead.id.desc()))
+                                .order_by(Lead.status != Status.OPEN, Lead.id.desc()))
     if lead is not None:
-        return "lead", lead
+        return Kind.LEAD, lead
     row = (await session.execute(select(RecordEmail.kind, RecordEmail.record_id).where(
         RecordEmail.company_id == company_id, RecordEmail.email == email).order_by(RecordEmail.id))).first()
     return (row.kind, row.record_id) if row is not None else None
@@ -156,7 +157,7 @@ async def _check(db: Database, user_email: str, kind: str, record_id: int,
                  to: str | None) -> tuple[User, Company, str, AddressCheck, tuple[str, int] | None]:
     async with db.sessions() as session:
         user = await _sender(session, user_email)
-        company = await session.get(Company, user.company_id)
+        company = await session.get_one(Company, user.company_id)
         context = await sending_context(session, user, kind, record_id)
         if to is None:
             listing = recipients(context)
@@ -190,7 +191,7 @@ async def send_from_record(db: Database, kind: str, record_id: int, user_email: 
             row: Any = Person(**made) if verdict.creates == "contact" else Lead(title=to, **made)
             session.add(row)
             await session.flush()
-            created = holder = ("person" if verdict.creates == "contact" else "lead", row.id)
+            created = holder = (Kind.PERSON if verdict.creates == "contact" else Kind.LEAD, row.id)
         used_by = (verdict.recipient.kind, verdict.recipient.record_id) if verdict.recipient else holder
         if used_by is not None:
             await mark_used(session, company.id, *used_by, to, utcnow())

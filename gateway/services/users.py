@@ -39,13 +39,13 @@ async def add_user(db: Database, email: str, company_slug: str, name: str = "") 
             company = await company_by_slug(session, company_slug)
             existing = await session.scalar(select(User).where(User.email == email))
             if existing is not None:
-                owner = await session.get(Company, existing.company_id)
+                owner = await session.get_one(Company, existing.company_id)
                 raise Conflict(f"{email} is already a user of company {owner.slug!r}; "
                                "a login address can belong to one user only")
             alternate = await session.scalar(select(AlternateAddress).where(
                 AlternateAddress.email == email, AlternateAddress.status != "revoked"))
             if alternate is not None:
-                holder = await session.get(User, alternate.user_id)
+                holder = await session.get_one(User, alternate.user_id)
                 raise Conflict(f"{email} is an alternate address of {holder.email}; revoke it first "
                                f"(`smartbcc alias revoke {email}`) to make it a login")
             user = User(company_id=company.id, email=email, name=name.strip())
@@ -73,5 +73,5 @@ async def set_user_active(db: Database, email: str, active: bool) -> UserView:
         user.active = active
         if not active:
             await end_sessions(session, user.id)      # signed out of the web mailbox at once
-        company = await session.get(Company, user.company_id)
+        company = await session.get_one(Company, user.company_id)
         return user_view(user, company)

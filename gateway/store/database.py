@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any, cast
 
+from sqlalchemy import CursorResult, Result
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from gateway.mail.address import normalize_domain
@@ -64,3 +66,9 @@ async def initialize(settings: Settings) -> tuple[str | None, str | None]:
         return await migrate.upgrade(engine)
     finally:
         await engine.dispose()
+
+
+def rows_matched(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE run through a session matched. A session runs such a statement into
+    a CursorResult, which its typing declares only as a Result."""
+    return cast(CursorResult[Any], result).rowcount

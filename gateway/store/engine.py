@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Callable
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -21,7 +22,7 @@ WRITER = {"smartbcc_writer": True}    # execution option of a transaction that w
 def _sqlite_pragmas(lock_timeout: float) -> Callable[..., None]:
     milliseconds = max(1, int(lock_timeout * 1000))
 
-    def on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
         # SQLAlchemy, not the sqlite3 module, says when a transaction begins (see _sqlite_begin): the
         # module's own habit of beginning only before the first write breaks SAVEPOINTs and lets a
         # read-then-write transaction fail on lock upgrade instead of waiting.
@@ -36,7 +37,7 @@ def _sqlite_pragmas(lock_timeout: float) -> Callable[..., None]:
     return on_connect
 
 
-def _sqlite_begin(connection) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_begin(connection: Connection) -> None:
     """BEGIN for readers; BEGIN IMMEDIATE (the write lock, waited for up to busy_timeout) for writers;
     nothing on an autocommit connection (gateway.store.reader)."""
     options = connection.get_execution_options()

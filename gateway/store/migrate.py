@@ -10,7 +10,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import select, text
+from sqlalchemy import Connection, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -37,7 +37,7 @@ def head_revision() -> str | None:
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
-def _upgrade(connection) -> None:  # type: ignore[no-untyped-def]
+def _upgrade(connection: Connection) -> None:
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK})
     config = alembic_config()
@@ -45,7 +45,7 @@ def _upgrade(connection) -> None:  # type: ignore[no-untyped-def]
     command.upgrade(config, "head")
 
 
-def _current(connection) -> str | None:  # type: ignore[no-untyped-def]
+def _current(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
@@ -76,7 +76,7 @@ async def _ensure_address_key(engine: AsyncEngine) -> None:
             return
     try:
         async with engine.begin() as connection:
-            await connection.execute(DeploymentSetting.__table__.insert().values(
+            await connection.execute(insert(DeploymentSetting).values(
                 key=ADDRESS_KEY, value=secrets.token_hex(32)))
     except IntegrityError:
         pass   # another process made it first; both use that one

@@ -11,8 +11,11 @@ from sqlalchemy import (
     JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
+
+from gateway.crm.kinds import Kind, Status
 
 
 def utcnow() -> datetime:
@@ -25,7 +28,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):  # type: ignore[no-untyped-def]
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
@@ -33,7 +36,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         value = value.astimezone(timezone.utc)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
-    def process_result_value(self, value, dialect):  # type: ignore[no-untyped-def]
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
@@ -135,8 +138,10 @@ class AlternateAddress(Base):
     sent_count: Mapped[int] = mapped_column(Integer, default=0)
 
 
-class _Record:
+class _Record(Base):
     """Columns every CRM record shares. ``token_version`` changes when its Bcc address is rotated."""
+
+    __abstract__ = True     # no table of its own: each kind of record has its table with these columns
 
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"), index=True)
@@ -164,8 +169,9 @@ class Person(_Record, Base):
 
 
 class _Dealish(_Record):
+    __abstract__ = True
     title: Mapped[str] = mapped_column(String(300))
-    status: Mapped[str] = mapped_column(String(16), default="open")
+    status: Mapped[str] = mapped_column(String(16), default=Status.OPEN)
     closed_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
@@ -219,10 +225,14 @@ class SmartProcess(_Dealish, Base):
     org_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), default=None)
 
 
+# each kind's model, keyed by Kind; typed with str keys so that a kind read as a plain string (a row's
+# ``kind`` column, an option) finds its model as well (a StrEnum member equals and hashes as its string)
 RECORD_MODELS: dict[str, type[_Record]] = {
-    "person": Person, "org": Organization, "lead": Lead, "deal": Deal, "project": Project,
-    "invoice": Invoice, "quote": Quote, "smart": SmartProcess,
+    Kind.PERSON: Person, Kind.ORG: Organization, Kind.LEAD: Lead, Kind.DEAL: Deal, Kind.PROJECT: Project,
+    Kind.INVOICE: Invoice, Kind.QUOTE: Quote, Kind.SMART: SmartProcess,
 }
+# the records a contact may have several of open at once (review items offer them): a title and a status
+DEALISH_MODELS: dict[str, type[_Dealish]] = {Kind.DEAL: Deal, Kind.LEAD: Lead, Kind.PROJECT: Project}
 
 
 class RecordEmail(Base):

@@ -18,7 +18,9 @@ from __future__ import annotations
 import functools
 import logging
 import secrets
+import sqlite3
 from datetime import timedelta
+from typing import cast
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -95,7 +97,9 @@ def keep(session: Session, message_pk: int, raw: bytes, number: int | None) -> N
         connection.execute(_INSERT_RAW, {"message_pk": message_pk, "raw": raw})
         return
     connection.execute(insert(MessageRaw).values(message_pk=message_pk, raw=func.zeroblob(len(raw))))
-    sqlite_driver.write_in_place(connection.connection.dbapi_connection, "message_raw", "raw", message_pk, raw)
+    # the writer's SQLite engine is the synchronous one (gateway.store.writer): its DBAPI connection is sqlite3's
+    dbapi_connection = cast(sqlite3.Connection, connection.connection.dbapi_connection)
+    sqlite_driver.write_in_place(dbapi_connection, "message_raw", "raw", message_pk, raw)
 
 
 async def read(session: AsyncSession, message_pk: int) -> bytes | None:

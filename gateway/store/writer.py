@@ -65,7 +65,7 @@ class Writer:
                 return await session.run_sync(work)
 
     def _run_here(self, work: Callable[[Session], T]) -> T:
-        if self._sync_writer is None:
+        if self._sync_writer is None or self._checkpoints is None:
             self._sync = make_sync_sqlite_engine(self._settings)
             event.listen(self._sync, "connect", _checkpoint_late)
             self._sync_writer = self._sync.execution_options(**WRITER)
@@ -94,7 +94,7 @@ CHECKPOINT_EVERY = 0.05              # seconds between the starts of two of thos
 _CHECKPOINT_PAGES = 16384            # the writer's own (blocking) checkpoint: only beyond 64 MiB of WAL
 
 
-def _checkpoint_late(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+def _checkpoint_late(dbapi_connection: sqlite3.Connection, _record: object) -> None:
     """SQLite checkpoints on the commit that takes the WAL past 1,000 pages: a 20 MB message's commit
     would also copy it into the database file (and wait for that to reach the disk) while every filing
     waits. The writer leaves that to :class:`Checkpoints`, but for a WAL that grew too long anyway."""

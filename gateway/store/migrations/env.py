@@ -13,7 +13,7 @@ context.configure(
     target_metadata=Base.metadata,
     render_as_batch=True,
     compare_type=True,
-    include_name=lambda name, kind, _parent: kind != "table" or managed_by_orm(name),
+    include_name=lambda name, kind, _parent: kind != "table" or name is None or managed_by_orm(name),
 )
 with context.begin_transaction():
     context.run_migrations()
