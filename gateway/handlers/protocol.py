@@ -642,7 +642,7 @@ class GatewaySMTP(SMTP):
         return guarded
 
 
-class _Commands(dict):  # type: ignore[type-arg]
+class _Commands(dict):
     """A session's command table (aiosmtpd looks each command up in it with ``get``): each command's
     method, wrapped by :meth:`GatewaySMTP._guarded` when the session first uses it. A session uses
     five or six of them; wrapping all fifteen at every connection was a cost of its own."""

@@ -241,7 +241,7 @@ def _fields(raw: bytes, msg: Message, mail_domain: str, cuts: dict[str, None], c
     if _content_type(msg) != "multipart/report":  # a bounce quotes the bounced message: no forward
         forwarded = _original(attached) if attached is not None else find_forwarded(
             text_body, html_body, outer_subject=subject, outer_mailboxes=from_ + to + cc,
-            default_tz=date.tzinfo if date else timezone.utc,
+            default_tz=(date.tzinfo if date else None) or timezone.utc,
         )
     return ParsedMessage(
         message_id=message_id or f"<{content_hash[:32]}@{mail_domain}>",
@@ -293,7 +293,7 @@ def _parse(raw: bytes) -> Message:
         msg = BytesHeaderParser(policy=_POLICY).parsebytes(raw)
     except Exception:
         msg = EmailMessage(policy=_POLICY)
-    msg._smartbcc_headers_only = True    # type: ignore[attr-defined]   (noted in ParsedMessage.degraded)
+    msg._smartbcc_headers_only = True  # type: ignore[attr-defined]  # noted in ParsedMessage.degraded
     return msg
 
 
@@ -338,11 +338,11 @@ def parse_date(value: str | None) -> datetime | None:
         return None
     text = value.strip()[:200]
     try:
-        date = parsedate_to_datetime(text)
+        date: datetime | None = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError, OverflowError):
         date = _clamped_date(text)
-        if date is None:
-            return None
+    if date is None:
+        return None
     if date.tzinfo is None:
         date = date.replace(tzinfo=timezone.utc)
     return safe_instant(date)
@@ -531,7 +531,8 @@ def _payload(part: Message) -> bytes:
     try:
         data = lifting.decoded(part)
         if data is None:
-            data = part.get_payload(decode=True)
+            payload_bytes = part.get_payload(decode=True)
+            data = payload_bytes if isinstance(payload_bytes, bytes) else None
     except Exception:  # the stdlib's transfer decoders on hostile input
         data = None
     return data if isinstance(data, bytes) else b""

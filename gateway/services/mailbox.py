@@ -131,7 +131,7 @@ def _conditions(db: Database, filters: Filters) -> list[Any]:
     if filters.until is not None:
         out.append(Message.received_at < datetime.combine(filters.until + timedelta(days=1), time(), timezone.utc))
     if filters.read is not None:
-        out.append(func.coalesce(_E.read, Message.direction == OUTGOING).is_(filters.read))
+        out.append(func.coalesce(_E.read, Message.direction == Direction.OUTGOING).is_(filters.read))
     if filters.linked is not None:
         linked = exists().where(Link.message_pk == Message.id)
         out.append(linked if filters.linked else ~linked)
@@ -143,7 +143,7 @@ def _conditions(db: Database, filters: Filters) -> list[Any]:
 
 _COLUMNS = (Message.id, Message.message_id, Message.subject, Message.from_email, Message.from_name,
             Message.received_at, Message.visibility, Message.direction, Message.owner_user_id,
-            func.coalesce(_E.read, Message.direction == OUTGOING).label("read"), _E.folder, _E.folder_id)
+            func.coalesce(_E.read, Message.direction == Direction.OUTGOING).label("read"), _E.folder, _E.folder_id)
 
 
 def _entry_join(who: Sight) -> Any:
