@@ -11,25 +11,25 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Iterable
 
-from gateway.crm.kinds import DEALISH_KINDS
+from gateway.crm.kinds import DEALISH_KINDS, Direction, LinkRule
 from gateway.mail.address import split_email
 from gateway.mail.message import Mailbox, ParsedMessage
 
 
-# Link rules, as stored on each link.
-RULE_RECORD_ADDRESS = "record-address"
-RULE_THREAD = "thread"
-RULE_PARTICIPANT = "participant"
-RULE_NEW_PARTICIPANT = "participant-created"
-RULE_ORGANIZATION = "participant-organization"
-RULE_PARTICIPANT_LEAD = "participant-lead"
-RULE_NEW_LEAD = "lead-created"
-RULE_NEW_INQUIRY = "inquiry-deal-created"
-RULE_REVIEW = "review"
-RULE_ONLY_OPEN = {kind: f"only-open-{kind}" for kind in DEALISH_KINDS}
+# Link rules, as stored on each link (the one vocabulary: gateway.crm.kinds.LinkRule).
+RULE_RECORD_ADDRESS = LinkRule.RECORD_ADDRESS
+RULE_THREAD = LinkRule.THREAD
+RULE_PARTICIPANT = LinkRule.PARTICIPANT
+RULE_NEW_PARTICIPANT = LinkRule.NEW_PARTICIPANT
+RULE_ORGANIZATION = LinkRule.ORGANIZATION
+RULE_PARTICIPANT_LEAD = LinkRule.PARTICIPANT_LEAD
+RULE_NEW_LEAD = LinkRule.NEW_LEAD
+RULE_NEW_INQUIRY = LinkRule.NEW_INQUIRY
+RULE_REVIEW = LinkRule.REVIEW
+RULE_ONLY_OPEN = {kind: LinkRule(f"only-open-{kind}") for kind in DEALISH_KINDS}
 
-OUTGOING = "outgoing"   # written by the user (Bcc'd, or the user's own mail forwarded)
-INCOMING = "incoming"   # a customer's mail the user forwarded
+OUTGOING = Direction.OUTGOING   # written by the user (Bcc'd, or the user's own mail forwarded)
+INCOMING = Direction.INCOMING   # a customer's mail the user forwarded
 
 
 @dataclass(frozen=True)
