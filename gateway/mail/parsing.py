@@ -417,7 +417,7 @@ def _leaves(msg: Message):
         if _content_type(part).startswith("multipart/"):
             children = part.get_payload()
             if isinstance(children, list) and depth < MAX_DEPTH:
-                stack.extend((child, depth + 1) for child in reversed(children))
+                stack.extend((child, depth + 1) for child in reversed(children) if isinstance(child, Message))
             continue
         yield part
 
