@@ -9,6 +9,8 @@ from email.utils import make_msgid
 
 from hypothesis import strategies as st
 
+from gateway.mail.message import Mailbox, ParsedMessage
+
 COMPANY = "acme@bcc.example.net"        # the seeded company's Bcc address (tests.support.gwtest.seed)
 USER = "ada@acme.example"               # its user
 DATE = "Mon, 06 Jan 2025 10:15:00 +0100"
@@ -48,3 +50,16 @@ FRAGMENTS = st.sampled_from([b"a", b"text ", b".", b"..", b"\r", b"\n", b"\r\n",
                              b"MAIL FROM:<evil@example.com>", b"RCPT TO:<x@bcc.example.net>", b"DATA", b"QUIT",
                              b"\n.\n", b"\r.\r", b"\n.\r\n", b"\r\n.\n", b".\r\n", b"\r\n.\r\n", b"\r\n..\r\n"])
 """Pieces a message body is drawn from in the framing properties: line-end variants, dots, NUL, commands."""
+
+
+def parsed_message(**fields) -> ParsedMessage:
+    """A ParsedMessage as the parser would give for a plain quote from Ada to Bob; ``fields`` override it,
+    for the pure decisions that take parsed mail (routing.links)."""
+    base = dict(
+        message_id="<m1@acme.example>", message_id_generated=False, content_hash="0" * 64, size=100,
+        subject="Quote", date=None, from_=(Mailbox("ada@acme.example", "Ada"),), sender=None,
+        to=(Mailbox("bob@customer.example", "Bob"),), cc=(), reply_to=(), in_reply_to=(), references=(),
+        text_body="hi", html_body="",
+    )
+    base.update(fields)
+    return ParsedMessage(**base)

@@ -8,22 +8,12 @@ from datetime import datetime
 
 import pytest
 
-from gateway.mail.message import ForwardedOriginal, Mailbox, ParsedMessage
+from gateway.mail.message import ForwardedOriginal, Mailbox
 from gateway.routing.links import (
     INCOMING, OUTGOING, FilingContext, KnownLead, KnownPerson, NewContact, NewDeal, OpenRecord, PlannedLink,
     RecordRef, Review, explicit_links, inquiry_deal, only_open_records, participant_records, plan_filing,
 )
-
-
-def message(**fields) -> ParsedMessage:
-    base = dict(
-        message_id="<m1@acme.example>", message_id_generated=False, content_hash="0" * 64, size=100,
-        subject="Quote", date=None, from_=(Mailbox("ada@acme.example", "Ada"),), sender=None,
-        to=(Mailbox("bob@customer.example", "Bob"),), cc=(), reply_to=(), in_reply_to=(), references=(),
-        text_body="hi", html_body="",
-    )
-    base.update(fields)
-    return ParsedMessage(**base)
+from tests.support.messages import parsed_message as message
 
 
 CONTEXT = FilingContext(company_id=1, mail_domain="bcc.example.net", own_addresses=frozenset({"ada@acme.example"}))
