@@ -110,6 +110,9 @@ def test_another_companys_record_and_a_users_folder_are_404_too(site, mail):
     token = csrf_of(colleague.get("/mailbox").text)
     assert colleague.post(f"/folders/{folder}/rename", data={"csrf": token, "name": "x"}).status_code == 404
     assert colleague.post(f"/folders/{folder}/delete", data={"csrf": token}).status_code == 404
+    api = site.client(headers={"Authorization": f"Bearer {token_for(site, 'cy@acme.example')}"})
+    assert api.patch(f"/api/v1/folders/{folder}", json={"name": "x"}).status_code == 404
+    assert api.delete(f"/api/v1/folders/{folder}").status_code == 404
     assert colleague.post("/mailbox/act", data={"csrf": token, "ids": str(mail["Shared quote"]), "action": "move",
                                                 "to": folder}).status_code == 404
 
@@ -122,3 +125,21 @@ def test_a_colleagues_state_is_their_own_and_emptying_their_trash_deletes_nothin
     colleague.post("/trash/empty", data={"csrf": token})
     assert colleague.get(f"/messages/{shared}").status_code == 404          # gone for the colleague
     assert "Shared quote" in listed(site.sign_in(), folder="sent")          # still the owner's, unread
+
+
+# Every route that takes an id, and the test above that tries it as a user who may not see it.
+ID_ROUTES_TRIED = {
+    "/messages/{id:int}", "/messages/{id:int}/body", "/messages/{id:int}/raw",
+    "/messages/{id:int}/attachments/{n:int}", "/messages/{id:int}/unlink",
+    "/folders/{id:int}/{action:str}",                                     # the folder test
+    "/messages/{id:int}/spam", "/messages/{id:int}/links",                # under /api/v1
+    "/messages/{id:int}/links/{kind:str}/{record_id:int}", "/folders/{id:int}",
+}
+
+
+def test_every_route_that_takes_an_id_is_tried_as_another_user() -> None:
+    """A new id route fails here until the visibility tests try it as a user who may not see its object."""
+    from gateway.web import api, mailbox
+
+    taking_an_id = {route.path for route in [*mailbox.ROUTES, *api.ROUTES] if "{" in route.path}
+    assert taking_an_id <= ID_ROUTES_TRIED, taking_an_id - ID_ROUTES_TRIED
