@@ -88,3 +88,12 @@ class Direction(StrEnum):
 
     OUTGOING = "outgoing"    # written by the user (Bcc'd, or the user's own mail forwarded)
     INCOMING = "incoming"    # a customer's mail the user forwarded
+
+
+class NotificationKind(StrEnum):
+    """What a notification tells its user of (gateway.services.notifications)."""
+
+    REVIEW = "review"        # a message of theirs waits for a record to be chosen
+    BOUNCE = "bounce"        # mail they sent from the gateway came back undelivered
+    MENTION = "mention"      # a colleague mentioned them in a discussion
+    OVERDUE = "overdue"      # a task of theirs is past its due date

@@ -116,6 +116,8 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     auto_link: Mapped[bool] = mapped_column(Boolean, default=True)
     default_visibility: Mapped[str] = mapped_column(String(16), default="private")
+    # "member" or "admin" (`smartbcc user set-role`): admins see and change the company's settings on the web
+    role: Mapped[str] = mapped_column(String(16), default="member", server_default="member")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -506,6 +508,28 @@ class MailboxEntry(Base):
     folder: Mapped[str | None] = mapped_column(String(16), default=None)   # inbox sent spam trash purged folder
     folder_id: Mapped[int | None] = mapped_column(ForeignKey("mail_folders.id", ondelete="SET NULL"), default=None)
     received_at: Mapped[datetime] = mapped_column()
+
+
+class Notification(Base):
+    """Something a user should hear of: a new review item, a bounce of mail they sent, a mention, an
+    overdue task. Unread until they open it or mark it read; the web app counts the unread ones, and a
+    daily digest mails them to those who asked for it. ``message_pk`` and the record say what it is about,
+    so that a notification is shown only while its user may still see that."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (Index("ix_notifications_user_unread", "user_id", "read_at", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))      # review, bounce, mention, overdue (NotificationKind)
+    text: Mapped[str] = mapped_column(Text, default="")
+    message_pk: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), default=None,
+                                                   index=True)
+    record_kind: Mapped[str | None] = mapped_column(String(16), default=None)
+    record_id: Mapped[int | None] = mapped_column(Integer, default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None] = mapped_column(default=None)
+    mailed_at: Mapped[datetime | None] = mapped_column(default=None)    # when a digest carried it
 
 
 # Tables the migrations make outside the ORM: the full-text index of messages (an FTS5 table on SQLite,

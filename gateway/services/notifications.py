@@ -1,0 +1,95 @@
+"""What a user should hear of: new review items, bounces of mail they sent, mentions, overdue tasks.
+
+Any service adds one with :func:`notify` inside its own transaction, so a notification exists exactly when
+what it tells of was committed. The web app shows the unread count; a notification about a message the
+user may no longer see (it was unshared, or deleted) is not shown nor counted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from gateway.crm.kinds import NotificationKind
+from gateway.services.visibility import Sight, seen_by, sight
+from gateway.store.database import Database
+from gateway.store.models import Message, Notification, User, utcnow
+
+TEXT_LIMIT = 500
+
+
+@dataclass(frozen=True)
+class NotificationView:
+    id: int
+    kind: str
+    text: str
+    message_pk: int | None
+    record_kind: str | None
+    record_id: int | None
+    created_at: datetime
+    read: bool
+
+
+async def notify(session: AsyncSession, *, company_id: int, user_id: int, kind: NotificationKind, text: str,
+                 message_pk: int | None = None, record_kind: str | None = None,
+                 record_id: int | None = None) -> Notification:
+    """Adds a notification for one user in the caller's transaction."""
+    row = Notification(company_id=company_id, user_id=user_id, kind=str(kind), text=text[:TEXT_LIMIT],
+                       message_pk=message_pk, record_kind=record_kind, record_id=record_id)
+    session.add(row)
+    await session.flush()
+    return row
+
+
+def _shown(who: Sight) -> ColumnElement[bool]:
+    """Notifications of this user about nothing, or about a message they may still see."""
+    return and_(Notification.user_id == who.user_id,
+                or_(Notification.message_pk.is_(None),
+                    Notification.message_pk.in_(select(Message.id).where(seen_by(who)))))
+
+
+async def _sight(session: AsyncSession, user_id: int) -> Sight | None:
+    user = await session.get(User, user_id)
+    return None if user is None else await sight(session, _Viewer(user.id, user.company_id))
+
+
+@dataclass(frozen=True)
+class _Viewer:
+    user_id: int
+    company_id: int
+
+
+async def unread_count(db: Database, user_id: int) -> int:
+    async with db.sessions() as session:
+        who = await _sight(session, user_id)
+        if who is None:
+            return 0
+        return int(await session.scalar(select(func.count()).select_from(Notification)
+                                        .where(_shown(who), Notification.read_at.is_(None))) or 0)
+
+
+async def recent(db: Database, user_id: int, *, limit: int = 50, unread_only: bool = False) -> list[NotificationView]:
+    async with db.sessions() as session:
+        who = await _sight(session, user_id)
+        if who is None:
+            return []
+        query = select(Notification).where(_shown(who))
+        if unread_only:
+            query = query.where(Notification.read_at.is_(None))
+        rows = await session.scalars(query.order_by(Notification.id.desc()).limit(limit))
+        return [NotificationView(n.id, n.kind, n.text, n.message_pk, n.record_kind, n.record_id, n.created_at,
+                                 n.read_at is not None) for n in rows]
+
+
+async def mark_read(db: Database, user_id: int, notification_ids: list[int] | None = None) -> int:
+    """Marks the user's notifications read (all of them when no ids are given); returns how many changed.
+    Ids of other users' notifications change nothing."""
+    async with db.sessions() as session, session.begin():
+        query = update(Notification).where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        if notification_ids is not None:
+            query = query.where(Notification.id.in_(notification_ids))
+        result = await session.execute(query.values(read_at=utcnow()))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
