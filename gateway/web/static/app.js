@@ -19,15 +19,18 @@ document.addEventListener("DOMContentLoaded", function () {
     button.addEventListener("click", function () {
       var text = button.getAttribute("data-copy");
       var done = function () { button.textContent = "Copied"; };
-      if (navigator.clipboard && window.isSecureContext) {
-        navigator.clipboard.writeText(text).then(done);
-      } else {
+      var fallback = function () {
         var area = document.createElement("textarea");
         area.value = text;
         document.body.appendChild(area);
         area.select();
         if (document.execCommand("copy")) { done(); }
         area.remove();
+      };
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(text).then(done, fallback);
+      } else {
+        fallback();
       }
     });
   });
