@@ -69,6 +69,8 @@ def test_a_salespersons_day_sign_in_search_open_unread_move_spam_delete_restore_
     site.send("Gizmo quote for Bob", body="the price is 40 per unit")
     site.send("Lunch on Friday")
     deal = add_deal(site, "Gizmo rollout")
+    from tests.web.test_visibility import admin
+    admin(site, "user", "set-role", "ada@acme.example", "admin")       # the never-log offer is for admins
     sign_in(browser, site)
     # search
     box = browser.find_element(*by("id", "q"))
