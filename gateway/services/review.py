@@ -221,11 +221,18 @@ def _seen_and_kept(who: Sight) -> Any:
     return and_(seen_by(who), ~purged)
 
 
-async def _queue_view(session: AsyncSession, who: Sight, admin: bool, item: ReviewItem) -> QueueItem:
+async def _seen(session: AsyncSession, who: Sight, items: Sequence[ReviewItem]) -> set[int]:
+    """Which of the items' messages ``who`` may open (one query for the page)."""
+    wanted = sorted({item.message_pk for item in items})
+    if not wanted:
+        return set()
+    return set(await session.scalars(select(Message.id).where(Message.id.in_(wanted), _seen_and_kept(who))))
+
+
+async def _queue_view(session: AsyncSession, who: Sight, admin: bool, item: ReviewItem, seen: bool) -> QueueItem:
     message = await session.get_one(Message, item.message_pk)
     owner = await session.get(User, message.owner_user_id)
     person = await session.get(Person, item.person_id)
-    seen = bool(await session.scalar(select(Message.id).where(Message.id == message.id, _seen_and_kept(who))))
     candidates = tuple(Candidate(r.id, r.title) for r in await _open_candidates(session, item)
                        if admin or who.may_view(item.kind, r.owner_user_id))
     return QueueItem(item.id, message.id, message.subject, message.received_at, seen, owner.email if owner else "",
@@ -243,7 +250,9 @@ async def queue(db: Database, viewer: Viewer) -> list[QueueItem]:
         admin = await _is_admin(session, who)
         if not admin:
             query = query.where(_seen_and_kept(who))
-        return [await _queue_view(session, who, admin, item) for item in await session.scalars(query)]
+        items = (await session.scalars(query)).all()
+        seen = await _seen(session, who, items) if admin else {item.message_pk for item in items}
+        return [await _queue_view(session, who, admin, item, item.message_pk in seen) for item in items]
 
 
 async def _item_for(session: AsyncSession, who: Sight, admin: bool, item_id: int) -> ReviewItem:
@@ -268,7 +277,7 @@ async def resolve_item(db: Database, viewer: Viewer, item_id: int, record_id: in
         item = await _item_for(session, who, admin, item_id)
         if item.status != "open":
             raise ServiceError("this message's record was chosen already")
-        view = await _queue_view(session, who, admin, item)
+        view = await _queue_view(session, who, admin, item, bool(await _seen(session, who, [item])))
         if record_id is not None:
             record = next((r for r in await _open_candidates(session, item) if r.id == record_id), None)
             if record is None or record_id not in {c.id for c in view.candidates}:
