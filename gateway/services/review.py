@@ -19,16 +19,16 @@ from datetime import datetime
 
 from typing import Any, Sequence
 
-from sqlalchemy import and_, delete, exists, select
+from sqlalchemy import and_, delete, exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.crm.kinds import DEALISH_KINDS, LinkRule, Status
+from gateway.crm.kinds import DEALISH_KINDS, LinkRule, NotificationKind, Status
 from gateway.services.errors import NotFound, ServiceError, company_by_slug
 from gateway.services.records import NOUNS, _get
 from gateway.services.visibility import Sight, Viewer, seen_by, sight
 from gateway.store.database import Database, rows_matched
 from gateway.store.models import (
-    DEALISH_MODELS, Company, Link, MailboxEntry, Message, Person, ReviewItem, User, utcnow,
+    DEALISH_MODELS, Company, Link, MailboxEntry, Message, Notification, Person, ReviewItem, User, utcnow,
 )
 
 
@@ -129,7 +129,7 @@ async def resolve_review(db: Database, message_pk: int, kind: str, record_id: in
         if record_id is not None:
             await _check_open(session, kind, record_id)
             await _add_link(session, message, kind, record_id, LinkRule.REVIEW)
-        await _close(items, record_id)
+        await _close(session, items, record_id)
         await session.flush()
         return [await _view(session, item) for item in items]
 
@@ -141,11 +141,21 @@ async def _check_open(session: AsyncSession, kind: str, record_id: int) -> None:
                            f"records only (`smartbcc messages link` links any record by hand)")
 
 
-async def _close(items: Sequence[ReviewItem], record_id: int | None) -> None:
+async def _close(session: AsyncSession, items: Sequence[ReviewItem], record_id: int | None) -> None:
+    """Close the items; a message left with no open item has its owner's review notifications read."""
+    now = utcnow()
     for item in items:
         item.status = "resolved" if record_id is not None else "dismissed"
         item.resolved_record_id = record_id
-        item.resolved_at = utcnow()
+        item.resolved_at = now
+    await session.flush()
+    for message_pk in {item.message_pk for item in items}:
+        waiting = await session.scalar(select(ReviewItem.id).where(
+            ReviewItem.message_pk == message_pk, ReviewItem.status == "open").limit(1))
+        if waiting is None:
+            await session.execute(update(Notification).where(
+                Notification.message_pk == message_pk, Notification.kind == NotificationKind.REVIEW,
+                Notification.read_at.is_(None)).values(read_at=now))
 
 
 async def resolve_by_link(session: AsyncSession, message_pk: int, kind: str, record_id: int) -> int:
@@ -155,7 +165,7 @@ async def resolve_by_link(session: AsyncSession, message_pk: int, kind: str, rec
         return 0
     items = (await session.scalars(select(ReviewItem).where(
         ReviewItem.message_pk == message_pk, ReviewItem.kind == kind, ReviewItem.status == "open"))).all()
-    await _close(items, record_id)
+    await _close(session, items, record_id)
     return len(items)
 
 
@@ -289,5 +299,5 @@ async def resolve_item(db: Database, viewer: Viewer, item_id: int, record_id: in
         items = (await session.scalars(select(ReviewItem).where(
             ReviewItem.message_pk == item.message_pk, ReviewItem.kind == item.kind,
             ReviewItem.status == "open"))).all()
-        await _close(items, record_id)
+        await _close(session, items, record_id)
         return view

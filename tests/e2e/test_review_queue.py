@@ -1,6 +1,7 @@
 """The review queue as filing fills it, through the real SMTP server: closed, won or lost deals (and
 converted or lost leads) are never candidates, a candidate closed since drops out of `review list`,
-and linking the message by hand (`messages link`) resolves its item."""
+and linking the message by hand (`messages link`) resolves its item; the owner is notified of the
+item, and the notification is read once nothing of the message waits."""
 
 from __future__ import annotations
 
@@ -58,3 +59,7 @@ def test_closed_records_are_never_offered_and_a_link_by_hand_resolves_the_item(g
     failed = CliRunner().invoke(cli, ["--database-url", settings.effective_database_url, "review", "resolve",
                                       str(pk), "--lead", str(leads["Lead A"])])
     assert failed.exit_code == 1 and "is lost" in failed.output
+    # the owner's notification is read once nothing of the message waits any more
+    assert fetch(settings, select(Notification.read_at)) == [(None,)]
+    smartbcc(gateway, "review", "resolve", str(pk), "--none", "lead")
+    assert fetch(settings, select(Notification.read_at.is_not(None))) == [(True,)]

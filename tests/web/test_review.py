@@ -73,6 +73,7 @@ def test_filing_offers_open_deals_only_a_deal_closed_since_drops_out_and_one_cli
     assert ("deal", deals["Second order"], "review") in set(rows(site, select(Link.kind, Link.record_id, Link.rule)
                                                                   .where(Link.message_pk == pk)))
     assert 'id="queue-empty"' in ada.get("/review").text
+    assert rows(site, select(Notification.read_at.is_not(None))) == [(True,)]       # nothing left to tell of
     assert ada.post(f"/review/{item_id}/resolve", data={"csrf": token, "record": "none"}).status_code == 400
     assert ada.post(f"/review/{item_id}/resolve", data={"record": "none"}).status_code == 403   # no CSRF token
 
