@@ -1,4 +1,4 @@
-"""`smartbcc user add|list|activate|deactivate|set|set-password`."""
+"""`smartbcc user add|list|activate|deactivate|set|set-role|set-password`."""
 
 from __future__ import annotations
 
@@ -40,8 +40,8 @@ def list_(app: App, company_slug: str | None, as_json: bool) -> None:
     if as_json:
         emit_json(views)
         return
-    table(["ID", "EMAIL", "NAME", "COMPANY", "ACTIVE"],
-          [[v.id, v.email, v.name, v.company, v.active] for v in views])
+    table(["ID", "EMAIL", "NAME", "COMPANY", "ROLE", "ACTIVE"],
+          [[v.id, v.email, v.name, v.company, v.role, v.active] for v in views])
 
 
 def _set_active(active: bool) -> Callable[..., None]:
@@ -60,6 +60,20 @@ def _set_active(active: bool) -> Callable[..., None]:
 user.command("activate", help="Let the user's mail in again.")(_set_active(True))
 user.command("deactivate", help="Refuse the user's mail from now on; their records and messages stay.")(
     _set_active(False))
+
+
+@user.command("set-role")
+@click.argument("email")
+@click.argument("role", type=click.Choice(users.ROLES))
+@json_option
+@pass_app
+def set_role(app: App, email: str, role: str, as_json: bool) -> None:
+    """Make EMAIL an admin of their company (company settings on the web) or a member."""
+    view = with_db(app, lambda db: users.set_role(db, email, role))
+    if as_json:
+        emit_json(view)
+        return
+    echo(f"User {view.email} is now {'an admin' if view.role == 'admin' else 'a member'} of {view.company}")
 
 
 @user.command("set-password")

@@ -23,6 +23,7 @@ from gateway.crm.kinds import Kind, LinkRule
 from gateway.services.errors import NotFound, ServiceError, record_by_id
 from gateway.services.mailbox import _COLUMNS, _E, Row, _entries, _entry_join, _row, visible
 from gateway.services.records import NOUNS
+from gateway.services.review import resolve_by_link
 from gateway.services.visibility import Sight, Viewer, sight
 from gateway.store import raw as stored_raw
 from gateway.store.database import Database
@@ -200,7 +201,8 @@ async def _record_to_link(session: Any, who: Sight, kind: str, record_id: int) -
 
 
 async def link(db: Database, viewer: Viewer, ids: Iterable[int], kind: str, record_id: int) -> int:
-    """Link messages to a record the user may edit (rule ``manual``); returns how many links are new."""
+    """Link messages to a record the user may edit (rule ``manual``); returns how many links are new.
+    A deal, lead or project resolves the messages' open review items of its kind."""
     async with db.sessions() as session, session.begin():
         who = await sight(session, viewer)
         found = await visible(session, who, ids)
@@ -209,6 +211,8 @@ async def link(db: Database, viewer: Viewer, ids: Iterable[int], kind: str, reco
             Link.message_pk.in_(found), Link.kind == kind, Link.record_id == record_id)))
         new = [pk for pk in found if pk not in have]
         session.add_all([Link(message_pk=pk, kind=kind, record_id=record_id, rule=LinkRule.MANUAL) for pk in new])
+        for pk in found:
+            await resolve_by_link(session, pk, kind, record_id)
         return len(new)
 
 

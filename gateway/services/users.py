@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from gateway.mail.address import validate_mailbox
-from gateway.services.errors import Conflict, company_by_slug, user_by_email
+from gateway.services.errors import Conflict, ServiceError, company_by_slug, user_by_email
 from gateway.services.web_auth import end_sessions
 from gateway.store.database import Database
 from gateway.store.models import AlternateAddress, Company, User
@@ -25,11 +25,15 @@ class UserView:
     auto_link: bool
     default_visibility: str
     created_at: datetime
+    role: str = "member"
+
+
+ROLES = ("member", "admin")
 
 
 def user_view(user: User, company: Company) -> UserView:
     return UserView(user.id, user.email, user.name, company.slug, user.active, user.auto_link,
-                    user.default_visibility, user.created_at)
+                    user.default_visibility, user.created_at, user.role)
 
 
 async def add_user(db: Database, email: str, company_slug: str, name: str = "") -> UserView:
@@ -73,5 +77,16 @@ async def set_user_active(db: Database, email: str, active: bool) -> UserView:
         user.active = active
         if not active:
             await end_sessions(session, user.id)      # signed out of the web mailbox at once
+        company = await session.get_one(Company, user.company_id)
+        return user_view(user, company)
+
+
+async def set_role(db: Database, email: str, role: str) -> UserView:
+    """Make a user an admin of their company (the company's settings on the web) or a member again."""
+    if role not in ROLES:
+        raise ServiceError(f"a role is one of {', '.join(ROLES)}, not {role!r}")
+    async with db.sessions() as session, session.begin():
+        user = await user_by_email(session, email)
+        user.role = role
         company = await session.get_one(Company, user.company_id)
         return user_view(user, company)

@@ -61,6 +61,11 @@ class SessionUser:
     name: str
     company: str            # slug
     csrf: str = ""          # empty for an access token (no cookie, no cross-site request forgery)
+    role: str = "member"    # "admin": sees and changes the company's settings (`smartbcc user set-role`)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
 
 
 @dataclass(frozen=True)
@@ -206,7 +211,7 @@ async def _who(session: AsyncSession, user_id: int, csrf: str) -> SessionUser | 
     if found is None:
         return None
     user, slug = found
-    return SessionUser(user.id, user.company_id, user.email, user.name, slug, csrf)
+    return SessionUser(user.id, user.company_id, user.email, user.name, slug, csrf, user.role)
 
 
 async def session_user(db: Database, token: str) -> SessionUser | None:

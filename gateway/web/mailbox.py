@@ -17,8 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from gateway.services import Conflict, NotFound, ServiceError
-from gateway.services import mailbox, message_view
-from gateway.services.preferences import add_exclusion
+from gateway.services import company_admin, mailbox, message_view
 from gateway.services.web_auth import SessionUser
 from gateway.web.pages import db_of, not_found, render, signed_in, url
 from gateway.web.sanitize import clean
@@ -223,12 +222,15 @@ async def empty_trash(request: Request, user: SessionUser) -> Response:
 
 
 async def never_log(request: Request, user: SessionUser) -> Response:
+    """The never-log offer after marking spam: the company's list, so for its admins only (else 404)."""
     address = str(request.scope["form"].get("address") or "")
     try:
-        await add_exclusion(db_of(request), user.company, address)
+        await company_admin.add_exclusion(db_of(request), user, address)
         notice = f"Mail from {address} will not be logged any more."
     except Conflict:
         notice = f"{address} was on the never-log list already."
+    except NotFound:
+        return not_found(request, user)
     except ServiceError as error:
         return render(request, "error.html", 400, user=user, title="Cannot add the address", detail=str(error))
     return RedirectResponse(url(request, "/mailbox", folder="spam", notice=notice), status_code=303)

@@ -77,3 +77,14 @@ def test_user_cannot_take_an_alternate_address(seeded, smartbcc):
     assert "alternate address of ada@acme.example" in error and "alias revoke" in error
     smartbcc.ok("alias", "revoke", "ada.phone@mobile.example")
     assert smartbcc.json("user", "add", "ada.phone@mobile.example", "--company", "globex")["company"] == "globex"
+
+
+def test_user_set_role(seeded, smartbcc):
+    assert seeded.ada["role"] == "member"
+    assert smartbcc.json("user", "set-role", "ADA@acme.example", "admin")["role"] == "admin"
+    assert "ada@acme.example is now an admin of acme" in smartbcc.ok("user", "set-role", "ada@acme.example", "admin")
+    assert "admin" in smartbcc.ok("user", "list")
+    assert smartbcc.json("user", "list")[0]["role"] == "admin"
+    assert "now a member" in smartbcc.ok("user", "set-role", "ada@acme.example", "member")
+    assert "'owner' is not one of" in smartbcc.fails("user", "set-role", "ada@acme.example", "owner", code=2)
+    assert "no user with address" in smartbcc.fails("user", "set-role", "nobody@acme.example", "admin")

@@ -69,6 +69,8 @@ def test_a_salespersons_day_sign_in_search_open_unread_move_spam_delete_restore_
     site.send("Gizmo quote for Bob", body="the price is 40 per unit")
     site.send("Lunch on Friday")
     deal = add_deal(site, "Gizmo rollout")
+    from tests.web.test_visibility import admin
+    admin(site, "user", "set-role", "ada@acme.example", "admin")       # the never-log offer is for admins
     sign_in(browser, site)
     # search
     box = browser.find_element(*by("id", "q"))
@@ -184,3 +186,49 @@ def test_hostile_html_mails_run_nothing_and_fetch_nothing_until_remote_content_i
             time.sleep(0.05)
         assert "/img.png" in listener.hits
         assert not any(hit.startswith(("/script", "/onerror", "/svg", "/utf7", "/expr", "/form")) for hit in listener.hits)
+
+
+def test_clearing_the_review_queue_one_click_per_message(browser, site):
+    from tests.web.test_review import bobs_deals
+    deals = bobs_deals(site, **{"Second order": "open", "Won order": "won"})
+    site.send("Which order?")
+    site.send("Another question")
+    sign_in(browser, site)
+    submit(browser, browser.find_element(*by("id", "nav-review")))
+    assert len(browser.find_elements(*by("css", "section.review-item"))) == 2
+    assert "Won order" not in browser.page_source
+    first = browser.find_elements(*by("css", "section.review-item"))[0]
+    choice = next(b for b in first.find_elements(*by("css", "button.candidate")) if "Second order" in b.text)
+    submit(browser, choice)
+    assert "linked to the deal Second order" in browser.find_element(*by("css", ".notice")).text
+    [left] = browser.find_elements(*by("css", "section.review-item"))
+    submit(browser, left.find_element(*by("css", "button.dismiss")))
+    assert browser.find_element(*by("id", "queue-empty")).text == "Nothing waits for review."
+    from tests.support.gwtest import messages
+    assert sum(("deal", deals["Second order"], "review") in m.links for m in messages(site.settings)) == 1
+
+
+@pytest.fixture
+def mailing_site(settings, smarthost):  # type: ignore[no-untyped-def]
+    """The site with a smarthost (a real SMTP sink) for the mail it sends."""
+    from tests.support.webtest import site_for
+    yield from site_for(settings, smarthost=smarthost.address, smarthost_starttls=False)
+
+
+def test_settings_copy_an_address_and_add_an_alternate_that_gets_its_confirmation_mail(browser, mailing_site,
+                                                                                      smarthost):
+    site = mailing_site
+    sign_in(browser, site)
+    submit(browser, browser.find_element(*by("id", "nav-settings")))
+    assert browser.find_element(*by("id", "company-address")).text == site.seed.company_address
+    copy = browser.find_element(*by("css", f'button[data-copy="{site.seed.company_address}"]'))
+    copy.click()
+    from selenium.webdriver.support.ui import WebDriverWait
+    WebDriverWait(browser, 5).until(lambda driver: copy.text == "Copied")
+    browser.find_element(*by("id", "alternate")).send_keys("ada.phone@mobile.example")
+    submit(browser, browser.find_element(*by("id", "add-alternate")))
+    assert "sent to ada.phone@mobile.example" in browser.find_element(*by("css", ".notice")).text
+    row = browser.find_element(*by("css", "#alternates-table tbody tr"))
+    assert "ada.phone@mobile.example" in row.text and "pending" in row.text
+    [mail] = smarthost.messages
+    assert mail["To"] == "ada.phone@mobile.example" and "Confirm ada.phone@mobile.example" in mail["Subject"]

@@ -118,6 +118,10 @@ def test_trash_restore_empty_and_spam_with_the_never_log_offer(site):
     assert search_rows(site) == 1                          # the full-text index lost the purged message too
     spammed = act(client, [ids["Keep me"]], "spam")
     assert "offer=ada%40acme.example" in spammed.headers["location"]
+    assert "Never log mail from" not in client.get(spammed.headers["location"]).text    # the company's list:
+    assert client.post("/never-log", data={"csrf": token, "address": "spam@junk.example"}).status_code == 404
+    from tests.web.test_visibility import admin
+    admin(site, "user", "set-role", "ada@acme.example", "admin")                     # admins only
     offered = client.get(spammed.headers["location"]).text
     assert "Never log mail from ada@acme.example" in offered
     assert client.post("/never-log", data={"csrf": token, "address": "spam@junk.example"}).status_code == 303

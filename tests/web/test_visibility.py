@@ -134,12 +134,16 @@ ID_ROUTES_TRIED = {
     "/folders/{id:int}/{action:str}",                                     # the folder test
     "/messages/{id:int}/spam", "/messages/{id:int}/links",                # under /api/v1
     "/messages/{id:int}/links/{kind:str}/{record_id:int}", "/folders/{id:int}",
+    "/review/{id:int}/resolve",          # test_review.py::test_the_queue_shows_items_on_mail_the_user_may_see_...
+    "/settings/alternates/{id:int}/{action:str}",      # test_settings.py::test_a_users_addresses_...
+    "/settings/company/users/{id:int}/{action:str}",   # test_settings.py::test_company_settings_are_...
 }
 
 
 def test_every_route_that_takes_an_id_is_tried_as_another_user() -> None:
     """A new id route fails here until the visibility tests try it as a user who may not see its object."""
-    from gateway.web import api, mailbox
+    from gateway.web import api, mailbox, review, settings
 
-    taking_an_id = {route.path for route in [*mailbox.ROUTES, *api.ROUTES] if "{" in route.path}
+    taking_an_id = {route.path for route in [*mailbox.ROUTES, *api.ROUTES, *review.ROUTES, *settings.ROUTES]
+                    if "{" in route.path}
     assert taking_an_id <= ID_ROUTES_TRIED, taking_an_id - ID_ROUTES_TRIED

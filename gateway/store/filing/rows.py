@@ -1,6 +1,7 @@
 """Writing a filed message: its row, its attachments' rows and its raw bytes (:func:`insert_message`),
-then the records, links and review items of its plan (:func:`apply_plan`). Plain INSERTs of the tables,
-built once (no unit of work to track), ids back where they are needed.
+then the records, links and review items of its plan (:func:`apply_plan`), and the owner's notification
+of a new review item. Plain INSERTs of the tables, built once (no unit of work to track), ids back where
+they are needed.
 """
 
 from __future__ import annotations
@@ -11,18 +12,20 @@ from typing import Any, Iterable
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from gateway.crm.kinds import NOUNS, NotificationKind
 from gateway.mail.message import Mailbox
 from gateway.mail.parsing import safe_instant
 from gateway.routing.links import FilingPlan
 from gateway.store import raw
 from gateway.store.database import Database
 from gateway.store.filing.delivery import Delivery, Owner, clean_text, stored_message_id
-from gateway.store.models import Attachment, Deal, Lead, Link, Message, Person, ReviewItem, utcnow
+from gateway.store.models import Attachment, Deal, Lead, Link, Message, Notification, Person, ReviewItem, utcnow
 
 _INSERT_MESSAGE = insert(Message).returning(Message.id)
 _INSERT_ATTACHMENTS = insert(Attachment)
 _INSERT_LINKS = insert(Link)
 _INSERT_REVIEWS = insert(ReviewItem)
+_INSERT_NOTIFICATION = insert(Notification)
 # contacts and leads come back with their addresses (one multi-row INSERT, in whatever order); deals
 # come back in the rows' order, which on SQLite costs an INSERT per row (they are made one at a time)
 _INSERT_BY_EMAIL = {model: insert(model).returning(model.email, model.id) for model in (Person, Lead)}
@@ -140,4 +143,15 @@ def apply_plan(session: Session, message_pk: int, plan: FilingPlan, company_id: 
                for review in plan.reviews if (review.kind, review.person_id) not in reviewed]
     if reviews:
         connection.execute(_INSERT_REVIEWS, reviews)
+        _notify_review(session, company_id, owner.id, message_pk, sorted({str(r["kind"]) for r in reviews}))
     return len(rows), len(created)
+
+
+def _notify_review(session: Session, company_id: int, user_id: int, message_pk: int, kinds: list[str]) -> None:
+    """Tell the owner that a message of theirs waits for a record to be chosen, in the filing's own
+    transaction. The row gateway.services.notifications.notify would add: the store may not call a
+    service (tests/unit/test_layers.py), so filing inserts it here."""
+    what = " or ".join(NOUNS[kind] for kind in kinds)
+    session.connection().execute(_INSERT_NOTIFICATION, dict(
+        company_id=company_id, user_id=user_id, kind=str(NotificationKind.REVIEW), message_pk=message_pk,
+        text=f"A message waits for you to choose its {what} (review queue)", created_at=utcnow()))

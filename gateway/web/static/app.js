@@ -1,5 +1,5 @@
-// The mailbox's only script: "check all", confirmations, and opening a row with Enter. Nothing needs it:
-// every action is a plain form that works without script.
+// The web app's only script: "check all", confirmations, and copy buttons. Nothing needs it: every
+// action is a plain form that works without script (an address to copy is shown as text too).
 "use strict";
 document.addEventListener("DOMContentLoaded", function () {
   var all = document.getElementById("check-all");
@@ -13,6 +13,25 @@ document.addEventListener("DOMContentLoaded", function () {
   document.querySelectorAll("[data-confirm]").forEach(function (button) {
     button.addEventListener("click", function (event) {
       if (!window.confirm(button.getAttribute("data-confirm"))) { event.preventDefault(); }
+    });
+  });
+  document.querySelectorAll("[data-copy]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var text = button.getAttribute("data-copy");
+      var done = function () { button.textContent = "Copied"; };
+      var fallback = function () {
+        var area = document.createElement("textarea");
+        area.value = text;
+        document.body.appendChild(area);
+        area.select();
+        if (document.execCommand("copy")) { done(); }
+        area.remove();
+      };
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(text).then(done, fallback);
+      } else {
+        fallback();
+      }
     });
   });
 });
