@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -27,7 +27,8 @@ UPLOAD_SLACK = 1024 * 1024      # the form's own fields and multipart framing, b
 
 
 def _mib(size: int) -> str:
-    return f"{size / (1024 * 1024):.0f} MiB"
+    mib = size / (1024 * 1024)
+    return f"{mib:.0f} MiB" if mib >= 10 else f"{mib:.1f} MiB"
 
 
 async def _page(request: Request, user: SessionUser, status: int = 200, error: str = "",
@@ -46,8 +47,15 @@ async def compose_page(request: Request, user: SessionUser) -> Response:
 
 
 async def send(request: Request, user: SessionUser) -> Response:
-    kind, ident = request.path_params["kind"], int(request.path_params["id"])
     form = await request.form()         # parsed (and cached) by signed_in, which checked its CSRF token
+    try:
+        return await _send(request, user, form)
+    finally:
+        await form.close()              # the uploads' temporary files
+
+
+async def _send(request: Request, user: SessionUser, form: FormData) -> Response:
+    kind, ident = request.path_params["kind"], int(request.path_params["id"])
     values: dict[str, Any] = {key: str(form.get(key) or "")
                               for key in ("to_other", "cc", "bcc", "subject", "body", "format")}
     chosen = [str(v) for v in form.getlist("to") if isinstance(v, str)]
