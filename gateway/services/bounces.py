@@ -68,7 +68,7 @@ async def file_bounce(db: Database, outbound_id: int, raw: bytes, envelope_from:
         sent = await session.get_one(OutboundMail, outbound_id)
         rows = [Bounce(company_id=sent.company_id, outbound_id=sent.id, envelope_from=envelope_from[:320],
                        action=r.action, status=r.status, recipient=r.recipient[:320], diagnostic=r.diagnostic,
-                       raw=raw, received_at=utcnow()) for r in reports]
+                       raw=raw if n == 0 else b"", received_at=utcnow()) for n, r in enumerate(reports)]
         session.add_all(rows)
         await session.flush()
         failed = [r for r in reports if r.failed]

@@ -563,7 +563,7 @@ class Bounce(Base):
     status: Mapped[str] = mapped_column(String(32), default="")        # 5.1.1
     recipient: Mapped[str] = mapped_column(String(320), default="")
     diagnostic: Mapped[str] = mapped_column(Text, default="")
-    raw: Mapped[bytes] = mapped_column(LargeBinary)
+    raw: Mapped[bytes] = mapped_column(LargeBinary)   # the report as received, on its first row only
 
 
 # Tables the migrations make outside the ORM: the full-text index of messages (an FTS5 table on SQLite,

@@ -115,6 +115,17 @@ def test_another_companys_record_and_a_users_folder_are_404_too(site, mail):
     assert api.delete(f"/api/v1/folders/{folder}").status_code == 404
     assert colleague.post("/mailbox/act", data={"csrf": token, "ids": str(mail["Shared quote"]), "action": "move",
                                                 "to": folder}).status_code == 404
+    # sending from a record: another company's record, or one the user may not view, is not there
+    send = f"/records/deal/{site.seed.deal_id}/send"
+    stranger_token = csrf_of(stranger.get("/mailbox").text)
+    assert stranger.get(send).status_code == 404 and stranger.get("/records/deal/999999/send").status_code == 404
+    assert stranger.get(send).text == stranger.get("/records/deal/999999/send").text        # indistinguishable
+    assert stranger.post(send, data={"csrf": stranger_token, "to": "bob@customer.example", "subject": "x",
+                                     "body": "x"}).status_code == 404
+    admin(site, "permission", "set", "cy@acme.example", "deal", "--view", "none")
+    assert colleague.get(send).status_code == 404
+    assert colleague.post(send, data={"csrf": token, "to": "bob@customer.example", "subject": "x",
+                                      "body": "x"}).status_code == 404
 
 
 def test_a_colleagues_state_is_their_own_and_emptying_their_trash_deletes_nothing_of_the_owner(site, mail):
@@ -134,12 +145,13 @@ ID_ROUTES_TRIED = {
     "/folders/{id:int}/{action:str}",                                     # the folder test
     "/messages/{id:int}/spam", "/messages/{id:int}/links",                # under /api/v1
     "/messages/{id:int}/links/{kind:str}/{record_id:int}", "/folders/{id:int}",
+    "/records/{kind:str}/{id:int}/send",                                  # the another-company test
 }
 
 
 def test_every_route_that_takes_an_id_is_tried_as_another_user() -> None:
     """A new id route fails here until the visibility tests try it as a user who may not see its object."""
-    from gateway.web import api, mailbox
+    from gateway.web import api, compose, mailbox
 
-    taking_an_id = {route.path for route in [*mailbox.ROUTES, *api.ROUTES] if "{" in route.path}
+    taking_an_id = {route.path for route in [*mailbox.ROUTES, *api.ROUTES, *compose.ROUTES] if "{" in route.path}
     assert taking_an_id <= ID_ROUTES_TRIED, taking_an_id - ID_ROUTES_TRIED
