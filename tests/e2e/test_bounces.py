@@ -16,6 +16,7 @@ from gateway.cli import cli
 from gateway.services import sending
 from gateway.services.messages import message_details
 from gateway.services.smarthost import OutboundError
+from gateway.store import lookup
 from gateway.store.models import Bounce, Notification, OutboundMail
 from tests.support.gwtest import free_port, with_db
 from tests.support.replies import assert_reply
@@ -47,7 +48,8 @@ def rows(settings, model) -> list:
     return with_db(settings, work)
 
 
-def test_a_dsn_to_the_envelope_sender_is_filed_on_the_sent_message_and_told_to_the_sender(gateway, smarthost):
+def test_a_dsn_to_the_envelope_sender_is_filed_on_the_sent_message_and_told_to_the_sender(gateway, smarthost,
+                                                                                          monkeypatch):
     sent = send_quote(gateway)
     [(envelope_from, _)] = smarthost.envelopes
     assert envelope_from == sent.envelope_sender
@@ -75,6 +77,10 @@ def test_a_dsn_to_the_envelope_sender_is_filed_on_the_sent_message_and_told_to_t
                                      str(sent.message_pk)])
     assert shown.exit_code == 0, shown.output
     assert "delivery: bounced" in shown.output and "User unknown in virtual mailbox table" in shown.output
+    # a flood to a known bounce address ends at the bound: what came is kept, no more
+    monkeypatch.setattr(lookup, "BOUNCES_PER_MESSAGE", 2)
+    assert_reply(deliver(gateway, [envelope_from], report), "550 5.1.1")
+    assert len(rows(gateway.settings, Bounce)) == 2
 
 
 def message_details_of(gateway, pk: int):

@@ -237,3 +237,7 @@ def test_send_the_quote_from_the_deal_then_hear_about_its_bounce(browser, sendin
         async with db.sessions() as session:
             return [(n.user_id, n.kind) for n in await session.scalars(select(Notification))]
     assert with_db(site.settings, notes) == [(site.seed.user_id, "bounce")]
+    from tests.support.webtest import token_for
+    api = site.client(headers={"Authorization": f"Bearer {token_for(site, 'ada@acme.example')}"})
+    shown = api.get(f"/api/v1/messages/{message_url.rsplit('/', 1)[1]}").json()
+    assert shown["delivery"] == "bounced" and shown["bounces"][0]["status"] == "5.1.1"
