@@ -96,6 +96,16 @@ def test_bounce_addresses_that_name_no_sent_message_are_refused_and_nothing_is_s
                     "acme+bounce-short@bcc.example.net",               # not a token's shape
                     f"nobody+bounce-{token}@bcc.example.net"):         # no such company
         assert_reply(deliver(gateway, [address], DSN), "550 5.1.1")
+    # `routes test` explains both as the server decides them
+    def explain(address: str) -> dict:
+        import json
+        done = CliRunner().invoke(cli, ["--database-url", gateway.settings.effective_database_url, "--mail-domain",
+                                        gateway.settings.mail_domain, "routes", "test", address, "--json"])
+        assert done.exit_code == 0, done.output
+        return json.loads(done.output)
+    good, bad = explain(sent.envelope_sender), explain(f"acme+bounce-{forged}@bcc.example.net")
+    assert (good["rule"], good["accepted"], good["final_reply"]) == ("bounce-address", True, "250 2.1.5 Recipient OK")
+    assert (bad["rule"], bad["accepted"], bad["token_current"]) == ("bounce-address", False, False)
     # a bounce address and another one of the company: the second waits for a transaction of its own
     assert_reply(deliver(gateway, [sent.envelope_sender, gateway.seed.company_address], DSN), "452 4.5.3")
     assert rows(gateway.settings, Bounce) == [] and rows(gateway.settings, Notification) == []
