@@ -71,6 +71,10 @@ def show(app: App, message_id: int, as_json: bool) -> None:
           [[a.filename, a.content_type, a.size, a.sha256] for a in details.attachments])
     echo("\nlinks:")
     table(["KIND", "ID", "RULE", "LINKED"], [[k.kind, k.id, k.rule, k.created_at] for k in details.links])
+    if details.bounces:
+        echo(f"\ndelivery: {details.delivery or 'no failure reported'}")
+        table(["RECEIVED", "RECIPIENT", "ACTION", "STATUS", "DIAGNOSTIC"],
+              [[b.received_at, b.recipient, b.action, b.status, b.diagnostic] for b in details.bounces])
     if details.review:
         echo("\nwaiting for review:")
         table(["KIND", "PERSON", "CANDIDATES", "STATUS"],

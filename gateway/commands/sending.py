@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import mimetypes
+from pathlib import Path
 from typing import IO, Awaitable, Callable
 
 import click
@@ -10,6 +12,7 @@ from gateway.commands.output import App, choice, echo, emit_json, json_option, p
 from gateway.crm.recipients import NOUNS, OWN_ADDRESS_KINDS, SENDING_KINDS, RecipientList
 from gateway.services import record_emails, sending
 from gateway.store.database import Database
+from gateway.web.sanitize import clean
 
 kind_argument = click.argument("kind", type=choice(SENDING_KINDS), metavar="KIND")
 id_argument = click.argument("record_id", type=int, metavar="ID")
@@ -41,37 +44,55 @@ def recipients(app: App, kind: str, record_id: int, user_email: str, as_json: bo
     emit_json(listing) if as_json else _print_recipients(listing)
 
 
-def _body(body_file: IO[bytes]) -> str:
+def _body(body_file: IO[bytes], what: str = "body") -> str:
     try:
         return body_file.read().decode("utf-8")
     except UnicodeDecodeError as error:
-        raise click.ClickException(f"the body file is not UTF-8 text: {error}") from None
+        raise click.ClickException(f"the {what} file is not UTF-8 text: {error}") from None
 
 
 @click.command("send")
 @kind_argument
 @id_argument
 @as_option
-@click.option("--to", "to", metavar="ADDRESS",
-              help="The recipient (default: the first of `smartbcc recipients KIND ID`).")
+@click.option("--to", "to", metavar="ADDRESS", multiple=True,
+              help="A recipient; repeatable (default: the first of `smartbcc recipients KIND ID`).")
+@click.option("--cc", metavar="ADDRESS", multiple=True, help="A copy recipient; repeatable.")
+@click.option("--bcc", metavar="ADDRESS", multiple=True, help="A blind-copy recipient; repeatable.")
 @click.option("--subject", required=True, help="The subject.")
-@click.option("--body-file", required=True, type=click.File("rb"), metavar="FILE",
+@click.option("--body-file", type=click.File("rb"), metavar="FILE",
               help="The text body, UTF-8 (- reads standard input).")
+@click.option("--html-file", type=click.File("rb"), metavar="FILE",
+              help="A formatted (HTML) body, UTF-8; sanitized before it is sent and stored.")
+@click.option("--attach", "attach", metavar="FILE", multiple=True,
+              type=click.Path(exists=True, dir_okay=False, readable=True, path_type=Path),
+              help="A file to attach; repeatable.")
 @json_option
 @pass_app
-def send(app: App, kind: str, record_id: int, user_email: str, to: str | None, subject: str,
-         body_file: IO[bytes], as_json: bool) -> None:
-    """Send mail from a record through the smarthost; it is stored and linked like a Bcc'd message."""
-    body = _body(body_file)
-    sent = with_db(app, lambda db: sending.send_from_record(db, kind, record_id, user_email, to, subject, body))
+def send(app: App, kind: str, record_id: int, user_email: str, to: tuple[str, ...], cc: tuple[str, ...],
+         bcc: tuple[str, ...], subject: str, body_file: IO[bytes] | None, html_file: IO[bytes] | None,
+         attach: tuple[Path, ...], as_json: bool) -> None:
+    """Send mail from a record through the smarthost; it is stored and linked like a Bcc'd message, and
+    its bounces come back to it."""
+    if body_file is None and html_file is None:
+        raise click.UsageError("give the body: --body-file FILE, --html-file FILE, or both")
+    html = clean(_body(html_file, "HTML"), allow_remote=True).html if html_file is not None else ""
+    uploads = tuple(sending.Upload(path.name, mimetypes.guess_type(path.name)[0] or "application/octet-stream",
+                                   path.read_bytes()) for path in attach)
+    draft = sending.Draft(to=to, cc=cc, bcc=bcc, subject=subject,
+                          text=_body(body_file) if body_file is not None else "", html=html, attachments=uploads)
+    sent = with_db(app, lambda db: sending.send_from_record(db, kind, record_id, user_email, draft))
     if as_json:
         emit_json(sent)
         return
-    echo(f"Sent to {sent.to} from {NOUNS[sent.kind]} {sent.record_id}: {sent.smarthost_reply}")
-    if sent.created:
-        echo(f"{sent.to} was new to the CRM: added {NOUNS[sent.created[0]]} {sent.created[1]}")
+    copies = "".join(f", {name} {', '.join(values)}" for name, values in (("cc", sent.cc), ("bcc", sent.bcc))
+                     if values)
+    echo(f"Sent to {', '.join(sent.to)}{copies} from {NOUNS[sent.kind]} {sent.record_id}: {sent.smarthost_reply}")
+    for created_kind, created_id in sent.created:
+        echo(f"An address was new to the CRM: added {NOUNS[created_kind]} {created_id}")
     echo(f"Stored as message {sent.message_pk}, linked to "
                + ", ".join(f"{NOUNS.get(kind, kind)} {rid} ({rule})" for kind, rid, rule in sent.links))
+    echo(f"Bounces come back to {sent.envelope_sender}")
 
 
 @click.group("record-email")

@@ -25,7 +25,7 @@ from gateway.handlers.transaction import Transaction
 from gateway.handlers.limits import SenderRate, automatic_answer, is_own_address, loop_reason
 from gateway.mail.message import ParsedMessage
 from gateway.replies import (
-    ADDRESS_CONFIRMED, AUTHOR_UNCLEAR, LOOP_DETECTED, OTHER_COMPANY, SENDER_NOT_AUTHORIZED,
+    ADDRESS_CONFIRMED, AUTHOR_UNCLEAR, BOUNCE_RECEIVED, LOOP_DETECTED, OTHER_COMPANY, SENDER_NOT_AUTHORIZED,
     SENDER_OK, TEMPORARY_FAILURE, TOO_MANY_RECIPIENTS, UNKNOWN_MAILBOX, Refusal, Reply,
 )
 from gateway.routing.table import route
@@ -35,6 +35,7 @@ from gateway.store.filing import Delivery
 from gateway.store.lookup import authorize_sender, resolve_recipient
 from gateway.store.models import AlternateAddress
 from gateway.services.aliases import mark_verified, status_now
+from gateway.services.bounces import file_bounce
 
 log = logging.getLogger("smartbcc.smtp")
 
@@ -106,12 +107,14 @@ class GatewayHandler:
             return self._refuse(session, "RCPT", target.reply, f"{address}: {target.why}")
         company = target.company
         if txn.company_id is not None and (txn.company_id != company.id
-                                           or txn.verify_alias_id != target.verify_alias_id):
+                                           or txn.verify_alias_id != target.verify_alias_id
+                                           or txn.bounce_id != target.bounce_id):
             return self._refuse(session, "RCPT", OTHER_COMPANY,
                                 f"{address}: needs a transaction of its own after {envelope.rcpt_tos}")
         txn.company_id, txn.company_slug = company.id, company.slug
         txn.antispoof = (company.antispoof_mode or "", company.antispoof_policy or "")
         txn.verify_alias_id = target.verify_alias_id
+        txn.bounce_id = target.bounce_id
         txn.slugs.add(decision.slug)
         if target.record is not None and target.record not in txn.addressed:
             txn.addressed.append(target.record)
@@ -140,7 +143,7 @@ class GatewayHandler:
             txn.detail = repr(error)
             return str(TEMPORARY_FAILURE)
         if isinstance(delivery, str):
-            txn.kept = "confirmation"
+            txn.kept = "confirmation" if txn.bounce_id is None else "bounce"
             return delivery
         outcome = await self.filer.file(delivery, deadline)
         if outcome.accepted:
@@ -168,6 +171,8 @@ class GatewayHandler:
         author = await asyncio.to_thread(header_author, raw, parsed.header_names.count("from"))   # a few ms
         if txn.verify_alias_id is not None:
             return await self._confirm_alias(session, txn, author.address)
+        if txn.bounce_id is not None:
+            return await self._file_bounce(session, txn, raw)
         looping = loop_reason(parsed, txn.envelope_from, self.db.mail_domain)
         if looping:
             raise Refusal(LOOP_DETECTED, looping)
@@ -218,6 +223,17 @@ class GatewayHandler:
             mark_verified(alias)
         log.info("%s confirmed alternate address %s (alias %d)", _peer(session), alias.email, alias.id)
         return str(ADDRESS_CONFIRMED)
+
+
+    async def _file_bounce(self, session: Any, txn: Transaction, raw: bytes) -> str:
+        """A report came back to a sent message's own envelope sender: keep it on that message (all of it
+        committed before the 250; any failure is a 451, and the reporting server retries)."""
+        assert txn.bounce_id is not None
+        filed = await file_bounce(self.db, txn.bounce_id, raw, txn.envelope_from)
+        txn.message_pk = filed.message_pk
+        log.info("%s bounce for sent message %s (outbound %d): %s", _peer(session), filed.message_pk,
+                 filed.outbound_id, "delivery failed" if filed.failed else "no failure reported")
+        return str(BOUNCE_RECEIVED)
 
 
 def _peer(session: Any) -> str:

@@ -36,10 +36,11 @@ class Transaction:
     addressed: list[RecordRef] = field(default_factory=list)
     slugs: set[str] = field(default_factory=set)   # the slugs the accepted recipients were written with
     verify_alias_id: int | None = None     # a reply that confirms this alternate address
+    bounce_id: int | None = None           # a bounce of this sent message (outbound_mail row)
     antispoof: tuple[str, str] = ("", "")  # the company's own anti-spoofing (mode, policy), "" = default
     # what DATA came to (the hook's outcome, for the transaction log)
     message_id: str = ""
-    kept: str = ""                         # filed, seen_before, quarantined or confirmation
+    kept: str = ""                         # filed, seen_before, quarantined, confirmation or bounce
     message_pk: int | None = None
     links_added: int | None = None
     contacts_created: int | None = None

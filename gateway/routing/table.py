@@ -21,7 +21,7 @@ _SLUG = r"(?P<slug>[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?)"
 class Rule:
     name: str
     pattern: re.Pattern[str] | None   # over the local part; None: matches any local part
-    target: str                       # "company", "record", "verify" or "refuse"
+    target: str                       # "company", "record", "verify", "bounce" or "refuse"
     reply: Reply | None = None        # the refusal, for target "refuse"
     description: str = ""
 
@@ -49,9 +49,14 @@ def _compile(pattern: str) -> re.Pattern[str]:
     return re.compile(rf"\A{pattern}\Z")
 
 
+# The order: the three tagged shapes (slug+verify-, slug+bounce-, slug+<kind>-) cannot match one another's
+# addresses; a plain slug has no "+", so the company rule cannot take a tagged address; what is left is
+# unknown.
 ROUTING_TABLE: tuple[Rule, ...] = (
     Rule("verify-reply", _compile(rf"{_SLUG}\+verify-(?P<token>[a-z0-9]{{6,64}})"), "verify",
          description="a reply that confirms an alternate sender address"),
+    Rule("bounce-address", _compile(rf"{_SLUG}\+bounce-(?P<token>[a-z2-7]{{16,32}})"), "bounce",
+         description="the envelope sender of one message sent from a record: its bounces come here"),
     Rule("record-address",
          _compile(rf"{_SLUG}\+(?P<kind>{'|'.join(RECORD_KINDS)})-(?P<record_id>[1-9][0-9]{{0,17}})"
                   r"-(?P<token>[a-z2-7]{4,32})"),

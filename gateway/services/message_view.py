@@ -20,6 +20,7 @@ from typing import Any, Iterable
 from sqlalchemy import func, or_, select
 
 from gateway.crm.kinds import Kind, LinkRule
+from gateway.services.bounces import BounceView, bounces_of, delivery_status
 from gateway.services.errors import NotFound, ServiceError, record_by_id
 from gateway.services.mailbox import _COLUMNS, _E, Row, _entries, _entry_join, _row, visible
 from gateway.services.records import NOUNS
@@ -71,6 +72,8 @@ class MessageView:
     links: tuple[LinkedRecord, ...]
     hidden_links: int
     auto_generated: str
+    delivery: str = ""                      # "bounced": a report came back saying delivery failed
+    bounces: tuple[BounceView, ...] = ()    # the reports that came back for mail sent from a record
 
 
 def label(kind: str, record: Any) -> str:
@@ -123,7 +126,8 @@ async def open_message(db: Database, viewer: Viewer, message_pk: int, mark_read:
                                   .order_by(Attachment.id)), 1))
         return MessageView(row, owner.email if owner else "", message.date, tuple(participants), message.text_body,
                            message.html_body, message.forwarded if isinstance(message.forwarded, dict) else None,
-                           attachments, tuple(links), hidden, message.auto_generated)
+                           attachments, tuple(links), hidden, message.auto_generated,
+                           delivery_status(bounces := await bounces_of(session, message.id)), bounces)
 
 
 async def raw_message(db: Database, viewer: Viewer, message_pk: int) -> bytes:

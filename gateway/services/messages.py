@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.services.bounces import BounceView, bounces_of, delivery_status
 from gateway.services.errors import NotFound, ServiceError, company_by_slug
 from gateway.services.records import NOUNS
 from gateway.store import raw
@@ -57,6 +58,8 @@ class MessageDetails:
     attachments: tuple[AttachmentView, ...]
     links: tuple[LinkView, ...]
     review: tuple[dict[str, Any], ...]   # open questions for the review queue (kind, person_id, candidates)
+    delivery: str = ""            # "bounced" when a report came back saying delivery failed (mail sent from a record)
+    bounces: tuple[BounceView, ...] = ()    # the reports that came back to its envelope sender
 
 
 async def _message(session: AsyncSession, message_pk: int) -> Message:
@@ -103,12 +106,14 @@ async def message_details(db: Database, message_pk: int) -> MessageDetails:
         links = await session.scalars(select(Link).where(Link.message_pk == message.id).order_by(Link.id))
         review = await session.scalars(
             select(ReviewItem).where(ReviewItem.message_pk == message.id).order_by(ReviewItem.id))
+        bounces = await bounces_of(session, message.id)
         return MessageDetails(
             message.id, company.slug, owner.email if owner else "", fields,
             tuple(AttachmentView(a.filename, a.content_type, a.size, a.sha256) for a in attachments),
             tuple(LinkView(link.kind, link.record_id, link.rule, link.created_at) for link in links),
             tuple({"kind": item.kind, "person_id": item.person_id, "candidates": item.candidates,
                    "status": item.status} for item in review),
+            delivery_status(bounces), bounces,
         )
 
 

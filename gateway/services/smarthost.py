@@ -35,8 +35,10 @@ def smarthost_address(settings: Settings) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-async def send(settings: Settings, message: EmailMessage) -> str:
-    """Hand ``message`` to the smarthost; returns its reply to DATA (e.g. ``250 2.0.0 queued as X``)."""
+async def send(settings: Settings, message: EmailMessage, sender: str | None = None) -> str:
+    """Hand ``message`` to the smarthost, to its To, Cc and Bcc (a Bcc header never goes on the wire), from
+    the envelope sender ``sender`` (default: the gateway's ``sender_address``); returns the smarthost's
+    reply to DATA (e.g. ``250 2.0.0 queued as X``)."""
     host, port = smarthost_address(settings)
     if message["From"] is None:
         message["From"] = settings.sender_address
@@ -47,7 +49,7 @@ async def send(settings: Settings, message: EmailMessage) -> str:
             use_tls=port == 465,
             username=settings.smarthost_username or None,
             password=settings.smarthost_password or None,
-            sender=settings.sender_address,
+            sender=sender or settings.sender_address,
         )
     except (aiosmtplib.SMTPConnectError, aiosmtplib.SMTPConnectTimeoutError, OSError) as error:
         raise OutboundError(f"cannot reach smarthost {host}:{port}: {error}") from None

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Iterable
 
-from sqlalchemy import BindParameter, Connection, Select, bindparam, literal, select, union_all
+from sqlalchemy import BindParameter, Connection, Select, bindparam, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from gateway.crm.kinds import RECORD_NOUNS
@@ -21,7 +21,11 @@ from gateway.routing.links import RecordRef
 from gateway.routing.table import Route, route
 from gateway.auth.senders import Authorization, SenderIdentity, authorize
 from gateway.store.database import Database
-from gateway.store.models import RECORD_MODELS, AlternateAddress, Company, FormerSlug, User, utcnow
+from gateway.store.models import (
+    RECORD_MODELS, AlternateAddress, Bounce, Company, FormerSlug, OutboundMail, User, utcnow,
+)
+
+BOUNCES_PER_MESSAGE = 50     # reports kept per sent message; one per recipient is what a real bounce brings
 from gateway.auth.alternates import alias_status
 
 
@@ -54,6 +58,7 @@ class Target:
     company: CompanyRef | None = None
     record: RecordRef | None = None
     verify_alias_id: int | None = None
+    bounce_id: int | None = None   # the sent message (outbound_mail row) a bounce address names
     why: str = ""                  # in words: why it was refused, or what it was accepted for
     steps: Steps = Steps()
 
@@ -108,6 +113,17 @@ async def resolve_recipient(db: Database, decision: Route) -> Target:
                 return Target(why="no pending address confirmation with that token", steps=steps)
             return Target(company, verify_alias_id=alias.id, steps=steps,
                           why=f"accepted as the confirmation reply for {alias.email}")
+        if decision.target == "bounce":
+            sent = await session.scalar(select(OutboundMail.id).where(
+                OutboundMail.token == decision.token, OutboundMail.company_id == company.id))
+            if sent is None:
+                return Target(why="no message sent with that bounce token", steps=replace(steps, token_current=False))
+            kept = await session.scalar(select(func.count()).select_from(Bounce).where(Bounce.outbound_id == sent)) or 0
+            if kept >= BOUNCES_PER_MESSAGE:     # a flood to a known address: what came is kept, no more
+                return Target(why=f"sent message {sent} has {kept} reports already (bound {BOUNCES_PER_MESSAGE})",
+                              steps=replace(steps, token_current=True))
+            return Target(company, bounce_id=sent, steps=replace(steps, token_current=True),
+                          why=f"accepted as a bounce of sent message {sent}")
         noun = f"{RECORD_NOUNS[decision.kind]} {decision.record_id}"
         record = await session.get(RECORD_MODELS[decision.kind], decision.record_id)
         if record is None or record.company_id != company.id:

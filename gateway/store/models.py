@@ -532,6 +532,40 @@ class Notification(Base):
     mailed_at: Mapped[datetime | None] = mapped_column(default=None)    # when a digest carried it
 
 
+class OutboundMail(Base):
+    """A message sent from a record through the smarthost, and the token of its own envelope sender
+    (``<slug>+bounce-<token>@<mail_domain>``, VERP): a bounce to that address finds the message. Written
+    before the message leaves, so that no bounce can arrive before it; ``message_pk`` once it is stored."""
+
+    __tablename__ = "outbound_mail"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    token: Mapped[str] = mapped_column(String(32), unique=True)
+    message_pk: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"), default=None,
+                                                   index=True)
+    record_kind: Mapped[str] = mapped_column(String(16))
+    record_id: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Bounce(Base):
+    """A delivery report (RFC 3464, or a plain bounce) that came back to a sent message's envelope sender:
+    what it says and its raw bytes, kept whole."""
+
+    __tablename__ = "bounces"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    outbound_id: Mapped[int] = mapped_column(ForeignKey("outbound_mail.id", ondelete="CASCADE"), index=True)
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    envelope_from: Mapped[str] = mapped_column(String(320), default="")
+    action: Mapped[str] = mapped_column(String(32), default="")        # failed, delayed, ... ("" unknown)
+    status: Mapped[str] = mapped_column(String(32), default="")        # 5.1.1
+    recipient: Mapped[str] = mapped_column(String(320), default="")
+    diagnostic: Mapped[str] = mapped_column(Text, default="")
+    raw: Mapped[bytes] = mapped_column(LargeBinary)   # the report as received, on its first row only
+
+
 # Tables the migrations make outside the ORM: the full-text index of messages (an FTS5 table on SQLite,
 # a tsvector table on PostgreSQL), both filled by triggers on ``messages``.
 SEARCH_TABLES = frozenset({"message_search"})

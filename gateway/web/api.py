@@ -86,7 +86,9 @@ async def get_message(request: Request, user: SessionUser) -> Any:
     return {**message_json(view.row), "owner": view.owner, "date": view.date.isoformat() if view.date else None,
             "participants": [asdict(p) for p in view.participants], "text_body": view.text_body,
             "has_html": bool(view.html_body), "forwarded": view.forwarded,
-            "attachments": [asdict(a) for a in view.attachments], "links": [asdict(link) for link in view.links]}
+            "attachments": [asdict(a) for a in view.attachments], "links": [asdict(link) for link in view.links],
+            "delivery": view.delivery, "bounces": [{**asdict(b), "received_at": b.received_at.isoformat()}
+                                                   for b in view.bounces]}
 
 
 async def patch_message(request: Request, user: SessionUser) -> Any:

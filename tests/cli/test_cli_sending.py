@@ -155,7 +155,7 @@ def test_send_from_a_deal(seeded, smartbcc, smarthost, tmp_path):
     body.write_text("Hello Bob,\nthe offer is attached in spirit.\nCiao, Ada\n", encoding="utf-8")
     sent = smartbcc.json("send", "deal", seeded.deal["id"], "--as", ADA, "--to", "Bob@Customer.example",
                          "--subject", "Your offer", "--body-file", str(body))
-    assert sent["to"] == "bob@customer.example" and sent["created"] is None
+    assert sent["to"] == ["bob@customer.example"] and sent["created"] == []
     assert "queued as CAPTURED" in sent["smarthost_reply"]
     assert {(kind, rule) for kind, _, rule in sent["links"]} == {
         ("deal", "record-address"), ("person", "participant"), ("org", "participant-organization")}
@@ -218,15 +218,16 @@ def test_any_address_creates_a_lead_or_a_contact(seeded, smartbcc, smarthost, tm
     sent = smartbcc.json("send", "deal", seeded.deal["id"], "--as", ADA, "--to", "supplier@parts.example",
                          "--subject", "Parts", "--body-file", str(body))
     kind = "lead" if creates == "lead" else "person"
-    assert sent["created"][0] == kind and count(smartbcc.settings, model) == before + 1
-    assert (kind, sent["created"][1], "participant-lead" if kind == "lead" else "participant") in [
+    [(created_kind, created_id)] = sent["created"]
+    assert created_kind == kind and count(smartbcc.settings, model) == before + 1
+    assert (kind, created_id, "participant-lead" if kind == "lead" else "participant") in [
         tuple(link) for link in sent["links"]]
     assert ("deal", seeded.deal["id"], "record-address") in [tuple(link) for link in sent["links"]]
     # a second message to the same address creates nothing more
     again = smartbcc.json("send", "deal", seeded.deal["id"], "--as", ADA, "--to", "supplier@parts.example",
                           "--subject", "Parts 2", "--body-file", str(body))
-    assert again["created"] is None and count(smartbcc.settings, model) == before + 1
-    assert "was new to the CRM" not in smartbcc.ok(
+    assert again["created"] == [] and count(smartbcc.settings, model) == before + 1
+    assert "new to the CRM" not in smartbcc.ok(
         "send", "deal", str(seeded.deal["id"]), "--as", ADA, "--to", "supplier@parts.example", "--subject", "3",
         "--body-file", str(body))
 
@@ -263,3 +264,37 @@ def test_body_from_standard_input(seeded, smartbcc, smarthost):
     assert message["Content-Transfer-Encoding"] == "quoted-printable"     # 7-bit: stored as sent
     stored = smartbcc.json("messages", "show", json.loads(result.stdout)["message_pk"])
     assert stored["text_body"].strip() == "Grüße aus Mailand"
+
+
+def test_send_with_cc_bcc_attachments_and_a_formatted_body(seeded, smartbcc, smarthost, tmp_path):
+    smartbcc.ok("record-email", "add", "org", seeded.org["id"], "info@customer.example")
+    smartbcc.ok("record-email", "add", "org", seeded.org["id"], "books@customer.example")
+    html = tmp_path / "quote.html"
+    html.write_text('<p onclick="steal()">Dear Bob,<br>the <b>quote</b> is attached.</p><script>evil()</script>',
+                    encoding="utf-8")
+    pdf = tmp_path / "Quote 17.pdf"
+    pdf.write_bytes(b"%PDF-1.4 quote\n")
+    sent = smartbcc.json("send", "org", seeded.org["id"], "--as", ADA, "--to", "bob@customer.example",
+                         "--cc", "info@customer.example", "--bcc", "books@customer.example", "--subject", "Quote 17",
+                         "--html-file", str(html), "--attach", str(pdf))
+    assert (sent["to"], sent["cc"], sent["bcc"]) == (
+        ["bob@customer.example"], ["info@customer.example"], ["books@customer.example"])
+    [(envelope_from, rcpts)] = smarthost.envelopes
+    assert envelope_from == sent["envelope_sender"] and envelope_from.startswith("acme+bounce-")
+    assert sorted(rcpts) == ["bob@customer.example", "books@customer.example", "info@customer.example"]
+    [message] = smarthost.messages
+    assert message["Bcc"] is None and message["Cc"] == "Customer Inc <info@customer.example>"
+    formatted = message.get_body(("html",)).get_content()
+    assert "<b>quote</b>" in formatted and "onclick" not in formatted and "evil" not in formatted
+    assert "the quote is attached." in message.get_body(("plain",)).get_content()
+    [attached] = list(message.iter_attachments())
+    assert (attached.get_filename(), attached.get_content_type(), attached.get_content()) == (
+        "Quote 17.pdf", "application/pdf", b"%PDF-1.4 quote\n")
+    shown = smartbcc.json("messages", "show", sent["message_pk"])     # the sender's copy keeps its Bcc
+    assert shown["envelope_from"] == envelope_from and "books@customer.example" in shown["envelope_rcpts"]
+    assert [a["filename"] for a in shown["attachments"]] == ["Quote 17.pdf"] and shown["bounces"] == []
+    error = smartbcc.fails("send", "org", seeded.org["id"], "--as", ADA, "--subject", "x", code=2)
+    assert "--body-file FILE, --html-file FILE" in error
+    error = smartbcc.fails("send", "org", seeded.org["id"], "--as", ADA, "--cc", "stranger@else.example",
+                           "--subject", "x", "--html-file", str(html))
+    assert "stranger@else.example is not a recipient of organization" in error and len(smarthost.messages) == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import smtplib
 import subprocess
 import sys
@@ -52,8 +53,9 @@ def test_send_from_a_deal_then_file_the_reply(settings, smarthost, tmp_path: Pat
     sent = json.loads(result.stdout)
 
     # what the smarthost got
-    [envelope] = smarthost.envelopes
-    assert envelope == ("smartbcc@bcc.example.net", ["bob@customer.example"])
+    [envelope] = smarthost.envelopes     # an envelope sender of its own: its bounces come back to it
+    assert re.fullmatch(r"acme\+bounce-[a-z2-7]{24}@bcc\.example\.net", envelope[0]), envelope
+    assert envelope[1] == ["bob@customer.example"] and sent["envelope_sender"] == envelope[0]
     [received] = smarthost.messages
     assert received["From"] == "Ada Lovelace <ada@acme.example>"
     assert received["To"] == "Bob Buyer <bob@customer.example>"

@@ -18,6 +18,10 @@ DOMAIN = "bcc.example.net"
     ("acme+person-3-abcd2345@bcc.example.net", "record-address", "record", None),
     ("acme+org-3-abcd2345@bcc.example.net", "record-address", "record", None),
     ("acme+verify-abc123def@bcc.example.net", "verify-reply", "verify", None),
+    ("acme+bounce-abcdefghijklmnopqrstuvwx@bcc.example.net", "bounce-address", "bounce", None),
+    ("bounces@bcc.example.net", "company-address", "company", None),       # a company may be called that
+    ("acme+bounce-short@bcc.example.net", "unknown-address", "refuse", 550),
+    ("acme+bounce-abcdefghijklmnopqrstuvw1@bcc.example.net", "unknown-address", "refuse", 550),
     ("acme+deal-0-abcdefghij@bcc.example.net", "unknown-address", "refuse", 550),
     ("acme+invoice-1-abcdefghij@bcc.example.net", "unknown-address", "refuse", 550),
     ("acme+deal-12@bcc.example.net", "unknown-address", "refuse", 550),

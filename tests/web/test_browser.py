@@ -232,3 +232,53 @@ def test_settings_copy_an_address_and_add_an_alternate_that_gets_its_confirmatio
     assert "ada.phone@mobile.example" in row.text and "pending" in row.text
     [mail] = smarthost.messages
     assert mail["To"] == "ada.phone@mobile.example" and "Confirm ada.phone@mobile.example" in mail["Subject"]
+
+
+def test_send_the_quote_from_the_deal_then_hear_about_its_bounce(browser, mailing_site, smarthost, tmp_path):
+    import smtplib
+    from pathlib import Path
+
+    from sqlalchemy import select
+
+    from gateway.store.models import Notification
+    from tests.support.gwtest import with_db
+
+    site = mailing_site
+    quote = tmp_path / "Quote 2026-17.pdf"
+    quote.write_bytes(b"%PDF-1.4 the quote\n")
+    sign_in(browser, site)
+    # compose from the deal: its contact is offered and chosen, a file attached
+    browser.get(f"{site.base}/records/deal/{site.seed.deal_id}/send")
+    assert browser.find_element(*by("id", "to-1")).is_selected()
+    browser.find_element(*by("id", "subject")).send_keys("Your quote")
+    browser.find_element(*by("id", "body")).send_keys("Dear Bob,\nthe quote is attached.\nAda")
+    browser.find_element(*by("id", "attachments")).send_keys(str(quote))
+    submit(browser, browser.find_element(*by("id", "send")))
+    assert "Sent to bob@customer.example" in browser.page_source
+    # it arrived at the smarthost from the message's own bounce address
+    [(envelope_from, rcpts)] = smarthost.envelopes
+    assert envelope_from.startswith("acme+bounce-") and rcpts == ["bob@customer.example"]
+    [message] = smarthost.messages
+    assert [a.get_filename() for a in message.iter_attachments()] == ["Quote 2026-17.pdf"]
+    message_url = browser.current_url.split("?")[0]
+    # on the deal, and in Sent
+    browser.get(f"{site.base}/mailbox?folder=all&record=deal:{site.seed.deal_id}")
+    assert [e.text for e in browser.find_elements(*by("css", "a.subject"))] == ["Your quote"]
+    browser.get(f"{site.base}/mailbox?folder=sent")
+    assert row_of(browser, "Your quote") is not None
+    # the customer's server bounces it to that address, through the gateway's SMTP server
+    dsn = (Path(__file__).parent.parent / "data" / "dsn_bounce.eml").read_bytes()
+    with smtplib.SMTP("127.0.0.1", site.smtp_port, timeout=20) as smtp:
+        smtp.sendmail("", [envelope_from], dsn.replace(b"acme@bcc.example.net", envelope_from.encode()))
+    browser.get(message_url)
+    delivery = browser.find_element(*by("id", "delivery")).text
+    assert "Bounced: not delivered" in delivery and "5.1.1" in delivery and "User unknown" in delivery
+
+    async def notes(db):  # type: ignore[no-untyped-def]
+        async with db.sessions() as session:
+            return [(n.user_id, n.kind) for n in await session.scalars(select(Notification))]
+    assert with_db(site.settings, notes) == [(site.seed.user_id, "bounce")]
+    from tests.support.webtest import token_for
+    api = site.client(headers={"Authorization": f"Bearer {token_for(site, 'ada@acme.example')}"})
+    shown = api.get(f"/api/v1/messages/{message_url.rsplit('/', 1)[1]}").json()
+    assert shown["delivery"] == "bounced" and shown["bounces"][0]["status"] == "5.1.1"

@@ -115,6 +115,17 @@ def test_another_companys_record_and_a_users_folder_are_404_too(site, mail):
     assert api.delete(f"/api/v1/folders/{folder}").status_code == 404
     assert colleague.post("/mailbox/act", data={"csrf": token, "ids": str(mail["Shared quote"]), "action": "move",
                                                 "to": folder}).status_code == 404
+    # sending from a record: another company's record, or one the user may not view, is not there
+    send = f"/records/deal/{site.seed.deal_id}/send"
+    stranger_token = csrf_of(stranger.get("/mailbox").text)
+    assert stranger.get(send).status_code == 404 and stranger.get("/records/deal/999999/send").status_code == 404
+    assert stranger.get(send).text == stranger.get("/records/deal/999999/send").text        # indistinguishable
+    assert stranger.post(send, data={"csrf": stranger_token, "to": "bob@customer.example", "subject": "x",
+                                     "body": "x"}).status_code == 404
+    admin(site, "permission", "set", "cy@acme.example", "deal", "--view", "none")
+    assert colleague.get(send).status_code == 404
+    assert colleague.post(send, data={"csrf": token, "to": "bob@customer.example", "subject": "x",
+                                      "body": "x"}).status_code == 404
 
 
 def test_a_colleagues_state_is_their_own_and_emptying_their_trash_deletes_nothing_of_the_owner(site, mail):
@@ -137,13 +148,25 @@ ID_ROUTES_TRIED = {
     "/review/{id:int}/resolve",          # test_review.py::test_the_queue_shows_items_on_mail_the_user_may_see_...
     "/settings/alternates/{id:int}/{action:str}",      # test_settings.py::test_a_users_addresses_...
     "/settings/company/users/{id:int}/{action:str}",   # test_settings.py::test_company_settings_are_...
+    "/records/{kind:str}/{id:int}/send",                  # test_compose.py, as another company and colleague
 }
 
 
 def test_every_route_that_takes_an_id_is_tried_as_another_user() -> None:
-    """A new id route fails here until the visibility tests try it as a user who may not see its object."""
-    from gateway.web import api, mailbox, review, settings
+    """A new id route fails here until the visibility tests try it as a user who may not see its object.
+    The routes are read off the application itself (every page and the API), so none can be left out."""
+    from starlette.routing import Mount
 
-    taking_an_id = {route.path for route in [*mailbox.ROUTES, *api.ROUTES, *review.ROUTES, *settings.ROUTES]
-                    if "{" in route.path}
+    from gateway.config import Settings
+    from gateway.web.app import create_app
+
+    def paths(routes, prefix=""):
+        for route in routes:
+            if isinstance(route, Mount):
+                if route.path != "/static":
+                    yield from paths(route.routes, "")     # API paths are listed without their /api/v1
+            else:
+                yield prefix + route.path
+    app = create_app(Settings()).app
+    taking_an_id = {path for path in paths(app.routes) if "{" in path}
     assert taking_an_id <= ID_ROUTES_TRIED, taking_an_id - ID_ROUTES_TRIED
