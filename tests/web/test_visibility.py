@@ -85,11 +85,14 @@ def test_every_id_route_answers_404_for_a_message_the_user_may_not_see(site, mai
         assert response.status_code == 404, action
     assert other.post(f"/messages/{private}/unlink", data={"csrf": token,
                                                           "record": f"deal:{site.seed.deal_id}"}).status_code == 404
+    assert other.post(f"/messages/{private}/save", data={"csrf": token, "kind": "person",
+                                                        "email": "x@y.example"}).status_code == 404
     api = site.client(headers={"Authorization": f"Bearer {token_for(site, who)}"})
     for method, path, body in (("GET", "/api/v1/messages/{id}", None), ("PATCH", "/api/v1/messages/{id}", {"read": True}),
                                ("DELETE", "/api/v1/messages/{id}", None), ("POST", "/api/v1/messages/{id}/spam", None),
                                ("POST", "/api/v1/messages/{id}/links", {"kind": "deal", "record_id": site.seed.deal_id}),
-                               ("DELETE", f"/api/v1/messages/{{id}}/links/deal/{site.seed.deal_id}", None)):
+                               ("DELETE", f"/api/v1/messages/{{id}}/links/deal/{site.seed.deal_id}", None),
+                               ("POST", "/api/v1/messages/{id}/save-to-crm", {"kind": "person", "email": "x@y.example"})):
         response = api.request(method, path.format(id=private), json=body)
         assert response.status_code == 404 and response.json()["error"]["code"] == "not_found", (method, path)
     bulk = api.post("/api/v1/messages/bulk", json={"ids": [private], "action": "trash"})
@@ -127,6 +130,18 @@ def test_a_colleagues_state_is_their_own_and_emptying_their_trash_deletes_nothin
     assert "Shared quote" in listed(site.sign_in(), folder="sent")          # still the owner's, unread
 
 
+def test_a_record_the_user_may_not_view_is_404_on_its_page_and_in_the_api(site, mail):
+    deal = site.seed.deal_id
+    admin(site, "permission", "set", "cy@acme.example", "deal", "--view", "none")
+    for who in ("cy@acme.example", "gus@globex.example"):
+        other = site.sign_in(who)
+        response = other.get(f"/records/deal/{deal}")
+        assert response.status_code == 404 and response.text == other.get("/records/deal/999999").text, who
+        api = site.client(headers={"Authorization": f"Bearer {token_for(site, who)}"})
+        assert api.get(f"/api/v1/records/deal/{deal}").status_code == 404, who
+    assert site.sign_in().get(f"/records/deal/{deal}").status_code == 200
+
+
 # Every route that takes an id, and the test above that tries it as a user who may not see it.
 ID_ROUTES_TRIED = {
     "/messages/{id:int}", "/messages/{id:int}/body", "/messages/{id:int}/raw",
@@ -134,12 +149,14 @@ ID_ROUTES_TRIED = {
     "/folders/{id:int}/{action:str}",                                     # the folder test
     "/messages/{id:int}/spam", "/messages/{id:int}/links",                # under /api/v1
     "/messages/{id:int}/links/{kind:str}/{record_id:int}", "/folders/{id:int}",
+    "/messages/{id:int}/save", "/messages/{id:int}/save-to-crm",          # save to CRM, the test above
+    "/records/{kind:str}/{id:int}",                                       # the record test below (page, API)
 }
 
 
 def test_every_route_that_takes_an_id_is_tried_as_another_user() -> None:
     """A new id route fails here until the visibility tests try it as a user who may not see its object."""
-    from gateway.web import api, mailbox
+    from gateway.web import api, mailbox, records
 
-    taking_an_id = {route.path for route in [*mailbox.ROUTES, *api.ROUTES] if "{" in route.path}
+    taking_an_id = {route.path for route in [*mailbox.ROUTES, *records.ROUTES, *api.ROUTES] if "{" in route.path}
     assert taking_an_id <= ID_ROUTES_TRIED, taking_an_id - ID_ROUTES_TRIED

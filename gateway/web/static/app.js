@@ -1,4 +1,4 @@
-// The mailbox's only script: "check all", confirmations, and opening a row with Enter. Nothing needs it:
+// The web app's only script: "check all", confirmations, copying a record's Bcc address. Nothing needs it:
 // every action is a plain form that works without script.
 "use strict";
 document.addEventListener("DOMContentLoaded", function () {
@@ -10,6 +10,20 @@ document.addEventListener("DOMContentLoaded", function () {
       });
     });
   }
+  document.querySelectorAll("[data-copy]").forEach(function (button) {
+    // Copy a record's Bcc address: the clipboard API where the page may use it, else select and copy.
+    button.addEventListener("click", function () {
+      var field = document.getElementById(button.getAttribute("data-copy"));
+      var done = document.getElementById("copy-done");
+      var said = function () { if (done) { done.textContent = "Copied"; } };
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(field.value).then(said, function () { field.select(); });
+      } else {
+        field.select();
+        if (document.execCommand("copy")) { said(); }
+      }
+    });
+  });
   document.querySelectorAll("[data-confirm]").forEach(function (button) {
     button.addEventListener("click", function (event) {
       if (!window.confirm(button.getAttribute("data-confirm"))) { event.preventDefault(); }
