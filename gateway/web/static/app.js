@@ -16,11 +16,15 @@ document.addEventListener("DOMContentLoaded", function () {
       var field = document.getElementById(button.getAttribute("data-copy"));
       var done = document.getElementById("copy-done");
       var said = function () { if (done) { done.textContent = "Copied"; } };
-      if (navigator.clipboard && window.isSecureContext) {
-        navigator.clipboard.writeText(field.value).then(said, function () { field.select(); });
-      } else {
+      var select = function () {
+        field.focus();
         field.select();
         if (document.execCommand("copy")) { said(); }
+      };
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(field.value).then(said, select);
+      } else {
+        select();
       }
     });
   });
