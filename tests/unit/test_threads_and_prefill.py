@@ -20,7 +20,7 @@ def mail(name: str, minutes: int, *refs: str) -> Threaded[str]:
 @pytest.mark.parametrize("messages, threads", [
     ([], []),
     ([mail("a", 0), mail("b", 1)], [["b"], ["a"]]),                                  # two threads, newest first
-    ([mail("a", 0), mail("b", 5, "a"), mail("c", 2)], [["b", "a"], ["c"]]),          # a reply joins, thread by its newest
+    ([mail("a", 0), mail("b", 5, "a"), mail("c", 2)], [["b", "a"], ["c"]]),          # a reply joins its thread
     ([mail("r1", 1, "root"), mail("r2", 2, "root")], [["r2", "r1"]]),                # the root filed elsewhere
     ([mail("c", 3, "a", "b"), mail("a", 0), mail("b", 1, "a"), mail("z", 2)], [["c", "b", "a"], ["z"]]),
     ([mail("b", 1, "A"), mail("a", 0)], [["b", "a"]]),                               # ids compare without case

@@ -112,6 +112,14 @@ def test_lists_per_kind_search_and_filter_by_status_and_owner(site):
     assert listed(site.sign_in("cy@acme.example"), "deal", owner="me", q="gadget") == ["Cy&#39;s gadget deal"]
     assert client.get("/records", params={"kind": "deal", "status": "done"}).status_code == 400
     assert client.get("/records", params={"kind": "nonsense"}).status_code == 404
+    # every kind has its list and its pages; only those with a Bcc address of their own show one
+    for kind in ("project", "lead", "invoice", "quote", "smart"):
+        admin(site, kind, "add", "--company", "acme", "--title", f"A {kind}")
+        assert listed(client, kind) == [f"A {kind}"]
+        ident = re.search(rf'href="/records/{kind}/(\d+)"', client.get("/records", params={"kind": kind}).text)[1]
+        page = client.get(f"/records/{kind}/{ident}").text
+        assert f'<h1 id="record-title">A {kind}</h1>' in page
+        assert ('id="bcc-address"' in page) == (kind in ("project", "lead")), kind
 
 
 def test_what_a_user_may_not_view_is_not_found_not_listed_and_not_in_a_timeline(site):
@@ -149,7 +157,7 @@ def save(client, message: int, **fields: str):
     return client.post(f"/messages/{message}/save", data={"csrf": csrf_of(page.text), **fields})
 
 
-def test_save_to_crm_makes_a_deal_for_a_forwards_original_sender_and_links_the_message(site):
+def test_save_to_crm_makes_a_deal_lead_or_organization_from_a_forward_and_links_the_message(site):
     site.send("", raw=INQUIRY)
     inquiry = site.ids()["Fwd: RE: Gold plan for 40 seats"]
     client = site.sign_in()
@@ -181,11 +189,22 @@ def test_save_to_crm_makes_a_deal_for_a_forwards_original_sender_and_links_the_m
     # an organization from the customer's domain
     org = save(client, inquiry, kind="org", organization="Client Ltd", domain="client.example")
     assert "Client Ltd" in client.get(org.headers["location"].split("?")[0]).text
-
-
-def test_save_to_crm_needs_edit_rights_and_a_message_the_user_may_see(site):
-    site.send("", raw=INQUIRY)
-    inquiry = site.ids()["Fwd: RE: Gold plan for 40 seats"]
+    # the JSON API's equivalent: save, show, list
+    api = site.client(headers={"Authorization": f"Bearer {token_for(site, 'ada@acme.example')}"})
+    made = api.post(f"/api/v1/messages/{inquiry}/save-to-crm", json={"kind": "deal", "title": "Silver plan"})
+    assert made.status_code == 201, made.text
+    deal = made.json()
+    assert deal["kind"] == "deal" and deal["label"] == "Silver plan" and deal["status"] == "open"
+    assert [m["id"] for thread in deal["threads"] for m in thread] == [inquiry]
+    assert deal["threads"][0][0]["direction"] == "incoming"
+    assert api.get(f"/api/v1/records/deal/{deal['id']}").json()["label"] == "Silver plan"
+    listed_deals = api.get("/api/v1/records", params={"kind": "deal", "status": "open", "q": "silver"}).json()
+    assert [r["id"] for r in listed_deals["records"]] == [deal["id"]]
+    assert api.get("/api/v1/records", params={"q": "silver"}).json()["records"] == [  # records to link
+        {"kind": "deal", "id": deal["id"], "label": "Silver plan"}]
+    bad = api.post(f"/api/v1/messages/{inquiry}/save-to-crm", json={"kind": "person", "email": "nonsense"})
+    assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid"
+    # a colleague without edit rights on deals cannot save one; another company does not see the message
     admin(site, "messages", "share", str(inquiry))
     admin(site, "permission", "set", "cy@acme.example", "deal", "--edit", "none")
     colleague = site.sign_in("cy@acme.example")
@@ -197,33 +216,3 @@ def test_save_to_crm_needs_edit_rights_and_a_message_the_user_may_see(site):
     token = csrf_of(stranger.get("/mailbox").text)
     response = stranger.post(f"/messages/{inquiry}/save", data={"csrf": token, "kind": "deal", "title": "x"})
     assert response.status_code == 404
-
-
-def test_api_lists_shows_and_saves_records(site):
-    site.send("", raw=INQUIRY)
-    inquiry = site.ids()["Fwd: RE: Gold plan for 40 seats"]
-    api = site.client(headers={"Authorization": f"Bearer {token_for(site, 'ada@acme.example')}"})
-    made = api.post(f"/api/v1/messages/{inquiry}/save-to-crm", json={"kind": "deal"})
-    assert made.status_code == 201, made.text
-    deal = made.json()
-    assert deal["kind"] == "deal" and deal["label"] == "Gold plan for 40 seats" and deal["status"] == "open"
-    assert [m["id"] for thread in deal["threads"] for m in thread] == [inquiry]
-    assert deal["threads"][0][0]["direction"] == "incoming"
-    assert api.get(f"/api/v1/records/deal/{deal['id']}").json()["label"] == "Gold plan for 40 seats"
-    listed_deals = api.get("/api/v1/records", params={"kind": "deal", "status": "open", "q": "gold"}).json()
-    assert [r["id"] for r in listed_deals["records"]] == [deal["id"]]
-    assert api.get("/api/v1/records", params={"q": "gold"}).json()["records"][0]["id"] == deal["id"]  # find
-    assert api.post(f"/api/v1/messages/{inquiry}/save-to-crm", json={"kind": "lead"}).status_code == 400
-    bad = api.post(f"/api/v1/messages/{inquiry}/save-to-crm", json={"kind": "person", "email": "nonsense"})
-    assert bad.status_code == 400 and bad.json()["error"]["code"] == "invalid"
-
-
-def test_every_kind_has_a_list_and_a_page_and_only_records_with_an_address_show_one(site):
-    client = site.sign_in()
-    for kind in ("project", "lead", "invoice", "quote", "smart"):
-        admin(site, kind, "add", "--company", "acme", "--title", f"A {kind}")
-        assert listed(client, kind) == [f"A {kind}"]
-        ident = re.search(rf'href="/records/{kind}/(\d+)"', client.get("/records", params={"kind": kind}).text)[1]
-        page = client.get(f"/records/{kind}/{ident}").text
-        assert f'<h1 id="record-title">A {kind}</h1>' in page
-        assert ('id="bcc-address"' in page) == (kind in ("project", "lead")), kind
