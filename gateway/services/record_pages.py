@@ -190,7 +190,7 @@ class RecordPage:
         return sum(len(thread) for thread in self.threads)
 
 
-_SHOWN = {name for names in records.FIELDS.values() for name in names} | set(documents.FIELDS)
+# shown elsewhere on the page: the status and title on top, the ids as linked records
 _NOT_SHOWN = {"person_id", "org_id", "converted_deal_id", "status", "title"}
 _FIELD_NAMES = {"name": "Name", "email": "Address", "domain": "Domain", "title": "Title", "pipeline": "Pipeline",
                 "company_name": "Company (as typed)", "closed_at": "Closed"}
@@ -200,12 +200,12 @@ def _fields(kind: str, record: Any) -> tuple[tuple[str, str], ...]:
     names = records.FIELDS.get(kind, documents.FIELDS)
     out = []
     for name in names:
-        if name in _NOT_SHOWN or name not in _SHOWN:
-            continue
         value = getattr(record, name)
+        if name in _NOT_SHOWN or value in (None, ""):
+            continue
         if isinstance(value, datetime):
             value = value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        out.append((_FIELD_NAMES.get(name, name), "" if value is None else str(value)))
+        out.append((_FIELD_NAMES.get(name, name), str(value)))
     return tuple(out)
 
 
