@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gateway.services import Conflict, NotFound, ServiceError
-from gateway.services import mailbox, message_view
+from gateway.services import mailbox, message_view, record_pages, save_to_crm
 from gateway.services.mailbox import Row
 from gateway.services.web_auth import SessionUser, token_user
 from gateway.web.pages import db_of
@@ -167,9 +167,37 @@ async def change_folder(request: Request, user: SessionUser) -> Any:
     return {"id": str(_id(request))}
 
 
+def plain(value: Any) -> Any:
+    """A dataclass as JSON's types (dates in ISO 8601)."""
+    return json.loads(json.dumps(asdict(value), default=lambda v: v.isoformat()))
+
+
 async def find_records(request: Request, user: SessionUser) -> Any:
-    hits = await message_view.find_records(db_of(request), user, request.query_params.get("q", ""))
+    """With ``kind``: that kind's records, newest first, filtered like the Records page (q, status,
+    owner); without: records of any kind to link, by name or address (q)."""
+    query = request.query_params
+    if query.get("kind"):
+        found = await record_pages.list_records(db_of(request), user, query["kind"], query.get("q", ""),
+                                                query.get("status", ""), query.get("owner", ""))
+        return {"records": plain(found)["rows"], "more": found.more}
+    hits = await message_view.find_records(db_of(request), user, query.get("q", ""))
     return {"records": [asdict(hit) for hit in hits]}
+
+
+async def get_record(request: Request, user: SessionUser) -> Any:
+    page = await record_pages.record_page(db_of(request), user, request.path_params["kind"], _id(request))
+    return plain(page)
+
+
+async def save_message(request: Request, user: SessionUser) -> Any:
+    """Save to CRM: {"kind": "deal|lead|person|org", "title", "name", "email", "organization", "domain"};
+    what is left out is the proposal the message page shows."""
+    data = await _body(request)
+    fields = {key: str(data[key]) for key in ("title", "name", "email", "organization", "domain")
+              if data.get(key) is not None}
+    saved = await save_to_crm.save(db_of(request), user, _id(request), str(data.get("kind", "")), **fields)
+    page = await record_pages.record_page(db_of(request), user, saved.kind, saved.id)
+    return JSONResponse(plain(page), status_code=201)
 
 
 async def openapi(request: Request) -> Response:
@@ -186,11 +214,13 @@ ROUTES = [
     Route("/messages/{id:int}/spam", endpoint(spam_message), methods=["POST"]),
     Route("/messages/{id:int}/links", endpoint(add_link), methods=["POST"]),
     Route("/messages/{id:int}/links/{kind:str}/{record_id:int}", endpoint(remove_link), methods=["DELETE"]),
+    Route("/messages/{id:int}/save-to-crm", endpoint(save_message), methods=["POST"]),
     Route("/trash/empty", endpoint(empty_trash), methods=["POST"]),
     Route("/folders", endpoint(list_folders), methods=["GET"]),
     Route("/folders", endpoint(create_folder), methods=["POST"]),
     Route("/folders/{id:int}", endpoint(change_folder), methods=["PATCH", "DELETE"]),
     Route("/records", endpoint(find_records), methods=["GET"]),
+    Route("/records/{kind:str}/{id:int}", endpoint(get_record), methods=["GET"]),
 ]
 
 _MESSAGE = {"type": "object", "required": ["id", "message_id", "subject", "folder", "read", "visibility"],
@@ -234,8 +264,16 @@ OPENAPI: dict[str, Any] = {
         "/trash/empty": {"post": _op("Purge the Trash for good")},
         "/folders": {"get": _op("Folders"), "post": _op("Create a folder {name}", body=True)},
         "/folders/{id}": {"patch": _op("Rename a folder {name}", [_ID], True), "delete": _op("Delete a folder", [_ID])},
-        "/records": {"get": _op("Records to link, by name or address", [
-            {"name": "q", "in": "query", "schema": {"type": "string"}}])},
+        "/records": {"get": _op("Records of one kind (with kind), or records to link by name or address", [
+            {"name": n, "in": "query", "schema": {"type": "string"}, "description": d} for n, d in (
+                ("kind", "deal, lead, person, org, project, invoice, quote or smart: list that kind"),
+                ("q", "name, title or address"), ("status", "open, won, lost... (with kind)"),
+                ("owner", "me or a user's id (with kind)"))])},
+        "/records/{kind}/{id}": {"get": _op("One record: fields, linked records, mail in threads, activities", [
+            {"name": "kind", "in": "path", "required": True, "schema": {"type": "string"}}, _ID])},
+        "/messages/{id}/save-to-crm": {"post": _op(
+            "Save to CRM: a deal, lead, contact or organization made from the message and linked to it "
+            "{kind, title, name, email, organization, domain}", [_ID], True)},
         "/openapi.json": {"get": {"summary": "This document", "security": [], "responses": {"200": {"description": "OpenAPI"}}}},
     },
 }

@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from gateway.services import Conflict, NotFound, ServiceError
-from gateway.services import company_admin, mailbox, message_view
+from gateway.services import company_admin, mailbox, message_view, save_to_crm
 from gateway.services.web_auth import SessionUser
 from gateway.web.pages import db_of, not_found, render, signed_in, url
 from gateway.web.sanitize import clean
@@ -133,12 +133,13 @@ async def message_page(request: Request, user: SessionUser) -> Response:
         view = await message_view.open_message(db, user, ident)
         hits = await message_view.find_records(db, user, find) if find else []
         folders = await mailbox.folders(db, user)
+        offer = await save_to_crm.offer(db, user, ident)
     except NotFound:
         return not_found(request, user)
     remote = request.query_params.get("remote") == "1"
     blocked = clean(view.html_body).remote_blocked if view.html_body else 0
     return render(request, "message.html", user=user, m=view, remote=remote, blocked=blocked, find=find,
-                  hits=hits, folders=folders, notice=request.query_params.get("notice", ""),
+                  hits=hits, folders=folders, save=offer, notice=request.query_params.get("notice", ""),
                   offer=request.query_params.getlist("offer"))
 
 
