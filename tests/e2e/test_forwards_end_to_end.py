@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from gateway.store.models import Link, Message, Person
 from tests.support.gwtest import sqlite_only, with_db
-from tests.unit.test_forward_clients import FIXTURE_CASES, FIXTURES, SUBJECT, THUNDERBIRD, THUNDERBIRD_HTML
+from tests.support.forwards import FIXTURE_CASES, FIXTURES, SUBJECT, THUNDERBIRD_HTML, thunderbird_body
 
 # one case per client, in as many languages as that leaves room for
 SENT = ["gmail_ru", "gmail_et", "gmail_tr", "apple_mail_sv", "apple_mail_uk", "thunderbird_pl", "thunderbird_fi",
@@ -68,9 +68,7 @@ def _forward_cases() -> dict[str, bytes]:
         subject = (FIXTURES / subject_file).read_text(encoding="utf-8").strip() if subject_file else f"Fwd: {SUBJECT}"
         mails[case] = _mail(number, subject, body.replace("john.doe@acme.com", f"sender{number}@client{number}.example"))
     for number, locale in enumerate(SENT_THUNDERBIRD, len(mails)):
-        separator, subject, date, sender, to, _ = THUNDERBIRD[locale]
-        body = (f"{separator}\n{subject}: \t{SUBJECT}\n{date}: \tWed, 3 Nov 2021 15:51:30 +0100\n"
-                f"{sender}: \tJohn Doe <sender{number}@client{number}.example>\n{to}: \tada@acme.example\n\n\nHello\n")
+        body = thunderbird_body(locale, f"sender{number}@client{number}.example")
         mails[f"thunderbird_{locale}"] = _mail(number, f"Fwd: {SUBJECT}", body)
     number = len(mails)
     mails["thunderbird html only"] = _mail(
