@@ -298,3 +298,46 @@ REPLY_STYLE_INTROS = (
     r'Den {N} skrev "(?P<name>{N})" [<\[](?P<address>{N})[>\]] följande ?:',   # sv [EFP]
     r'"(?P<name>{N})" [<\[](?P<address>{N})[>\]], {N} tarihinde şunu yazdı ?:',  # tr [EFP]
 )
+
+# ------------------------------------------------------------------ month names in printed dates
+
+# Month names per language, January to December, as the clients print dates. The first eight as they
+# stood (written from the clients' output); the rest from CLDR (through Babel 2.19: format and
+# stand-alone forms, wide and abbreviated, lower-cased, without the abbreviation's dot), plus older
+# abbreviations that Gmail still prints (fi "lokak.", from [EFP]'s Gmail fixture and older CLDR).
+# A word that names different months in two languages (Croatian "listopad" is October, Czech and Polish
+# November) is left out by gateway.mail.forwards: such a date stays unread rather than wrong.
+MONTH_NAMES: dict[str, tuple[str, ...]] = {
+    "old": (
+        "jan january januar gennaio gen janvier janv enero ene janeiro januari",
+        "feb february februar febbraio février févr fevr febrero fevereiro fev februari",
+        "mar march märz mär marzo mars março maart mrt",
+        "apr april aprile avril avr abril abr",
+        "may mai maggio mag mayo maio mei",
+        "jun june juni giugno giu juin junio junho",
+        "jul july juli luglio lug juillet juil julio julho",
+        "aug august agosto ago août aout augustus",
+        "sep sept september settembre set septembre septiembre setiembre setembro",
+        "oct october oktober okt ottobre ott octobre octubre outubro out",
+        "nov november novembre noviembre novembro",
+        "dec december dezember dez dicembre dic décembre decembre diciembre dezembro",
+    ),
+    "cs": ("led leden ledna", "úno únor února", "bře březen března", "dub duben dubna", "kvě květen května", "červen června čvn", "července červenec čvc", "srp srpen srpna", "zář září", "říj říjen října", "lis listopad listopadu", "pro prosince prosinec"),
+    "da": ("jan januar", "feb februar", "mar marts", "apr april", "maj", "jun juni", "jul juli", "aug august", "sep september", "okt oktober", "nov november", "dec december"),
+    "et": ("jaan jaanuar", "veebr veebruar", "märts", "apr aprill", "mai", "juuni", "juuli", "aug august", "sept september", "okt oktoober", "nov november", "dets detsember"),
+    "fi": ("tammi tammikuu tammikuuta", "helmi helmikuu helmikuuta", "maalis maaliskuu maaliskuuta", "huhti huhtikuu huhtikuuta", "touko toukokuu toukokuuta", "kesä kesäkuu kesäkuuta", "heinä heinäkuu heinäkuuta", "elo elokuu elokuuta", "syys syyskuu syyskuuta", "loka lokakuu lokakuuta", "marras marraskuu marraskuuta", "joulu joulukuu joulukuuta"),
+    "hr": ("sij siječanj siječnja", "velj veljača veljače", "ožu ožujak ožujka", "tra travanj travnja", "svi svibanj svibnja", "lip lipanj lipnja", "srp srpanj srpnja", "kol kolovoz kolovoza", "ruj rujan rujna", "lis listopad listopada", "stu studeni studenoga", "pro prosinac prosinca"),
+    "hu": ("jan január", "febr február", "márc március", "ápr április", "máj május", "jún június", "júl július", "aug augusztus", "szept szeptember", "okt október", "nov november", "dec december"),
+    "nb": ("jan januar", "feb februar", "mar mars", "apr april", "mai", "jun juni", "jul juli", "aug august", "sep september", "okt oktober", "nov november", "des desember"),
+    "nn": ("jan januar", "feb februar", "mar mars", "apr april", "mai", "jun juni", "jul juli", "aug august", "sep september", "okt oktober", "nov november", "des desember"),
+    "pl": ("sty styczeń stycznia", "lut lutego luty", "mar marca marzec", "kwi kwiecień kwietnia", "maj maja", "cze czerwca czerwiec", "lip lipca lipiec", "sie sierpień sierpnia", "wrz wrzesień września", "paź październik października", "lis listopad listopada", "gru grudnia grudzień"),
+    "ro": ("ian ianuarie", "feb februarie", "mar martie", "apr aprilie", "mai", "iun iunie", "iul iulie", "aug august", "sept septembrie", "oct octombrie", "noiembrie nov", "dec decembrie"),
+    "ru": ("янв январь января", "февр февраль февраля", "мар март марта", "апр апрель апреля", "май мая", "июн июнь июня", "июл июль июля", "авг август августа", "сент сентябрь сентября", "окт октябрь октября", "нояб ноябрь ноября", "дек декабрь декабря"),
+    "sk": ("jan január januára", "feb február februára", "mar marca marec", "apr apríl apríla", "máj mája", "jún júna", "júl júla", "aug august augusta", "sep september septembra", "okt október októbra", "nov november novembra", "dec december decembra"),
+    "sv": ("jan januari", "feb februari", "mars", "apr april", "maj", "juni", "juli", "aug augusti", "sep september", "okt oktober", "nov november", "dec december"),
+    "tr": ("oca ocak", "şub şubat", "mar mart", "nis nisan", "may mayıs", "haz haziran", "tem temmuz", "ağu ağustos", "eyl eylül", "eki ekim", "kas kasım", "ara aralık"),
+    "uk": ("січ січень січня", "лют лютий лютого", "бер березень березня", "квіт квітень квітня", "трав травень травня", "черв червень червня", "лип липень липня", "серп серпень серпня", "вер вересень вересня", "жовт жовтень жовтня", "лист листопад листопада", "груд грудень грудня"),
+    "el": ("ιαν ιανουάριος ιανουαρίου", "φεβ φεβρουάριος φεβρουαρίου", "μάρ μάρτιος μαρ μαρτίου", "απρ απρίλιος απριλίου", "μάι μάιος μαΐ μαΐου", "ιουν ιουνίου ιούν ιούνιος", "ιουλ ιουλίου ιούλ ιούλιος", "αυγ αυγούστου αύγ αύγουστος", "σεπ σεπτέμβριος σεπτεμβρίου", "οκτ οκτωβρίου οκτώβριος", "νοέ νοέμβριος νοε νοεμβρίου", "δεκ δεκέμβριος δεκεμβρίου"),
+    "fi-gmail": ("tammik", "helmik", "maalisk", "huhtik", "toukok", "kesäk", "heinäk", "elok", "syysk", "lokak",
+                 "marrask", "jouluk"),
+}

@@ -270,21 +270,17 @@ def _by_name(text: str, known: Sequence[Mailbox]) -> Mailbox | None:
     return None
 
 
-_MONTH_NAMES = [
-    "jan january januar gennaio gen janvier janv enero ene janeiro januari",
-    "feb february februar febbraio février févr fevr febrero fevereiro fev februari",
-    "mar march märz mär marzo mars março maart mrt",
-    "apr april aprile avril avr abril abr",
-    "may mai maggio mag mayo maio mei",
-    "jun june juni giugno giu juin junio junho",
-    "jul july juli luglio lug juillet juil julio julho",
-    "aug august agosto ago août aout augustus",
-    "sep sept september settembre set septembre septiembre setiembre setembro",
-    "oct october oktober okt ottobre ott octobre octubre outubro out",
-    "nov november novembre noviembre novembro",
-    "dec december dezember dez dicembre dic décembre decembre diciembre dezembro",
-]
-MONTHS = {word: number for number, words in enumerate(_MONTH_NAMES, 1) for word in words.split()}
+def _months() -> dict[str, int]:
+    """Month number by name, over every language; a name two languages give different months is left out."""
+    found: dict[str, set[int]] = {}
+    for names in tables.MONTH_NAMES.values():
+        for number, words in enumerate(names, 1):
+            for word in words.split():
+                found.setdefault(word, set()).add(number)
+    return {word: numbers.pop() for word, numbers in found.items() if len(numbers) == 1}
+
+
+MONTHS = _months()
 _ZONES = {"gmt": 0, "utc": 0, "ut": 0, "z": 0, "est": -5, "edt": -4, "cst": -6, "cdt": -5,
           "mst": -7, "mdt": -6, "pst": -8, "pdt": -7, "cet": 1, "cest": 2, "bst": 1, "wet": 0,
           "west": 1, "eet": 2, "eest": 3}
@@ -293,6 +289,10 @@ _OFFSET = re.compile(r"\b(?:gmt|utc)\s*([+-])\s*(\d{1,2})(?::?(\d{2}))?\b|(?<![\
 _TIME = re.compile(r"\b(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\s*([ap])\.?\s?m\b\.?)?")
 _YEAR = re.compile(r"\b(19\d{2}|2\d{3})\b")
 _ISO_DAY = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+_CJK_DAY = re.compile(r"(\d{4})\s*[年년]\s*(\d{1,2})\s*[月월]\s*(\d{1,2})\s*[日일]")   # ja, zh, ko
+_DOTTED_DAY = re.compile(r"(?<![\d.])(\d{1,2})\.\s?(\d{1,2})\.\s?(\d{4})\b")       # day first: "27. 10. 2021"
+_CJK_PM = ("오후", "午後", "下午")     # CLDR's "pm" of ko, ja, zh
+_DOTTED_TIME = re.compile(r"\bklo\s+(\d{1,2})\.(\d{2})(?:\.(\d{2}))?\b")            # fi: "klo 14.25.08"
 _WORD = re.compile(r"[^\W\d_]+")
 
 
@@ -310,16 +310,21 @@ def client_date(value: str, default_tz: tzinfo = timezone.utc) -> datetime | Non
         if date is not None:
             return date if date.tzinfo else date.replace(tzinfo=default_tz)
     zone, text = _zone(text, default_tz)
-    time = _TIME.search(text)
+    time = _TIME.search(text) or _DOTTED_TIME.search(text)
     hour = minute = second = 0
     if time:
         hour, minute, second = int(time.group(1)), int(time.group(2)), int(time.group(3) or 0)
-        if time.group(4):
+        if time.re is _TIME and time.group(4):
             hour = hour % 12 + (12 if time.group(4) == "p" else 0)
+        elif hour < 12 and any(pm in text for pm in _CJK_PM):
+            hour += 12
         text = text[:time.start()] + " " + text[time.end():]
-    iso = _ISO_DAY.search(text)
-    if iso:
-        year, month, day = (int(part) for part in iso.groups())
+    year_first = _ISO_DAY.search(text) or _CJK_DAY.search(text)
+    dotted = _DOTTED_DAY.search(text)
+    if year_first:
+        year, month, day = (int(part) for part in year_first.groups())
+    elif dotted:
+        day, month, year = (int(part) for part in dotted.groups())
     else:
         year_match = _YEAR.search(text)
         months = [MONTHS[word] for word in _WORD.findall(text) if word in MONTHS]

@@ -31,8 +31,20 @@ def test_each_client_and_language(case):
     assert original is not None and original.sender == JOHN
     if case.startswith("outlook_2019_"):     # the reply-style first line names the sender alone
         assert original.source == "inline-outlook-2019"
-    elif case != "yahoo_pt":                 # Yahoo's Portuguese "Assunto" has no colon
+        return
+    if case != "yahoo_pt":                   # Yahoo's Portuguese "Assunto" has no colon
         assert original.subject == SUBJECT
+    assert (original.date is None) == (case in UNREAD_DATES)
+    assert [box.email for box in original.to][:1] == ["bessie.berry@acme.com"]
+
+
+UNREAD_DATES = {
+    "apple_mail_hr": "listopada: October in Croatian, November in Polish",
+    "gmail_hr": "lis: the same",
+    "yahoo_pl": "listopada: the same",
+    "gmail_pt": "27/10/2021: day or month first",
+    "ionos_one_and_one_en": "02/10/2023: the same",
+}
 
 
 def test_the_fixtures_cover_every_client():
