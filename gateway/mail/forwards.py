@@ -95,18 +95,15 @@ def find_forwarded(
     """
     is_reply = bool(_REPLY_PREFIX.match(outer_subject))
     is_forward = not is_reply and bool(_FORWARD_PREFIX.match(outer_subject))
-    texts = [text_body] if text_body.strip() else []
-    if html_body.strip() and (not texts or is_forward):
-        texts.append(html_to_text(html_body))
-    for number, text in enumerate(texts):
-        lines = _lines(text)
-        found = _in_lines(lines, is_reply, is_forward, outer_mailboxes, default_tz)
-        if found is not None:
-            return found
-        if number == 0 and len(texts) == 1 and html_body.strip() and text_body.strip() \
-                and any(_separator(line)[0] for line in lines):
-            texts.append(html_to_text(html_body))   # a separator whose block the text part lost
-    return None
+    if not text_body.strip():
+        if not html_body.strip():
+            return None
+        return _in_lines(_lines(html_to_text(html_body)), is_reply, is_forward, outer_mailboxes, default_tz)
+    lines = _lines(text_body)
+    found = _in_lines(lines, is_reply, is_forward, outer_mailboxes, default_tz)
+    if found is None and html_body.strip() and (is_forward or any(_separator(line)[0] for line in lines)):
+        found = _in_lines(_lines(html_to_text(html_body)), is_reply, is_forward, outer_mailboxes, default_tz)
+    return found
 
 
 def _in_lines(
@@ -120,7 +117,7 @@ def _in_lines(
                 continue
             if rest:
                 fields, labels = _one_line_block(rest)
-                source = "inline-yahoo"
+                source = "inline-yahoo" if explicit else source
             else:
                 fields, labels = _block(lines, number + 1)
             if "from" in fields or (explicit and ("subject" in fields or "date" in fields)):
