@@ -270,8 +270,17 @@ FORWARD_PREFIXES = (
 )
 
 # Subject prefixes that mark a reply: an Outlook-style block (which Outlook writes for replies too) is
-# then the replied-to message, not a forwarded one.
-REPLY_PREFIXES = ("re", "aw", "sv", "r", "rif", "res", "antw", "antwort", "odp", "ynt", "απ", "отв", "答复", "回复")
+# then the replied-to message, not a forwarded one. Thunderbird's ``mailnews.localizedRe`` per locale [TB]
+# (messenger-region/region.properties), and Outlook's "RIF" (it), "RES" (pt-BR), "Antwort" (de). ``VS``
+# (a reply in Finnish and Estonian [TB], a forward in Danish Outlook [EFP]) is in neither list.
+REPLY_PREFIXES = (
+    "re", "aw", "sv", "r", "rif", "res", "antw", "antwort",
+    "odp", "odp.",   # pl [TB]
+    "vá",            # hu [TB]
+    "ynt", "yan",    # tr [TB]
+    "odg", "одг",    # sl, sr [TB]
+    "回复",           # zh-CN [TB]
+)
 
 # ------------------------------------------------------------------ Outlook 2019's reply-style first line
 
