@@ -9,9 +9,12 @@ Sources (each entry names its own):
 - [EFP] the tables and fixtures of crisp-oss/email-forward-parser (MIT; used on about a million inbound
   mails a day), which record what Apple Mail, Gmail, Outlook Live/365, Outlook 2019, New Outlook 2019,
   Yahoo Mail, HubSpot, IONOS and MailMate write in each locale.
+- [CLDR] the Unicode CLDR's month names and day periods (read through Babel 2.19), for printed dates.
+- [#20] strings quoted in the project's issue #20 from users' mail (Mail.ru/Yandex ``От кого:``, ``転送メッセージ``).
+- Entries without a mark were in the first, eight-language tables, written from the clients' output.
+
 Strings are matched ignoring case (written here as the client writes them where case matters: a Turkish
 dotted İ has no one-letter lower case).
-- [#20] strings quoted in the project's issue #20 from users' mail (Mail.ru/Yandex ``От кого:``, ``転送メッセージ``).
 """
 
 from __future__ import annotations
