@@ -31,7 +31,10 @@ class ForwardedOriginal:
     """The message a user forwarded, as recovered from the forward.
 
     ``source`` names how it was found: ``rfc822-attachment`` or ``inline-<client>``
-    (``inline-gmail``, ``inline-outlook``, ``inline-apple``, ``inline-thunderbird``, ``inline-generic``).
+    (``inline-gmail``, ``inline-outlook``, ``inline-outlook-2019`` (a reply-style first line under a
+    forward subject), ``inline-apple``, ``inline-thunderbird``, ``inline-yahoo`` (the block on one line),
+    ``inline-generic``). ``message_id`` is the original's, when the forward names it (an attached
+    message always does; an inline block only when the client printed every header).
     """
 
     sender: Mailbox | None

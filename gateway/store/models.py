@@ -299,6 +299,8 @@ class Message(Base):
     # by direction (Inbox holds incoming mail, Sent outgoing)
         Index("ix_messages_owner_received", "owner_user_id", "direction", "received_at", "id"),
         Index("ix_messages_shared_received", "company_id", "visibility", "direction", "received_at", "id"),
+        # a reply to a forwarded original joins the records the forward was filed on (filing.context)
+        Index("ix_messages_company_original_message_id", "company_id", "original_message_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
@@ -320,6 +322,8 @@ class Message(Base):
     text_body: Mapped[str] = mapped_column(Text, default="")
     html_body: Mapped[str] = mapped_column(Text, default="")
     forwarded: Mapped[dict | None] = mapped_column(JSON, default=None)
+    # the Message-ID of the forwarded original (attached, or named in an inline block); None when unknown
+    original_message_id: Mapped[str | None] = mapped_column(String(998), default=None)
     auto_generated: Mapped[str] = mapped_column(String(200), default="")
     envelope_from: Mapped[str] = mapped_column(String(320), default="")
     envelope_rcpts: Mapped[list] = mapped_column(JSON, default=list)

@@ -386,13 +386,31 @@ def test_html_is_not_read_when_the_text_body_has_no_forward():
     ("seg., 6 de jan. de 2025 às 10:15", datetime(2025, 1, 6, 10, 15, tzinfo=CET)),
     ("ma 6 jan 2025 om 10:15", datetime(2025, 1, 6, 10, 15, tzinfo=CET)),
     ("2025-01-06 10:15", datetime(2025, 1, 6, 10, 15, tzinfo=CET)),
+    # the languages of the clients' fixtures (tests/data/forwards)
+    ("26. října 2021 14:25:08 GMT+1", datetime(2021, 10, 26, 14, 25, 8, tzinfo=CET)),        # cs
+    ("st 27. 10. 2021 v 9:31", datetime(2021, 10, 27, 9, 31, tzinfo=CET)),                   # cs, sk: numeric
+    ("K, 27. oktoober 2021 kell 09:31", datetime(2021, 10, 27, 9, 31, tzinfo=CET)),          # et
+    ("ke 27. lokak. 2021 klo 9.31", datetime(2021, 10, 27, 9, 31, tzinfo=CET)),              # fi
+    ("26. lokakuuta 2021 klo 14.25.08 UTC+1", datetime(2021, 10, 26, 14, 25, 8, tzinfo=CET)),  # fi
+    ("2021. október 26. 14:25:08", datetime(2021, 10, 26, 14, 25, 8, tzinfo=CET)),           # hu
+    ("śr., 27 paź 2021 o 09:31", datetime(2021, 10, 27, 9, 31, tzinfo=CET)),                 # pl
+    ("marți, 2 noiembrie 2021, 09:26:50 CET", datetime(2021, 11, 2, 9, 26, 50, tzinfo=CET)),  # ro
+    ("четверг, 28 октября 2021 г. в 12:46", datetime(2021, 10, 28, 12, 46, tzinfo=CET)),     # ru
+    ("štvrtok, 28. októbra 2021, 12:46", datetime(2021, 10, 28, 12, 46, tzinfo=CET)),        # sk
+    ("tisdag 2 november 2021 09:26", datetime(2021, 11, 2, 9, 26, tzinfo=CET)),              # sv
+    ("27 Eki 2021 Çar, 09:31", datetime(2021, 10, 27, 9, 31, tzinfo=CET)),                   # tr
+    ("ср, 27 жовт. 2021 о 09:31", datetime(2021, 10, 27, 9, 31, tzinfo=CET)),                # uk
+    ("Τετάρτη, 3 Νοεμβρίου 2021 15:51", datetime(2021, 11, 3, 15, 51, tzinfo=CET)),         # el
+    ("2022年9月19日月曜日 17:55:44 +0100", datetime(2022, 9, 19, 17, 55, 44, tzinfo=CET)),      # ja
+    ("2022년 9월 19일 (월) 오후 5:55", datetime(2022, 9, 19, 17, 55, tzinfo=CET)),               # ko, afternoon
+    ("2022年9月19日 下午5:55", datetime(2022, 9, 19, 17, 55, tzinfo=CET)),                       # zh, afternoon
 ])
 def test_client_dates(printed, expected):
     date = client_date(printed, CET)
     assert date == expected and date.utcoffset() == expected.utcoffset()
 
 
-@pytest.mark.parametrize("printed", ["", "yesterday", "06/01/2025 10:15", "Monday 10:15", "February 30, 2025 10:00",
+@pytest.mark.parametrize("printed", ["", "yesterday", "06/01/2025 10:15", "26. listopada 2021. u 14:25", "Monday 10:15", "February 30, 2025 10:00",
                                      "Jan 2025", "99:99 Jan 6, 2025"])
 def test_unreadable_client_dates(printed):
     assert client_date(printed, CET) is None

@@ -70,6 +70,10 @@ _KNOWN: CompoundSelect[str, int, str | None, int | None, int] = union_all(
     select(literal("thread"), Link.record_id, Link.kind, null(), Link.id)
     .join(Message, Link.message_pk == Message.id)
     .where(Message.company_id == _COMPANY_ID, Message.message_id.in_(bindparam("ids", expanding=True))),
+    # and of the forwards whose original it replies to (the customer answers their own message)
+    select(literal("thread"), Link.record_id, Link.kind, null(), Link.id)
+    .join(Message, Link.message_pk == Message.id)
+    .where(Message.company_id == _COMPANY_ID, Message.original_message_id.in_(bindparam("ids", expanding=True))),
 )
 _COMPANY = select(Company.max_new_contacts, Company.crm_mode, Company.classic_creates,
                   Company.deal_for_new_inquiry).where(Company.id == _COMPANY_ID)

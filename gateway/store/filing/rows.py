@@ -47,6 +47,7 @@ def _message_row(db: Database, delivery: Delivery, owner: Owner, direction: str)
             "to": _boxes(original.to), "cc": _boxes(original.cc),
             "date": original.date.isoformat() if original.date else None,
             "subject": clean_text(original.subject), "source": original.source,
+            "message_id": clean_text(original.message_id, 998),
         }
     return dict(
         company_id=delivery.company_id, owner_user_id=owner.id, visibility=owner.default_visibility,
@@ -60,7 +61,9 @@ def _message_row(db: Database, delivery: Delivery, owner: Owner, direction: str)
         in_reply_to=[clean_text(m) for m in parsed.in_reply_to],
         references=[clean_text(m) for m in parsed.references],
         text_body=clean_text(parsed.text_body), html_body=clean_text(parsed.html_body),
-        forwarded=forwarded, auto_generated=clean_text(parsed.auto_generated, 200),
+        forwarded=forwarded,
+        original_message_id=clean_text(parsed.forwarded.message_id, 998) or None if parsed.forwarded else None,
+        auto_generated=clean_text(parsed.auto_generated, 200),
         envelope_from=clean_text(delivery.envelope_from, 320),
         envelope_rcpts=[clean_text(r, 320) for r in delivery.envelope_rcpts],
         client_address=clean_text(delivery.client_address, 64),
