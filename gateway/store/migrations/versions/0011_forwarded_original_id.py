@@ -4,7 +4,7 @@
 or named in an inline header block); filing looks replies up by it as by ``message_id``.
 
 Revision ID: 0011
-Revises: 0006
+Revises: 0009
 Create Date: 2026-12-04
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 
 revision: str = '0011'
-down_revision: Union[str, Sequence[str], None] = '0006'
+down_revision: Union[str, Sequence[str], None] = '0009'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
