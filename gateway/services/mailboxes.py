@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 from datetime import datetime
+from datetime import timedelta
 from pathlib import Path
 
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,6 +24,9 @@ from gateway.store.database import Database
 from gateway.store.models import (
     Company, ConnectedMailbox, MailboxCopy, MailboxEntry, MailboxFolder, User, utcnow,
 )
+
+
+ACTIVE_EVERY = timedelta(seconds=30)     # an owner's page loads ask for a sync at most this often
 
 
 @dataclass(frozen=True)
@@ -110,9 +114,9 @@ async def _views(db: Database, *where: ColumnElement[bool]) -> list[MailboxView]
                                       .where(*where).order_by(ConnectedMailbox.id))).all()
         ids = [box.id for box, _ in rows]
         unread = await unread_counts(session, ids)
-        counts = dict((await session.execute(select(MailboxFolder.mailbox_id, func.count())
-                                              .where(MailboxFolder.mailbox_id.in_(ids))
-                                              .group_by(MailboxFolder.mailbox_id))).tuples().all())
+        counts = {int(mailbox_id): int(count) for mailbox_id, count in await session.execute(
+            select(MailboxFolder.mailbox_id, func.count()).where(MailboxFolder.mailbox_id.in_(ids))
+            .group_by(MailboxFolder.mailbox_id))}
     return [MailboxView(box.id, email, box.host, box.port, box.security, box.username, box.status, box.last_error,
                         unread.get(box.id, 0), box.progress_done, box.progress_total, box.idle, box.synced_at,
                         counts.get(box.id, 0)) for box, email in rows]
@@ -131,7 +135,7 @@ async def unread_counts(session: AsyncSession, mailbox_ids: list[int]) -> dict[i
         .where(MailboxCopy.mailbox_id.in_(mailbox_ids), MailboxFolder.role == "inbox",
                MailboxCopy.message_pk.is_not(None), func.coalesce(MailboxEntry.read, False).is_(False))
         .group_by(MailboxCopy.mailbox_id))
-    return {mailbox_id: int(count) for mailbox_id, count in result.tuples()}
+    return {int(mailbox_id): int(count) for mailbox_id, count in result}
 
 
 async def list_mailboxes(db: Database, user_email: str | None = None, company_slug: str | None = None
@@ -164,11 +168,14 @@ async def request_sync(db: Database, mailbox_id: int, viewer: Viewer | None = No
 
 
 async def owner_active(db: Database, viewer: Viewer) -> None:
-    """The owner opened their web mailbox: sync their mailboxes now, and every few minutes while active."""
+    """The owner opened their web mailbox: sync their mailboxes now, and every few minutes while active
+    (at most one request per ACTIVE_EVERY, however often the page is loaded)."""
     now = utcnow()
     async with db.sessions() as session, session.begin():
-        await session.execute(update(ConnectedMailbox).where(ConnectedMailbox.user_id == viewer.user_id)
-                              .values(owner_active_at=now, sync_requested_at=now))
+        await session.execute(update(ConnectedMailbox).where(
+            ConnectedMailbox.user_id == viewer.user_id,
+            or_(ConnectedMailbox.owner_active_at.is_(None), ConnectedMailbox.owner_active_at < now - ACTIVE_EVERY))
+            .values(owner_active_at=now, sync_requested_at=now))
 
 
 async def disconnect(db: Database, mailbox_id: int, viewer: Viewer | None = None) -> MailboxView:

@@ -107,6 +107,8 @@ class Scheduler:
     async def stop(self) -> None:
         for idler in self.idlers.values():
             idler.stop()
+        for idler in self.idlers.values():         # each notices within a second (its idle_check)
+            await asyncio.to_thread(idler.thread.join, 5)
         tasks = [t for t in [self._task, *self.running.values()] if t is not None]
         for task in tasks:
             task.cancel()
@@ -131,7 +133,10 @@ class Scheduler:
         loop = asyncio.get_running_loop()
 
         def changed() -> None:         # called in an IDLE thread
-            loop.call_soon_threadsafe(self._signal, mailbox_id)
+            try:
+                loop.call_soon_threadsafe(self._signal, mailbox_id)
+            except RuntimeError:       # the loop closed: the server stopped
+                pass
         return changed
 
     def _signal(self, mailbox_id: int) -> None:

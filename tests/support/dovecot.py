@@ -21,6 +21,7 @@ from typing import Any, Iterator
 
 import pytest
 from imapclient import IMAPClient
+from imapclient.exceptions import LoginError
 
 from tests.support.gwtest import free_port
 
@@ -40,6 +41,7 @@ ssl_cert = <{root}/cert.pem
 ssl_key = <{root}/key.pem
 disable_plaintext_auth = yes
 auth_mechanisms = plain login
+auth_failure_delay = 0
 first_valid_uid = 0
 mail_location = maildir:{root}/mail/%u
 mail_privileged_group =
@@ -148,10 +150,11 @@ class Dovecot:
 
     def start(self) -> None:
         self._own()
-        self.process = subprocess.Popen(
-            [DOVECOT, "-F", "-c", str(self.root / "dovecot.conf")], stdout=subprocess.DEVNULL,
-            stderr=open(self.root / "stderr.log", "ab"), start_new_session=True,
-            **({"user": self.uid, "group": self.gid, "extra_groups": []} if os.getuid() == 0 else {}))
+        with open(self.root / "stderr.log", "ab") as errors:
+            self.process = subprocess.Popen(
+                [DOVECOT, "-F", "-c", str(self.root / "dovecot.conf")], stdout=subprocess.DEVNULL,
+                stderr=errors, start_new_session=True,
+                **({"user": self.uid, "group": self.gid, "extra_groups": []} if os.getuid() == 0 else {}))
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -191,13 +194,28 @@ class Dovecot:
             f"{user}:{{PLAIN}}{secret}:{self.uid}:{self.gid}::{self.root}/home/{user}::\n"
             for user, secret in self.users.items()))
         self._own()
+        if self.process is not None:      # the running server reads it again on SIGHUP; wait until it has
+            os.kill(self.process.pid, signal.SIGHUP)
+            deadline = time.monotonic() + 10
+            while True:
+                try:
+                    self.client(name).logout()
+                    return
+                except LoginError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.05)
 
     def client(self, user: str) -> IMAPClient:
         """A session of ``user`` over implicit TLS (the user's own mail client, in a test)."""
         import ssl
         client = IMAPClient("127.0.0.1", port=self.tls_port, ssl_context=ssl.create_default_context(cafile=self.ca_file),
                             timeout=10)
-        client.login(user, self.users[user])
+        try:
+            client.login(user, self.users[user])
+        except LoginError:
+            client.logout()
+            raise
         return client
 
     def append(self, user: str, folder: str, raw: bytes, seen: bool = False) -> None:
