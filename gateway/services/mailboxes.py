@@ -93,7 +93,7 @@ async def connect(db: Database, user_email: str, server: str, username: str, pas
     except ImapFailure as error:
         raise ServiceError(f"cannot connect the mailbox: {error}") from None
     try:
-        async with db.sessions() as session, session.begin():
+        async with db.writing() as session, session.begin():
             user = await user_by_email(session, user_email)
             row = ConnectedMailbox(company_id=user.company_id, user_id=user.id, host=host, port=port,
                                    security=security, username=username, secret=seal(db.settings, password),
@@ -163,7 +163,7 @@ async def _own(session: AsyncSession, viewer: Viewer | None, mailbox_id: int) ->
 
 async def request_sync(db: Database, mailbox_id: int, viewer: Viewer | None = None) -> None:
     """Ask the running server (`smartbcc serve`) to sync the mailbox now."""
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         (await _own(session, viewer, mailbox_id)).sync_requested_at = utcnow()
 
 
@@ -171,7 +171,7 @@ async def owner_active(db: Database, viewer: Viewer) -> None:
     """The owner opened their web mailbox: sync their mailboxes now, and every few minutes while active
     (at most one request per ACTIVE_EVERY, however often the page is loaded)."""
     now = utcnow()
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         await session.execute(update(ConnectedMailbox).where(
             ConnectedMailbox.user_id == viewer.user_id,
             or_(ConnectedMailbox.owner_active_at.is_(None), ConnectedMailbox.owner_active_at < now - ACTIVE_EVERY))
@@ -181,7 +181,7 @@ async def owner_active(db: Database, viewer: Viewer) -> None:
 async def disconnect(db: Database, mailbox_id: int, viewer: Viewer | None = None) -> MailboxView:
     """Forget the mailbox (its password with it); the messages it brought stay in smartbcc."""
     view = (await _views(db, ConnectedMailbox.id == mailbox_id))
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         row = await _own(session, viewer, mailbox_id)
         await session.delete(row)
     return view[0]
@@ -196,7 +196,7 @@ async def mailbox_of(db: Database, mailbox_id: int) -> MailboxView:
 
 async def set_autofile(db: Database, company_slug: str, autofile: bool) -> bool:
     """The company's choice: synced mail from or to known contacts filed at once, or when saved to CRM."""
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         company = await session.scalar(select(Company).where(Company.slug == company_slug.strip().lower()))
         if company is None:
             raise NotFound(f"no company with slug {company_slug!r} (see `smartbcc company list`)")

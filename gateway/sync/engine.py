@@ -86,7 +86,7 @@ async def _call(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 
 async def _load(db: Database, mailbox_id: int) -> _Box | None:
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         row = (await session.execute(
             select(ConnectedMailbox, User.email, Company.mailbox_autofile)
             .join(User, User.id == ConnectedMailbox.user_id).join(Company, Company.id == ConnectedMailbox.company_id)
@@ -103,7 +103,7 @@ async def _load(db: Database, mailbox_id: int) -> _Box | None:
 
 
 async def _finish(db: Database, box: _Box, report: Report, idle: bool | None = None) -> None:
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         row = await session.get(ConnectedMailbox, box.id)
         if row is None:
             return
@@ -171,7 +171,7 @@ async def _sync(db: Database, intake: Intake, box: _Box, client: IMAPClient, rep
 async def _mirror_folders(db: Database, box: _Box, remote: list[RemoteFolder]) -> list[MailboxFolder]:
     """A row per server folder (new ones added, their roles kept up to date); the user's own folders
     mirrored as web mailbox folders of the same name."""
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         rows = {r.name: r for r in await session.scalars(
             select(MailboxFolder).where(MailboxFolder.mailbox_id == box.id))}
         own = {f.name: f for f in await session.scalars(select(MailFolder).where(MailFolder.user_id == box.user_id))}
@@ -212,7 +212,7 @@ async def _folder_pass(db: Database, intake: Intake, box: _Box, client: IMAPClie
         if row.uidvalidity:
             log.warning("mailbox %d: UIDVALIDITY of %s changed (%d -> %d); fetching it again", box.id, row.name,
                         row.uidvalidity, uidvalidity)
-        async with db.sessions() as session, session.begin():
+        async with db.writing() as session, session.begin():
             await session.execute(delete(MailboxCopy).where(MailboxCopy.folder_pk == row.id))
             await session.execute(update(MailboxFolder).where(MailboxFolder.id == row.id)
                                   .values(uidvalidity=uidvalidity, last_uid=0))
@@ -284,7 +284,7 @@ async def _reconcile(db: Database, box: _Box, client: IMAPClient, row: MailboxFo
         await _call(_expunge, client, expunge)
     report.pushed += len(add_seen) + len(remove_seen) + sum(map(len, moves.values())) + len(expunge)
     report.pulled += len(pulled)
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         for copy_id, seen in seen_now.items():
             await session.execute(update(MailboxCopy).where(MailboxCopy.id == copy_id).values(seen=seen))
         if forget:
@@ -323,7 +323,7 @@ async def _target(db: Database, client: IMAPClient, box: _Box, place: tuple[str,
                 await session.scalar(select(MailFolder.name).where(MailFolder.id == folder_id)) or "smartbcc")
     if not await _call(client.folder_exists, name):
         await _call(client.create_folder, name)
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         made = await session.scalar(select(MailboxFolder).where(MailboxFolder.mailbox_id == box.id,
                                                                 MailboxFolder.name == name))
         if made is None:
@@ -369,7 +369,7 @@ async def _set_entry(session: AsyncSession, user_id: int, message_pk: int, read:
 
 async def _settle_vanished(db: Database, box: _Box, vanished: set[int], report: Report) -> None:
     """A message gone from every folder of the mailbox was deleted in the user's client: to Trash."""
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         still = set(await session.scalars(select(MailboxCopy.message_pk).where(
             MailboxCopy.mailbox_id == box.id, MailboxCopy.message_pk.in_(sorted(vanished)))))
         for pk in sorted(vanished - still):
@@ -405,7 +405,7 @@ async def _fetch_new(db: Database, intake: Intake, box: _Box, client: IMAPClient
 
 
 async def _progress(db: Database, mailbox_id: int, total: int) -> None:
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         await session.execute(update(ConnectedMailbox).where(ConnectedMailbox.id == mailbox_id)
                               .values(progress_total=ConnectedMailbox.progress_total + total))
 
@@ -438,7 +438,7 @@ async def _keep(db: Database, intake: Intake, box: _Box, row: MailboxFolder, uid
         else:
             raise _Deferred(f"filing is unavailable ({outcome.reply}); the sync resumes later")
     try:
-        async with db.sessions() as session, session.begin():
+        async with db.writing() as session, session.begin():
             session.add(MailboxCopy(mailbox_id=box.id, folder_pk=row.id, uid=uid, message_pk=message_pk,
                                     seen=seen, state=state))
             await session.execute(update(MailboxFolder).where(MailboxFolder.id == row.id,

@@ -105,15 +105,17 @@ class Scheduler:
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
-        for idler in self.idlers.values():
-            idler.stop()
-        for idler in self.idlers.values():         # each notices within a second (its idle_check)
-            await asyncio.to_thread(idler.thread.join, 5)
+        """Stop looking, cancel the syncs under way (a message being filed is filed: the filer shields it;
+        its copy is noted at the next sync, by dedup) and end the IDLE threads."""
         tasks = [t for t in [self._task, *self.running.values()] if t is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        self.idlers.clear()
+        idlers, self.idlers = list(self.idlers.values()), {}
+        for idler in idlers:
+            idler.stop()
+        for idler in idlers:          # each notices within a second (its idle_check)
+            await asyncio.to_thread(idler.thread.join, 5)
 
     async def _run(self) -> None:
         while True:

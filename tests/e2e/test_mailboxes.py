@@ -372,7 +372,7 @@ def test_idle_and_dedup_with_the_same_message_bccd(settings, dovecot, tmp_path):
 
 
 async def _request_all(db: Database) -> None:
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         for row in await session.scalars(select(ConnectedMailbox)):
             row.sync_requested_at = row.created_at
 
@@ -397,3 +397,51 @@ def _wait(condition: Any, what: str, seconds: float = 15) -> None:
         time.sleep(0.1)
     raise AssertionError(f"{what} did not happen within {seconds} s")
 
+
+
+# -- the web: /settings/mailboxes ----------------------------------------------------------------------
+
+
+@sqlite_only
+def test_the_settings_page_connects_syncs_and_is_the_owners_alone(settings, dovecot):
+    from tests.support.webtest import csrf_of, site_for
+
+    user, password = new_user(dovecot)
+    dovecot.append(user, "INBOX", mail("Re: from the web"))
+    site = site_for(settings)
+    running = next(site)
+    try:
+        ada = running.sign_in()
+        page = ada.get("/settings/mailboxes")
+        assert page.status_code == 200 and "No mailbox connected yet" in page.text
+        token = csrf_of(page.text)
+        form = {"csrf": token, "server": f"localhost:{dovecot.tls_port}", "security": "tls", "username": user,
+                "password": "wrong"}
+        refused = ada.post("/settings/mailboxes", data=form)     # the self-signed certificate is not trusted
+        assert refused.status_code == 400 and "certificate" in refused.text and "wrong" not in refused.text.split(
+            'id="mailbox-error"')[1].split("</p>")[0]
+        assert ada.post("/settings/mailboxes", data={**form, "csrf": "forged"}).status_code == 403
+
+        async def trusted(db: Database) -> int:       # the server's CA, as an admin would give with --ca-file
+            from gateway.services import mailboxes
+            view = await mailboxes.connect(db, "ada@acme.example", f"localhost:{dovecot.tls_port}", user, password,
+                                           "tls", dovecot.ca_file)
+            return view.id
+        box_id = with_db(settings, trusted)
+        _wait(lambda: "in sync" in ada.get("/settings/mailboxes").text, "the first sync in the server")
+        listed = ada.get("/settings/mailboxes").text
+        assert f'id="mailbox-{box_id}"' in listed and 'aria-label="1 unread"' in listed and password not in listed
+        inbox = ada.get("/mailbox").text
+        assert "Re: from the web" in inbox and user in inbox and 'href="/settings/mailboxes"' in inbox
+        assert ada.post(f"/settings/mailboxes/{box_id}/sync", data={"csrf": token}).status_code == 303
+
+        colleague = running.sign_in("cy@acme.example")
+        theirs = csrf_of(colleague.get("/settings/mailboxes").text)
+        assert user not in colleague.get("/settings/mailboxes").text
+        for action in ("sync", "disconnect"):
+            assert colleague.post(f"/settings/mailboxes/{box_id}/{action}", data={"csrf": theirs}).status_code == 404
+        assert ada.post(f"/settings/mailboxes/{box_id}/disconnect", data={"csrf": token}).status_code == 303
+        assert "No mailbox connected yet" in ada.get("/settings/mailboxes").text
+        assert "Re: from the web" in ada.get("/mailbox").text           # its mail stays
+    finally:
+        next(site, None)

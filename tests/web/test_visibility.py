@@ -134,12 +134,13 @@ ID_ROUTES_TRIED = {
     "/folders/{id:int}/{action:str}",                                     # the folder test
     "/messages/{id:int}/spam", "/messages/{id:int}/links",                # under /api/v1
     "/messages/{id:int}/links/{kind:str}/{record_id:int}", "/folders/{id:int}",
+    "/settings/mailboxes/{id:int}/{action:str}",     # tests/e2e/test_mailboxes.py, the settings page test
 }
 
 
 def test_every_route_that_takes_an_id_is_tried_as_another_user() -> None:
     """A new id route fails here until the visibility tests try it as a user who may not see its object."""
-    from gateway.web import api, mailbox
+    from gateway.web import api, mailbox, mailboxes
 
-    taking_an_id = {route.path for route in [*mailbox.ROUTES, *api.ROUTES] if "{" in route.path}
+    taking_an_id = {route.path for route in [*mailbox.ROUTES, *api.ROUTES, *mailboxes.ROUTES] if "{" in route.path}
     assert taking_an_id <= ID_ROUTES_TRIED, taking_an_id - ID_ROUTES_TRIED
