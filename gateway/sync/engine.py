@@ -50,6 +50,7 @@ FLAGS_CHUNK = 500            # copies whose flags are read per FETCH
 NOT_FILED = ("spam", "trash")   # mail there is kept for the mailbox, never filed on records
 # what drops a session: a sync that meets one stops and resumes from its last kept message next time
 DROPPED = (ImapFailure, OSError, socket.timeout, IMAPClientError, EOFError)
+MADE_HERE = -1                   # the UIDVALIDITY noted for a folder smartbcc made: its first fetch takes all
 
 
 @dataclass
@@ -135,6 +136,7 @@ async def sync_mailbox(db: Database, intake: Intake, mailbox_id: int) -> Report:
         report.status, report.error = "unreachable", str(error)
         await _finish(db, box, report)
         return report
+    report.status = "syncing"       # what the row keeps if the sync is cancelled (resumed at the next start)
     idle: bool | None = None
     try:
         idle = bool(await _call(client.has_capability, "IDLE"))
@@ -206,19 +208,33 @@ def _place(row: MailboxFolder) -> tuple[str, int | None]:
 
 async def _folder_pass(db: Database, intake: Intake, box: _Box, client: IMAPClient, row: MailboxFolder,
                        rows: list[MailboxFolder], report: Report, vanished: set[int]) -> None:
+    """One folder: its UIDVALIDITY, the copies known from before, the new mail.
+
+    A folder's UIDVALIDITY is noted when a pass over it completes. Until then (a folder seen for the first
+    time, or whose UIDVALIDITY changed, 0 noted) its mail is that of the last ``first_days`` days, fetched
+    from the last UID kept on, so a first sync cut short resumes where it stopped; a folder smartbcc made
+    itself takes all its mail. After a complete pass, the folder is read by UID: mail moved into it later
+    is fetched however old it is."""
     selected = await _call(client.select_folder, row.name)
     uidvalidity = int(selected.get(b"UIDVALIDITY", 0))
-    if uidvalidity != row.uidvalidity:
-        if row.uidvalidity:
-            log.warning("mailbox %d: UIDVALIDITY of %s changed (%d -> %d); fetching it again", box.id, row.name,
-                        row.uidvalidity, uidvalidity)
+    uidnext = int(selected.get(b"UIDNEXT", 0))
+    whole = row.uidvalidity == MADE_HERE
+    if row.uidvalidity not in (0, MADE_HERE, uidvalidity):     # its UIDs are not the ones we noted
+        log.warning("mailbox %d: UIDVALIDITY of %s changed (%d -> %d); fetching it again", box.id, row.name,
+                    row.uidvalidity, uidvalidity)
         async with db.writing() as session, session.begin():
             await session.execute(delete(MailboxCopy).where(MailboxCopy.folder_pk == row.id))
             await session.execute(update(MailboxFolder).where(MailboxFolder.id == row.id)
-                                  .values(uidvalidity=uidvalidity, last_uid=0))
-        row.uidvalidity, row.last_uid = uidvalidity, 0
+                                  .values(uidvalidity=0, last_uid=0))
+        row.uidvalidity, row.last_uid = 0, 0
+    window = row.uidvalidity == 0
     await _reconcile(db, box, client, row, rows, report, vanished)
-    await _fetch_new(db, intake, box, client, row, report)
+    await _fetch_new(db, intake, box, client, row, report, window=window and not whole)
+    done = max(row.last_uid, uidnext - 1)
+    async with db.writing() as session, session.begin():
+        await session.execute(update(MailboxFolder).where(MailboxFolder.id == row.id)
+                              .values(uidvalidity=uidvalidity, last_uid=done))
+    row.uidvalidity, row.last_uid = uidvalidity, done
 
 
 # -- the copies known from before ------------------------------------------------------------------
@@ -327,7 +343,7 @@ async def _target(db: Database, client: IMAPClient, box: _Box, place: tuple[str,
         made = await session.scalar(select(MailboxFolder).where(MailboxFolder.mailbox_id == box.id,
                                                                 MailboxFolder.name == name))
         if made is None:
-            made = MailboxFolder(mailbox_id=box.id, name=name, uidvalidity=0, last_uid=0)
+            made = MailboxFolder(mailbox_id=box.id, name=name, uidvalidity=MADE_HERE, last_uid=0)
             session.add(made)
         made.role, made.folder_id = (None, folder_id) if kind == "folder" else (kind, None)
         await session.flush()
@@ -383,11 +399,10 @@ async def _settle_vanished(db: Database, box: _Box, vanished: set[int], report: 
 
 
 async def _fetch_new(db: Database, intake: Intake, box: _Box, client: IMAPClient, row: MailboxFolder,
-                     report: Report) -> None:
-    if row.last_uid:
-        criteria: list[Any] = ["UID", f"{row.last_uid + 1}:*"]
-    else:
-        criteria = ["SINCE", date.today() - timedelta(days=box.first_days)]
+                     report: Report, window: bool) -> None:
+    criteria: list[Any] = ["UID", f"{row.last_uid + 1}:*"]
+    if window:                  # the folder's first pass: the last days only
+        criteria += ["SINCE", date.today() - timedelta(days=box.first_days)]
     uids = sorted(int(uid) for uid in await _call(client.search, criteria) if int(uid) > row.last_uid)
     if not uids:
         return

@@ -24,8 +24,8 @@ depends_on: Union[str, Sequence[str], None] = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("companies") as batch:
-        batch.add_column(sa.Column("mailbox_autofile", sa.Boolean(), nullable=False, server_default=sa.true()))
+    # a plain ADD COLUMN (a batch would copy the table, its constraints in no fixed order)
+    op.add_column("companies", sa.Column("mailbox_autofile", sa.Boolean(), nullable=False, server_default=sa.true()))
     op.create_table(
         "connected_mailboxes",
         sa.Column("id", sa.Integer(), nullable=False),
