@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import smtplib
+import socket
 import time
 from dataclasses import dataclass
 from email.utils import make_msgid
@@ -133,7 +134,7 @@ def box(settings: Settings, dovecot: Dovecot, tmp_path: Path) -> Box:
 
 
 @sqlite_only
-def test_connect_says_what_is_wrong_and_keeps_the_password_secret(settings, dovecot, tmp_path):
+def test_connect_says_what_is_wrong_and_keeps_the_password_secret(settings, dovecot, tmp_path, monkeypatch):
     seed(settings)
     cli = Smartbcc(settings)
     user, password = new_user(dovecot)
@@ -144,6 +145,12 @@ def test_connect_says_what_is_wrong_and_keeps_the_password_secret(settings, dove
     assert f"refused the username or password of {user}" in wrong
     down = cli.fails(*base, "--imap", f"localhost:{free_port()}", "--ca-file", dovecot.ca_file)
     assert "cannot reach localhost:" in down
+    with socket.create_server(("127.0.0.1", 0)) as silent:          # accepts, never answers
+        monkeypatch.setenv("SMARTBCC_MAILBOX_TIMEOUT", "0.5")
+        started = time.monotonic()
+        slow = cli.fails(*base, "--imap", f"127.0.0.1:{silent.getsockname()[1]}", "--ca-file", dovecot.ca_file)
+        assert "cannot reach 127.0.0.1:" in slow and "timed out" in slow and time.monotonic() - started < 5
+        monkeypatch.delenv("SMARTBCC_MAILBOX_TIMEOUT")
     secret.write_text(password + "\n")
     untrusted = cli.fails(*base, "--imap", f"localhost:{dovecot.tls_port}")     # self-signed, no --ca-file
     assert "TLS with localhost" in untrusted and "certificate" in untrusted
