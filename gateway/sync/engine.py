@@ -161,18 +161,20 @@ async def sync_mailbox(db: Database, intake: Intake, mailbox_id: int) -> Report:
 
 async def _sync(db: Database, intake: Intake, box: _Box, client: IMAPClient, report: Report) -> None:
     remote = await _call(folders, client)
-    rows = await _mirror_folders(db, box, remote)
-    report.folders = [row.name for row in rows]
     vanished: set[int] = set()
+    rows = await _mirror_folders(db, box, remote, vanished)
+    report.folders = [row.name for row in rows]
     for row in rows:
         await _folder_pass(db, intake, box, client, row, rows, report, vanished)
     if vanished:
         await _settle_vanished(db, box, vanished, report)
 
 
-async def _mirror_folders(db: Database, box: _Box, remote: list[RemoteFolder]) -> list[MailboxFolder]:
+async def _mirror_folders(db: Database, box: _Box, remote: list[RemoteFolder], vanished: set[int]
+                         ) -> list[MailboxFolder]:
     """A row per server folder (new ones added, their roles kept up to date); the user's own folders
-    mirrored as web mailbox folders of the same name."""
+    mirrored as web mailbox folders of the same name. A folder gone from the server is forgotten, and its
+    messages count as gone from it (``vanished``)."""
     async with db.writing() as session, session.begin():
         rows = {r.name: r for r in await session.scalars(
             select(MailboxFolder).where(MailboxFolder.mailbox_id == box.id))}
@@ -194,6 +196,12 @@ async def _mirror_folders(db: Database, box: _Box, remote: list[RemoteFolder]) -
         await session.flush()
         listed = {folder.name for folder in remote}
         kept = [row for name, row in rows.items() if name in listed]
+        gone = [row.id for name, row in rows.items() if name not in listed]
+        if gone:
+            vanished.update(pk for pk in await session.scalars(select(MailboxCopy.message_pk).where(
+                MailboxCopy.folder_pk.in_(gone), MailboxCopy.message_pk.is_not(None))) if pk is not None)
+            await session.execute(delete(MailboxCopy).where(MailboxCopy.folder_pk.in_(gone)))
+            await session.execute(delete(MailboxFolder).where(MailboxFolder.id.in_(gone)))
         for row in kept:
             session.expunge(row)
     return sorted(kept, key=lambda r: (r.role != "inbox", r.name.lower()))

@@ -273,6 +273,13 @@ def test_flags_moves_and_deletes_go_both_ways(settings, dovecot, box):
     on_server = server_view(dovecot, box.user)
     assert on_server["Trash"] == {}
 
+    # a folder deleted in the user's client: its mail is gone from the mailbox, to smartbcc's Trash
+    client = dovecot.client(box.user)
+    client.delete_folder("Archive")
+    client.logout()
+    assert sync(settings, box.id)["status"] == "ok"
+    assert state(settings, box.seed.user_id)["Five"]["folder"] == "trash"
+
 
 # -- faults --------------------------------------------------------------------------------------------
 
