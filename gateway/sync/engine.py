@@ -34,6 +34,7 @@ from gateway.auth.senders import Authorization
 from gateway.auth.verdicts import Judgement
 from gateway.crm.kinds import Direction, NotificationKind
 from gateway.imap import Account, ImapFailure, LoginRefused, RemoteFolder, Unreachable, close, folders, open_session
+from gateway.services.errors import ServiceError
 from gateway.services.notifications import notify
 from gateway.services.secrets import unseal
 from gateway.store.database import Database
@@ -95,8 +96,12 @@ async def _load(db: Database, mailbox_id: int) -> _Box | None:
         if row is None:
             return None
         box, email, autofile = row
-        account = Account(box.host, box.port, box.security, box.username, unseal(db.settings, box.secret),
-                          box.ca_file, db.settings.mailbox_timeout)
+        try:
+            password = unseal(db.settings, box.secret)
+        except ServiceError as error:       # the mailbox key changed: its owner connects it again
+            password, box.last_error = "", str(error)
+        account = Account(box.host, box.port, box.security, box.username, password, box.ca_file,
+                          db.settings.mailbox_timeout)
         was_failing = box.status == "failing"
         box.sync_requested_at = None
         box.status, box.progress_done, box.progress_total = "syncing", 0, 0
@@ -125,6 +130,10 @@ async def sync_mailbox(db: Database, intake: Intake, mailbox_id: int) -> Report:
     box = await _load(db, mailbox_id)
     if box is None:
         report.status, report.error = "gone", "no such mailbox"
+        return report
+    if not box.account.password:
+        report.status, report.error = "failing", "the password cannot be decrypted with this mailbox_key"
+        await _finish(db, box, report)
         return report
     try:
         client = await _call(open_session, box.account)

@@ -354,6 +354,12 @@ def test_credentials_that_stop_working_mark_the_mailbox_and_tell_its_owner_once(
     assert note.kind == "mailbox" and note.user_id == box.seed.user_id and box.user in note.text
     assert "changed-elsewhere" not in note.text
     dovecot.add_user(box.user, box.password)
+    assert sync(settings, box.id)["status"] == "ok"            # the password works again: in sync
+
+    from cryptography.fernet import Fernet
+    other_key = settings.replace(mailbox_key=Fernet.generate_key().decode())
+    report = sync(other_key, box.id)                            # a deployment whose key changed
+    assert report["status"] == "failing" and "mailbox_key" in report["error"]
 
 
 # -- the same message Bcc'd and synced; IDLE -----------------------------------------------------------
@@ -380,7 +386,8 @@ def test_idle_and_dedup_with_the_same_message_bccd(settings, dovecot, tmp_path):
         with_db(settings, _request_all)
         _wait(lambda: _copies(settings) == 2, "the Sent copy")
     seen = state(settings, made.user_id)
-    assert sorted(seen) == ["Offer", "Re: Offer"]                   # the Offer once, Bcc'd and synced
+    assert sorted(seen) == ["Offer", "Re: Offer"]
+    assert _count(settings, Message) == 2                           # the Offer once, Bcc'd and synced
     assert ("deal", made.deal_id) in seen["Re: Offer"]["links"] and ("deal", made.deal_id) in seen["Offer"]["links"]
     assert seen["Offer"]["direction"] == "outgoing"
 
