@@ -15,7 +15,7 @@ from gateway.store.models import MailboxCopy, MailboxEntry, MailboxFolder, MailF
 from gateway.sync.common import FLAGS_CHUNK, MADE_HERE, Box, Report, call, place, set_entry
 
 async def reconcile(db: Database, box: Box, client: IMAPClient, row: MailboxFolder, rows: list[MailboxFolder],
-                     report: Report, vanished: set[int]) -> None:
+                    report: Report, vanished: set[int]) -> None:
     """Decide what changed where, apply it on the server, then note it here in one short transaction (no
     database transaction waits on the IMAP server: the SMTP side's writes never queue behind one)."""
     async with db.sessions() as session:

@@ -27,8 +27,9 @@ MADE_HERE = -1                   # the UIDVALIDITY noted for a folder smartbcc m
 
 
 @dataclass
-
 class Report:
+    """How one sync went; its status is also the mailbox's (new, syncing, ok, unreachable, failing)."""
+
     mailbox_id: int
     status: str = ""
     fetched: int = 0         # messages filed (or found filed) in this sync
@@ -52,15 +53,13 @@ class Box:
     was_failing: bool
 
 
-
 class Deferred(Exception):
     """Filing answered "try later" (the database is unavailable): the sync stops and resumes later."""
 
 
-
 async def call(function: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    """A blocking IMAP call, in a thread: the event loop (and the SMTP server on it) never waits for it."""
     return await asyncio.to_thread(function, *args, **kwargs)
-
 
 
 def place(row: MailboxFolder) -> tuple[str, int | None]:
@@ -70,9 +69,9 @@ def place(row: MailboxFolder) -> tuple[str, int | None]:
     return ("folder", row.folder_id) if row.folder_id is not None else ("inbox", None)
 
 
-
 async def set_entry(session: AsyncSession, user_id: int, message_pk: int, read: bool | None = None,
-                     place: tuple[str, int | None] | None = None) -> None:
+                    place: tuple[str, int | None] | None = None) -> None:
+    """Set the owner's read flag or folder of a message (their mailbox_entries row, made if missing)."""
     entry = await session.get(MailboxEntry, (user_id, message_pk))
     if entry is None:
         received = await session.scalar(select(Message.received_at).where(Message.id == message_pk))

@@ -20,7 +20,7 @@ from gateway.sync.common import CHUNK, NOT_FILED, Box, Deferred, Report, call, l
 from gateway.sync.intake import Intake
 
 async def fetch_new(db: Database, intake: Intake, box: Box, client: IMAPClient, row: MailboxFolder,
-                     report: Report, window: bool) -> None:
+                    report: Report, window: bool) -> None:
     criteria: list[Any] = ["UID", f"{row.last_uid + 1}:*"]
     if window:                  # the folder's first pass: the last days only
         criteria += ["SINCE", date.today() - timedelta(days=box.first_days)]
