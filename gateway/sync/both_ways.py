@@ -83,15 +83,19 @@ async def reconcile(db: Database, box: Box, client: IMAPClient, row: MailboxFold
             await set_entry(session, box.user_id, message_pk, read=read)
 
 
-async def _local_states(db: Database, box: Box, message_pks: list[int]) -> dict[int, tuple[bool, tuple[str, int | None]]]:
+Shown = tuple[str, int | None]       # a web mailbox folder: inbox, sent, spam, trash, purged, or ("folder", id)
+
+
+async def _local_states(db: Database, box: Box, message_pks: list[int]) -> dict[int, tuple[bool, Shown]]:
     """Each message's read flag and web mailbox folder for the owner, as the mailbox shows them."""
-    out: dict[int, tuple[bool, tuple[str, int | None]]] = {}
+    out: dict[int, tuple[bool, Shown]] = {}
     async with db.sessions() as session:
         for start in range(0, len(message_pks), FLAGS_CHUNK):
             part = message_pks[start:start + FLAGS_CHUNK]
             result = await session.execute(
                 select(Message.id, Message.direction, MailboxEntry.read, MailboxEntry.folder, MailboxEntry.folder_id)
-                .outerjoin(MailboxEntry, (MailboxEntry.message_pk == Message.id) & (MailboxEntry.user_id == box.user_id))
+                .outerjoin(MailboxEntry, (MailboxEntry.message_pk == Message.id)
+                           & (MailboxEntry.user_id == box.user_id))
                 .where(Message.id.in_(part)))
             for pk, direction, read, folder, folder_id in result:
                 outgoing = direction == Direction.OUTGOING
@@ -101,12 +105,12 @@ async def _local_states(db: Database, box: Box, message_pks: list[int]) -> dict[
     return out
 
 
-async def _target(db: Database, client: IMAPClient, box: Box, shown: tuple[str, int | None],
+async def _target(db: Database, client: IMAPClient, box: Box, shown: Shown,
                   rows: list[MailboxFolder]) -> str:
     """The server folder for a web mailbox folder, made on the server (and noted here) when it has none."""
     kind, folder_id = shown
     for row in rows:
-        if (kind == "folder" and row.folder_id == folder_id and row.role is None) or (kind != "folder" and row.role == kind):
+        if row.role == kind if kind != "folder" else (row.role is None and row.folder_id == folder_id):
             return row.name
     async with db.sessions() as session:
         name = ({"inbox": "INBOX", "sent": "Sent", "spam": "Junk", "trash": "Trash"}.get(kind) or

@@ -1,10 +1,10 @@
 """When a connected mailbox is synced, in `smartbcc serve`: Bitrix24's cadence (seed 002), and IDLE.
 
 A mailbox is synced when it is new (its first sync, in the background, its progress on the mailbox's
-row; resumed after a restart), when someone asked (the Sync button, `smartbcc mailbox sync --request`, the owner opening their
-web mailbox: ``sync_requested_at``), every ``mailbox_sync_minutes`` while its owner is active on the web,
-at once when its server says over IDLE that something changed in INBOX, and, after its server could not
-be reached, again a minute later. A mailbox whose credentials stopped working waits until it is
+row; resumed after a restart); when someone asked (the Sync button, `smartbcc mailbox sync --request`,
+the owner opening their web mailbox: ``sync_requested_at``); every ``mailbox_sync_minutes`` while its
+owner is active on the web; at once when its server says over IDLE that something changed in INBOX;
+and, after its server could not be reached, again a minute later. A mailbox whose credentials stopped working waits until it is
 connected again. At most ``mailbox_syncs`` syncs run at once, each a task of its own; their IMAP calls run
 in threads, so the SMTP server on the same event loop never waits for them.
 

@@ -454,6 +454,11 @@ def test_the_settings_page_connects_syncs_and_is_the_owners_alone(settings, dove
         assert f'id="mailbox-{box_id}"' in listed and 'aria-label="1 unread"' in listed and password not in listed
         inbox = ada.get("/mailbox").text
         assert "Re: from the web" in inbox and user in inbox and 'href="/settings/mailboxes"' in inbox
+
+        async def active(db: Database) -> Any:        # opening the mailbox: its owner is active, a sync asked
+            async with db.sessions() as session:
+                return (await session.get(ConnectedMailbox, box_id)).owner_active_at
+        assert with_db(settings, active) is not None
         assert ada.post(f"/settings/mailboxes/{box_id}/sync", data={"csrf": token}).status_code == 303
 
         colleague = running.sign_in("cy@acme.example")
