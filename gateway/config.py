@@ -86,6 +86,13 @@ class Settings:
     web_trusted_proxies: str = ""        # networks whose X-Forwarded-For/-Proto are believed; "" = none
     web_session_hours: float = 168.0     # a sign-in lasts this long (signing out or deactivation ends it)
     web_sign_in_attempts: int = 10       # failed sign-ins per address (and 3x per client) per 15 minutes
+    # connected mailboxes (gateway.sync): see README "Connected mailboxes"
+    mailbox_key: str = ""                # Fernet key the IMAP passwords are encrypted with; "": the key file
+                                         # mailbox.key in data_dir, made on first use (keep it with backups)
+    mailbox_sync_minutes: float = 10.0   # sync every this many minutes while the owner is active on the web
+    mailbox_first_days: int = 30         # a mailbox's first sync takes the mail of this many days back
+    mailbox_timeout: float = 30.0        # seconds an IMAP server may take to answer, then the sync retries later
+    mailbox_syncs: int = 2               # mailboxes synced at once by `smartbcc serve`
 
     @property
     def effective_database_url(self) -> str:
@@ -184,6 +191,7 @@ def load_settings(
     if not 0 <= settings.metrics_port <= 65535:
         raise ConfigError(f"metrics_port {settings.metrics_port} is outside 0-65535 (0 turns metrics off)")
     check_web(settings)
+    check_mailboxes(settings)
     check_antispoof(settings)
     check_limits(settings)
     return settings
@@ -216,6 +224,13 @@ def check_limits(settings: Settings) -> None:
     if settings.require_tls and not settings.tls_cert_file:
         raise ConfigError("require_tls needs a certificate: set tls_cert_file and tls_key_file, "
                           "or turn require_tls off")
+
+
+def check_mailboxes(settings: Settings) -> None:
+    """Raise ConfigError naming the connected-mailbox setting that cannot be used."""
+    for name in ("mailbox_sync_minutes", "mailbox_timeout", "mailbox_first_days", "mailbox_syncs"):
+        if not getattr(settings, name) > 0:
+            raise ConfigError(f"{name} must be above zero, not {getattr(settings, name)!r}")
 
 
 def check_web(settings: Settings) -> None:

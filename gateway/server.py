@@ -18,6 +18,8 @@ from gateway.ops.metrics import Metrics
 from gateway.ops.monitoring import Monitoring
 from gateway.store import raw
 from gateway.store.database import Database
+from gateway.sync import Intake, Scheduler
+from gateway.sync.intake import parser_for
 
 log = logging.getLogger("smartbcc.server")
 
@@ -35,6 +37,7 @@ class RunningGateway:
     monitoring: Monitoring | None = None
     stopping: bool = False
     sweeper: asyncio.Task[None] | None = None
+    mailboxes: Scheduler | None = None       # the connected mailboxes' syncs (gateway.sync)
 
     @property
     def port(self) -> int:
@@ -53,6 +56,8 @@ class RunningGateway:
         self.server.close()
         if self.sweeper is not None:
             self.sweeper.cancel()
+        if self.mailboxes is not None:
+            await self.mailboxes.stop()
         for session in list(self.live):
             session.shut_down()
         while self.live and loop.time() < deadline:
@@ -66,6 +71,8 @@ class RunningGateway:
         await self.server.wait_closed()
         await self.handler.filer.drain(max(1.0, deadline - loop.time()))
         await asyncio.to_thread(self.handler.close)
+        if self.mailboxes is not None:
+            await self.mailboxes.intake.close()
         if self.monitoring is not None:
             await self.monitoring.close()
         await self.db.close()
@@ -145,6 +152,9 @@ async def start(settings: Settings) -> RunningGateway:
                               f"{error.strerror or error}; set metrics_port to a free port, or 0 for none") from None
         gateway.monitoring = monitoring
     gateway.sweeper = loop.create_task(_sweep_now_and_then(db))
+    # connected mailboxes: filed by the SMTP side's filer, parsed by a process of their own
+    gateway.mailboxes = Scheduler(db, settings, Intake(settings, parser_for(db, settings), handler.filer))
+    gateway.mailboxes.start()
     return gateway
 
 

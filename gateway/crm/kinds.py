@@ -97,3 +97,4 @@ class NotificationKind(StrEnum):
     BOUNCE = "bounce"        # mail they sent from the gateway came back undelivered
     MENTION = "mention"      # a colleague mentioned them in a discussion
     OVERDUE = "overdue"      # a task of theirs is past its due date
+    MAILBOX = "mailbox"      # a connected mailbox of theirs stopped syncing (its credentials stopped working)

@@ -82,6 +82,7 @@ class FilingContext:
     classic_creates: str = "lead"                 # classic: an unknown address becomes a lead or a contact
     deal_for_new_inquiry: bool = False            # simple: an unknown customer's inquiry opens a deal
     leads: tuple[KnownLead, ...] = ()             # open leads whose address is a participant's
+    sent_folder: bool = False                     # synced from a mailbox's Sent folder: outgoing
 
 
 @dataclass(frozen=True)
@@ -157,7 +158,10 @@ def participants(message: ParsedMessage, context: FilingContext) -> tuple[Mailbo
 
 
 def direction(message: ParsedMessage, context: FilingContext) -> str:
-    """Incoming for a customer's mail (forwarded, or redirected with its From kept); else outgoing."""
+    """Incoming for a customer's mail (forwarded, or redirected with its From kept); else outgoing.
+    Mail synced from a mailbox's Sent folder is outgoing whatever its From."""
+    if context.sent_folder:
+        return OUTGOING
     original = message.forwarded
     if original is not None and original.sender is not None:
         return OUTGOING if original.sender.email in context.own_addresses else INCOMING

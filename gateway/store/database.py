@@ -12,7 +12,7 @@ from gateway.mail.address import normalize_domain
 from gateway.config import Settings
 from gateway.routing.bcc_address import company_address, record_address, record_token
 from gateway.store import migrate
-from gateway.store.engine import make_engine, make_sessionmaker
+from gateway.store.engine import WRITER, make_engine, make_sessionmaker
 from gateway.store.reader import Reader
 from gateway.store.writer import Writer
 
@@ -47,6 +47,13 @@ class Database:
         await self.reader.close()
         await self.writer.close()
         await self.engine.dispose()
+
+    def writing(self) -> AsyncSession:
+        """A session whose transactions take the write lock when they begin (SQLite: BEGIN IMMEDIATE,
+        waited for up to lock_timeout), for one that reads and then writes while other writers commit: a
+        deferred BEGIN would fail at once ("database is locked") if one committed between its read and its
+        write."""
+        return AsyncSession(self.engine.execution_options(**WRITER), expire_on_commit=False)
 
     def company_address(self, slug: str) -> str:
         return company_address(slug, self.mail_domain)

@@ -11,6 +11,7 @@ from sqlalchemy import (
     JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text,
     UniqueConstraint,
 )
+from sqlalchemy import true
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
@@ -85,6 +86,9 @@ class Company(Base):
     allow_any_address: Mapped[bool] = mapped_column(Boolean, default=False)
     # with allow_any_address: what an address the CRM does not know yet becomes, "lead" or "contact"
     any_address_creates: Mapped[str] = mapped_column(String(16), default="lead")
+    # connected mailboxes: file synced mail from or to known contacts at once (True), or only when the
+    # user saves it to the CRM (False) (Bitrix24's "assign e-mails from known clients")
+    mailbox_autofile: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class FormerSlug(Base):
@@ -578,3 +582,69 @@ SEARCH_TABLES = frozenset({"message_search"})
 def managed_by_orm(name: str) -> bool:
     """False for the search index's tables (and SQLite's FTS5 shadow tables), which no model describes."""
     return not any(name == table or name.startswith(f"{table}_") for table in SEARCH_TABLES)
+
+
+class ConnectedMailbox(Base):
+    """A user's own IMAP mailbox that smartbcc syncs (gateway.sync): where it is, how to sign in (the
+    password encrypted with the deployment's mailbox key, gateway.services.secrets), and how its sync goes.
+
+    ``status``: new (not synced yet), syncing, ok, unreachable (the server is down or slow: retried),
+    failing (the credentials stopped working: the owner is told once and syncs stop until they reconnect).
+    ``sync_requested_at`` asks the running server (`smartbcc serve`) for a sync now; ``owner_active_at``
+    is when the owner last opened their mailbox on the web (syncs every ``mailbox_sync_minutes`` while
+    they are active)."""
+
+    __tablename__ = "connected_mailboxes"
+    __table_args__ = (UniqueConstraint("user_id", "host", "username", name="uq_connected_mailboxes_login"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    host: Mapped[str] = mapped_column(String(253))
+    port: Mapped[int] = mapped_column(Integer)
+    security: Mapped[str] = mapped_column(String(16))     # "tls" (implicit, 993) or "starttls" (143)
+    username: Mapped[str] = mapped_column(String(320))
+    secret: Mapped[str] = mapped_column(Text)              # the password, Fernet-encrypted
+    ca_file: Mapped[str] = mapped_column(String(1000), default="")   # a private CA's PEM file; "": the system's
+    first_days: Mapped[int] = mapped_column(Integer, default=30)     # the first sync takes this many days back
+    status: Mapped[str] = mapped_column(String(16), default="new")
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    progress_done: Mapped[int] = mapped_column(Integer, default=0)
+    progress_total: Mapped[int] = mapped_column(Integer, default=0)
+    idle: Mapped[bool] = mapped_column(Boolean, default=False)     # the server offers IDLE
+    synced_at: Mapped[datetime | None] = mapped_column(default=None)
+    sync_requested_at: Mapped[datetime | None] = mapped_column(default=None)
+    owner_active_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MailboxFolder(Base):
+    """One folder of a connected mailbox: its role (inbox, sent, spam, trash; None for the user's own,
+    mirrored as a web mailbox folder, ``folder_id``), its UIDVALIDITY and the last UID fetched."""
+
+    __tablename__ = "mailbox_folders"
+    __table_args__ = (UniqueConstraint("mailbox_id", "name", name="uq_mailbox_folders_name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("connected_mailboxes.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(500))
+    role: Mapped[str | None] = mapped_column(String(16), default=None)
+    folder_id: Mapped[int | None] = mapped_column(ForeignKey("mail_folders.id", ondelete="SET NULL"), default=None)
+    uidvalidity: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_uid: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class MailboxCopy(Base):
+    """A message on the IMAP server (folder and UID) and the stored message it was filed as, with the
+    \\Seen flag as last agreed with the server: a difference on one side is a change made there.
+    ``message_pk`` None with ``state`` "filed": the message was deleted in smartbcc (expunged at the next
+    sync); "quarantined": filing failed and the message waits in the quarantine."""
+
+    __tablename__ = "mailbox_copies"
+    __table_args__ = (UniqueConstraint("folder_pk", "uid", name="uq_mailbox_copies_uid"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    mailbox_id: Mapped[int] = mapped_column(ForeignKey("connected_mailboxes.id", ondelete="CASCADE"), index=True)
+    folder_pk: Mapped[int] = mapped_column(ForeignKey("mailbox_folders.id", ondelete="CASCADE"))
+    uid: Mapped[int] = mapped_column(BigInteger)
+    message_pk: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"), default=None,
+                                                   index=True)
+    seen: Mapped[bool] = mapped_column(Boolean, default=False)
+    state: Mapped[str] = mapped_column(String(16), default="filed")

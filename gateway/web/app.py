@@ -13,7 +13,7 @@ from starlette.staticfiles import StaticFiles
 
 from gateway.config import Settings
 from gateway.store.database import Database
-from gateway.web import api, compose, mailbox, records, review, settings as settings_pages, signin
+from gateway.web import api, compose, mailbox, mailboxes, records, review, settings as settings_pages, signin
 from gateway.web.guard import Guard
 from gateway.web.pages import base_path, not_found, url
 
@@ -43,7 +43,7 @@ def create_app(settings: Settings, db: Database | None = None) -> Guard:
     from pathlib import Path
     routes = [
         Route("/", home, methods=["GET"]),
-        *signin.ROUTES, *mailbox.ROUTES, *compose.ROUTES, *records.ROUTES, *review.ROUTES, *settings_pages.ROUTES,
+        *signin.ROUTES, *mailbox.ROUTES, *mailboxes.ROUTES, *compose.ROUTES, *records.ROUTES, *review.ROUTES, *settings_pages.ROUTES,
         Mount("/api/v1", routes=api.ROUTES),
         Mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static"),
     ]

@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from gateway.services import Conflict, NotFound, ServiceError
-from gateway.services import company_admin, mailbox, message_view, save_to_crm
+from gateway.services import company_admin, mailbox, mailboxes, message_view, save_to_crm
 from gateway.services.web_auth import SessionUser
 from gateway.web.pages import db_of, not_found, render, signed_in, url
 from gateway.web.sanitize import clean
@@ -61,6 +61,9 @@ async def mailbox_page(request: Request, user: SessionUser) -> Response:
     try:
         filters = filters_from(query)
         page = await mailbox.list_page(db_of(request), user, filters, query.get("cursor") or None)
+        connected = await mailboxes.mine(db_of(request), user)
+        if connected:
+            await mailboxes.owner_active(db_of(request), user)     # synced at once, and while active
         record_label = (await message_view.contact_known(db_of(request), user, *filters.record)
                         if filters.record else "")
     except NotFound:
@@ -69,7 +72,8 @@ async def mailbox_page(request: Request, user: SessionUser) -> Response:
         return render(request, "error.html", 400, user=user, title="Cannot show this", detail=str(error))
     current = {key: query.get(key) for key in QUERY_KEYS if query.get(key)}
     return render(request, "mailbox.html", user=user, page=page, filters=filters, current=current,
-                  record_label=record_label, notice=query.get("notice", ""), offer=query.getlist("offer"))
+                  record_label=record_label, notice=query.get("notice", ""), offer=query.getlist("offer"),
+                  connected=connected)
 
 
 def _ids(form: dict[str, Any]) -> list[int]:

@@ -34,6 +34,7 @@ class Section:
 SECTIONS: list[Section] = [
     Section("Your settings", "/settings"),
     Section("Company", "/settings/company", admin_only=True),
+    Section("Connected mailboxes", "/settings/mailboxes"),
 ]
 
 

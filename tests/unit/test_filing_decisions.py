@@ -11,7 +11,7 @@ import pytest
 from gateway.mail.message import ForwardedOriginal, Mailbox
 from gateway.routing.links import (
     INCOMING, OUTGOING, FilingContext, KnownLead, KnownPerson, NewContact, NewDeal, OpenRecord, PlannedLink,
-    RecordRef, Review, explicit_links, inquiry_deal, only_open_records, participant_records, plan_filing,
+    RecordRef, Review, direction, explicit_links, inquiry_deal, only_open_records, participant_records, plan_filing,
 )
 from tests.support.messages import parsed_message as message
 
@@ -121,3 +121,13 @@ def test_plan_filing_links_a_record_once_by_its_first_rule_and_opens_no_review_b
     assert plan.new_deals == (NewDeal("Need 40 chairs", DEE.email),)
     assert [link.rule for link in plan.links] == ["record-address", "participant-created", "inquiry-deal-created"]
     assert plan.reviews == ()
+
+
+@pytest.mark.parametrize("fields, sent_folder, expected", [
+    ({}, False, "outgoing"),                                     # Ada's own mail, Bcc'd or synced
+    ({"from_": (BOB,)}, False, "incoming"),                      # a customer's, in INBOX
+    ({"from_": (BOB,)}, True, "outgoing"),                          # in the Sent folder: sent, whatever its From
+    ({"from_": (Mailbox("ada.private@home.example", "Ada"),)}, True, "outgoing"),   # an address not on file
+])
+def test_direction_of_synced_mail_follows_the_sent_folder_then_the_from(fields, sent_folder, expected):
+    assert direction(message(**fields), replace(CONTEXT, sent_folder=sent_folder)) == expected

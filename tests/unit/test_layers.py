@@ -24,10 +24,13 @@ LAYERS: list[tuple[set[str], str]] = [
     ({"routing", "auth"},
      "pure decisions over parsed mail: which company/record an address names and what a message links "
      "to; who may send and the SPF/DKIM/DMARC verdicts. Neither needs the other"),
-    ({"store"}, "the database: carries out the decisions above in one transaction per message"),
+    ({"store", "imap"}, "the two stores the gateway reads and writes: the database, which carries out the "
+                        "decisions above in one transaction per message; a connected IMAP mailbox (the client)"),
     ({"services"}, "admin operations over the store (and the smarthost), for the CLI and the web app"),
     ({"handlers"}, "the SMTP edge: translates the dialogue into the decisions, the store and a service "
                    "(an alternate address confirmed by mail)"),
+    ({"sync"}, "connected mailboxes: IMAP mail filed through the SMTP edge's own parser and filer, and "
+               "when to sync"),
     ({"ops"}, "the running process seen from outside: metrics of the SMTP edge, probes of the store"),
     ({"web"}, "the web application: over services, beside the SMTP edge (it must not reach into handlers; "
               "see WEB_NEVER)"),

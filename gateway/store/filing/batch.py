@@ -43,6 +43,8 @@ def file_in(session: Session, db: Database, delivery: Delivery) -> Stored:
         message_pk = insert_message(session, db, delivery, owner, plan.direction)
     elif delivery.upload is not None:       # stored before: this copy's pieces are not needed
         raw.drop(session, delivery.upload)
+    if not delivery.link_records:       # kept for the mailbox; filed when the user saves it to the CRM
+        return Stored(message_pk, known.seen is None, 0, 0)
     links_added, records = apply_plan(session, message_pk, plan, delivery.company_id, owner,
                                        fresh=known.seen is None)
     return Stored(message_pk, known.seen is None, links_added, records)

@@ -133,8 +133,10 @@ def load_context(session: Session, db: Database, delivery: Delivery, owner: Owne
         own_addresses=facts.own_addresses,
         addressed=delivery.addressed, auto_link=owner.auto_link,
         excluded_addresses=facts.excluded_addresses, excluded_domains=facts.excluded_domains,
-        max_new_contacts=facts.max_new_contacts, crm_mode=facts.crm_mode,
-        classic_creates=facts.classic_creates, deal_for_new_inquiry=facts.deal_for_new_inquiry,
+        max_new_contacts=facts.max_new_contacts if delivery.create_records else 0, crm_mode=facts.crm_mode,
+        classic_creates=facts.classic_creates,
+        deal_for_new_inquiry=facts.deal_for_new_inquiry and delivery.create_records,
+        sent_folder=delivery.sent_folder,
     )
     emails = [box.email for box in participants(parsed, base)]
     domains = sorted({split_email(email)[1] for email in emails})
@@ -169,7 +171,16 @@ def load_context(session: Session, db: Database, delivery: Delivery, owner: Owne
            "open_records": tuple(open_records), "thread_records": tuple(dict.fromkeys(thread_records)),
            "org_by_domain": tuple((row.value, row.id) for row in found["organization"] if row.value)},
     )
-    return Known(context, found["seen"][0].id if found["seen"] else None)
+    seen = found["seen"][0].id if found["seen"] else None
+    if seen is None and delivery.by_message_id and not parsed.message_id_generated:
+        seen = connection.execute(_SAME_MESSAGE_ID, {
+            "company_id": company_id, "message_id": stored_message_id(parsed, db.mail_domain)}).scalar()
+    return Known(context, seen)
+
+
+_SAME_MESSAGE_ID = (select(Message.id).where(Message.company_id == _COMPANY_ID,
+                                             Message.message_id == bindparam("message_id"))
+                    .order_by(Message.id).limit(1))
 
 
 def _open_of_kind(kind: str) -> Select[str, int, int | None, datetime, Any]:

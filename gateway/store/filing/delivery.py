@@ -27,6 +27,12 @@ class Delivery:
     client_address: str = ""
     antispoof: Judgement | None = None     # the anti-spoofing verdict (gateway.auth); None: not judged
     upload: int | None = None              # ``raw`` already written as this upload's pieces (gateway.store.raw)
+    # a message synced from a connected mailbox (gateway.sync) rather than Bcc'd:
+    sent_folder: bool = False              # it came from the Sent folder: outgoing, whatever its From says
+    create_records: bool = True            # False: links to known contacts only, no record is created
+    link_records: bool = True              # False: stored for the mailbox, filed when the user saves it to CRM
+    by_message_id: bool = False            # the same Message-ID is the same message, whatever its bytes (a
+                                           # client's Sent copy keeps the Bcc header the Bcc'd copy lacks)
 
 
 @dataclass(frozen=True)
