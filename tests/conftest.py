@@ -36,6 +36,7 @@ import shutil
 import threading
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -136,8 +137,13 @@ class MigrationTemplates:
     left for the migrations. Thread-safe (gateways under test run on their own threads and loops).
 
     On PostgreSQL the empty database a copy replaces is renamed away, not dropped, and becomes the next
-    test's empty database (``new_postgres_database``): one CREATE DATABASE per test, not two.
+    test's empty database (``new_postgres_database``): one CREATE DATABASE per test, not two. The copies
+    are made ahead, one at a time on a thread of their own (``READY_COPIES`` waiting), so that a test's
+    ``init`` is two renames; and a test's database is dropped on another thread (``discard``) while the
+    next test runs. ``close`` waits for both.
     """
+
+    READY_COPIES = 2
 
     def __init__(self, folder: Path, basetemp: Path) -> None:
         self.folder = folder
@@ -148,6 +154,9 @@ class MigrationTemplates:
         self._sqlite: Path | None = None
         self._postgres: str | None = None
         self._spare_empty: list[str] = []     # empty, never used by a test, nobody connected
+        self._ready: list[Future[str]] = []   # copies of the template (being) made ahead, nobody connected
+        self._copier = ThreadPoolExecutor(1, thread_name_prefix="template-copies")
+        self._dropper = ThreadPoolExecutor(1, thread_name_prefix="database-drops")
 
     @contextmanager
     def disabled(self) -> Iterator[None]:
@@ -179,10 +188,28 @@ class MigrationTemplates:
         asyncio.run(_pg_admin(f'ALTER DATABASE "{spare}" RENAME TO "{name}"'))
         return _postgres_url_of(name), name
 
+    def discard(self, name: str) -> None:
+        """Drop the test database ``name`` on the drop thread (a drop may wait for a checkpoint)."""
+        self._dropper.submit(drop_postgres_database, name)
+
     def close(self) -> None:
-        for name in [*self._spare_empty, *([self._postgres] if self._postgres else [])]:
+        self._copier.shutdown(wait=True)
+        ready = [future.result() for future in self._ready if future.exception() is None]
+        self._ready.clear()
+        self._dropper.shutdown(wait=True)
+        for name in [*ready, *self._spare_empty, *([self._postgres] if self._postgres else [])]:
             drop_postgres_database(name)
         self._spare_empty.clear()
+
+    def _copy_of_template(self) -> str:
+        """A new copy of the template (run on the copy thread)."""
+        name = f"{_TEST_DATABASE_PREFIX}{uuid.uuid4().hex[:12]}"
+        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{self._postgres}"'))
+        return name
+
+    def _make_ready(self) -> None:
+        while len(self._ready) < self.READY_COPIES:
+            self._ready.append(self._copier.submit(self._copy_of_template))
 
     @staticmethod
     def _migrate(settings: Settings, real_upgrade: Callable[[AsyncEngine], Awaitable[object]]) -> None:
@@ -225,13 +252,19 @@ class MigrationTemplates:
             asyncio.run(_pg_admin(f'CREATE DATABASE "{template}"'))
             self._postgres = template
             self._migrate(_settings_for(self.folder / "postgres", _postgres_url_of(template)), _REAL_UPGRADE)
+        self._make_ready()
+        copy = self._ready.pop(0).result()
         spare = f"{_TEST_DATABASE_PREFIX}{uuid.uuid4().hex[:12]}"
-        try:
-            asyncio.run(_pg_admin(f'ALTER DATABASE "{name}" RENAME TO "{spare}"'))
+        try:     # one transaction: the empty database goes away and the copy takes its name, or neither
+            asyncio.run(_pg_admin(f'ALTER DATABASE "{name}" RENAME TO "{spare}";'
+                                  f' ALTER DATABASE "{copy}" RENAME TO "{name}"'))
         except Exception:  # noqa: BLE001 - opened meanwhile (it is left as it was): the migrations do it
+            unused: Future[str] = Future()
+            unused.set_result(copy)
+            self._ready.insert(0, unused)
             return False
         self._spare_empty.append(spare)
-        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{self._postgres}"'))
+        self._make_ready()
         self.copies += 1
         return True
 
@@ -309,7 +342,9 @@ def _test_database(backend: str, data_dir: Path) -> Iterator[Settings]:
     try:
         yield _settings_for(data_dir, database_url)
     finally:
-        if name:
+        if name and _templates:
+            _templates[0].discard(name)
+        elif name:
             drop_postgres_database(name)
 
 
