@@ -24,7 +24,10 @@ The real server: the ``gateway`` fixture runs it on a loopback port over the tes
     @pytest.mark.gateway_settings(max_sessions=3, session_timeout=1.0)
     def test_x(gateway): ...
 
-and ``smarthost`` is a capturing SMTP server the gateway of the same test sends through. The helpers the
+and ``smarthost`` is a capturing SMTP server the gateway of the same test sends through.
+
+Web passwords are hashed in the test process with argon2's cheapest parameters (``cheap_password_hashes``):
+the shipped cost (tests/unit/test_password_hashing.py pins it) is most of a web test's CPU time otherwise. The helpers the
 tests import are in tests/support/ (tests.support.<module>); fixtures are here and in the conftest.py files.
 """
 
@@ -41,10 +44,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher, profiles
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.config import Settings, load_settings
+from gateway.services import web_auth
 from gateway.store import migrate
 from gateway.store.engine import make_engine
 from gateway.store.models import DeploymentSetting
@@ -313,6 +318,22 @@ def migration_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mi
         finally:
             _templates.remove(templates)
             templates.close()
+
+
+SHIPPED_PASSWORD_HASHER = web_auth._HASHER
+SHIPPED_DUMMY_HASH = web_auth._DUMMY
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes() -> Iterator[None]:
+    """Web passwords set and checked in this process are argon2id hashes at argon2's cheapest cost (the
+    ``CHEAPEST`` profile, made for tests), the unknown address's stand-in hash too, so that both ways of a
+    sign-in still cost the same; a ``smartbcc`` subprocess hashes at the shipped cost."""
+    cheap = PasswordHasher.from_parameters(profiles.CHEAPEST)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(web_auth, "_HASHER", cheap)
+        patch.setattr(web_auth, "_DUMMY", cheap.hash("no user has this password"))
+        yield
 
 
 @pytest.fixture(autouse=True)
