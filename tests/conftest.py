@@ -16,7 +16,11 @@ tests marked ``migrations``. tests/integration/test_template_database.py proves 
 the schema the migrations make.
 
 Under pytest-xdist every worker has its own templates, databases (unique names), temporary folders
-and Hypothesis example database.
+and Hypothesis example database. The tests of a module that use a module-scoped fixture share one
+worker (an ``xdist_group`` of the module's, unless they name one), so that the fixture is made once,
+not once per stretch of that module's tests a worker happens to get; and the tests known to take
+seconds (``SLOW_FIRST``, and those marked ``browser``) are handed out first, so that the run does not
+end with one worker finishing a long test while the other waits.
 
 The real server: the ``gateway`` fixture runs it on a loopback port over the test's seeded database
 (``gateway.seed``), with the settings of the test's ``gateway_settings`` marker over ``settings``::
@@ -64,6 +68,33 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "gateway_settings(**overrides): the settings (Settings field names) the `gateway` fixture "
                    "runs the server with, over the test's `settings`; a test's marker wins over its module's")
+
+
+SLOW_FIRST = (
+    "tests/bench/", "tests/web/test_serving.py", "tests/e2e/test_walkthrough.py", "tests/e2e/test_faults_kill.py",
+    "tests/e2e/test_two_gateways.py", "tests/e2e/test_send_from_record.py", "tests/e2e/test_faults_logging.py",
+    "tests/cli/test_cli_deployment.py", "tests/e2e/test_hostile_terminal.py", "tests/e2e/test_ops_lifecycle.py",
+)
+"""Test files (or folders) whose tests take seconds each: started first (see the module's docstring)."""
+
+
+def _module_scoped(item: pytest.Item) -> bool:
+    definitions = getattr(item, "_fixtureinfo", None)
+    if definitions is None:
+        return False
+    return any(fixture.scope == "module" for fixtures in definitions.name2fixturedefs.values()
+               for fixture in fixtures)
+
+
+@pytest.hookimpl(tryfirst=True)      # before pytest-xdist reads the xdist_group markers
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None and _module_scoped(item):
+            item.add_marker(pytest.mark.xdist_group(name=item.nodeid.split("::")[0]))
+
+    def slow(item: pytest.Item) -> bool:
+        return item.get_closest_marker("browser") is not None or item.nodeid.startswith(SLOW_FIRST)
+    items.sort(key=lambda item: not slow(item))     # stable: the order is kept within each part
 
 
 def _hypothesis_per_worker() -> None:
@@ -148,7 +179,7 @@ class MigrationTemplates:
     next test runs. ``close`` waits for both.
     """
 
-    READY_COPIES = 2
+    READY_COPIES = 1
 
     def __init__(self, folder: Path, basetemp: Path) -> None:
         self.folder = folder
@@ -202,9 +233,13 @@ class MigrationTemplates:
         ready = [future.result() for future in self._ready if future.exception() is None]
         self._ready.clear()
         self._dropper.shutdown(wait=True)
-        for name in [*ready, *self._spare_empty, *([self._postgres] if self._postgres else [])]:
-            drop_postgres_database(name)
+        names = [*ready, *self._spare_empty, *([self._postgres] if self._postgres else [])]
         self._spare_empty.clear()
+
+        async def drop_all() -> None:      # at once: the server may wait for a checkpoint on each
+            await asyncio.gather(*(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)') for name in names))
+        if names:
+            asyncio.run(drop_all())
 
     def _copy_of_template(self) -> str:
         """A new copy of the template (run on the copy thread)."""
