@@ -165,6 +165,14 @@ def drop_postgres_database(name: str) -> None:
     asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+def _drop_postgres_databases(names: list[str]) -> None:
+    """Drop the test databases ``names`` at once (concurrent drops wait for the same checkpoints)."""
+    async def drop_all() -> None:
+        await asyncio.gather(*(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)') for name in names))
+    if names:
+        asyncio.run(drop_all())
+
+
 class MigrationTemplates:
     """One migrated template database per backend for this test process, and the copies made of it.
 
@@ -175,11 +183,12 @@ class MigrationTemplates:
     On PostgreSQL the empty database a copy replaces is renamed away, not dropped, and becomes the next
     test's empty database (``new_postgres_database``): one CREATE DATABASE per test, not two. The copies
     are made ahead, one at a time on a thread of their own (``READY_COPIES`` waiting), so that a test's
-    ``init`` is two renames; and a test's database is dropped on another thread (``discard``) while the
-    next test runs. ``close`` waits for both.
+    ``init`` is two renames; and the tests' databases are dropped by batches on another thread
+    (``discard``) while the next tests run. ``close`` waits for both.
     """
 
     READY_COPIES = 1
+    DROP_BATCH = 8
 
     def __init__(self, folder: Path, basetemp: Path) -> None:
         self.folder = folder
@@ -191,6 +200,7 @@ class MigrationTemplates:
         self._postgres: str | None = None
         self._spare_empty: list[str] = []     # empty, never used by a test, nobody connected
         self._ready: list[Future[str]] = []   # copies of the template (being) made ahead, nobody connected
+        self._used: list[str] = []            # test databases to drop with the next batch
         self._copier = ThreadPoolExecutor(1, thread_name_prefix="template-copies")
         self._dropper = ThreadPoolExecutor(1, thread_name_prefix="database-drops")
 
@@ -225,21 +235,23 @@ class MigrationTemplates:
         return _postgres_url_of(name), name
 
     def discard(self, name: str) -> None:
-        """Drop the test database ``name`` on the drop thread (a drop may wait for a checkpoint)."""
-        self._dropper.submit(drop_postgres_database, name)
+        """Drop the test database ``name``: on the drop thread, ``DROP_BATCH`` at once (each drop makes the
+        server checkpoint, and drops made together share their checkpoints)."""
+        with self._lock:
+            self._used.append(name)
+            if len(self._used) < self.DROP_BATCH:
+                return
+            batch, self._used = self._used, []
+        self._dropper.submit(_drop_postgres_databases, batch)
 
     def close(self) -> None:
         self._copier.shutdown(wait=True)
         ready = [future.result() for future in self._ready if future.exception() is None]
         self._ready.clear()
         self._dropper.shutdown(wait=True)
-        names = [*ready, *self._spare_empty, *([self._postgres] if self._postgres else [])]
+        _drop_postgres_databases([*ready, *self._used, *self._spare_empty, *([self._postgres] if self._postgres else [])])
+        self._used.clear()
         self._spare_empty.clear()
-
-        async def drop_all() -> None:      # at once: the server may wait for a checkpoint on each
-            await asyncio.gather(*(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)') for name in names))
-        if names:
-            asyncio.run(drop_all())
 
     def _copy_of_template(self) -> str:
         """A new copy of the template (run on the copy thread)."""
