@@ -88,9 +88,10 @@ def _module_scoped(item: pytest.Item) -> bool:
 
 @pytest.hookimpl(tryfirst=True)      # before pytest-xdist reads the xdist_group markers
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None and _module_scoped(item):
-            item.add_marker(pytest.mark.xdist_group(name=item.nodeid.split("::")[0]))
+    if getattr(config.option, "loadgroup", False):      # a pytest-xdist worker of a --dist loadgroup run
+        for item in items:
+            if item.get_closest_marker("xdist_group") is None and _module_scoped(item):
+                item.add_marker(pytest.mark.xdist_group(name=item.nodeid.split("::")[0]))
 
     def slow(item: pytest.Item) -> bool:
         return item.get_closest_marker("browser") is not None or item.nodeid.startswith(SLOW_FIRST)
