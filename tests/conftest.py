@@ -28,11 +28,11 @@ The real server: the ``gateway`` fixture runs it on a loopback port over the tes
     @pytest.mark.gateway_settings(max_sessions=3, session_timeout=1.0)
     def test_x(gateway): ...
 
-and ``smarthost`` is a capturing SMTP server the gateway of the same test sends through.
-
-Web passwords are hashed in the test process with argon2's cheapest parameters (``cheap_password_hashes``):
-the shipped cost (tests/unit/test_password_hashing.py pins it) is most of a web test's CPU time otherwise. The helpers the
+and ``smarthost`` is a capturing SMTP server the gateway of the same test sends through. The helpers the
 tests import are in tests/support/ (tests.support.<module>); fixtures are here and in the conftest.py files.
+
+Web passwords are hashed in the test processes at argon2's cheapest cost (``cheap_password_hashes``): at
+the shipped cost, which tests/unit/test_password_hashing.py pins, hashing was most of a web test's CPU time.
 """
 
 from __future__ import annotations
@@ -250,7 +250,8 @@ class MigrationTemplates:
         ready = [future.result() for future in self._ready if future.exception() is None]
         self._ready.clear()
         self._dropper.shutdown(wait=True)
-        _drop_postgres_databases([*ready, *self._used, *self._spare_empty, *([self._postgres] if self._postgres else [])])
+        template = [self._postgres] if self._postgres else []
+        _drop_postgres_databases([*ready, *self._used, *self._spare_empty, *template])
         self._used.clear()
         self._spare_empty.clear()
 
