@@ -16,7 +16,11 @@ tests marked ``migrations``. tests/integration/test_template_database.py proves 
 the schema the migrations make.
 
 Under pytest-xdist every worker has its own templates, databases (unique names), temporary folders
-and Hypothesis example database.
+and Hypothesis example database. The tests of a module that use a module-scoped fixture share one
+worker (an ``xdist_group`` of the module's, unless they name one), so that the fixture is made once,
+not once per stretch of that module's tests a worker happens to get; and the tests known to take
+seconds (``SLOW_FIRST``, and those marked ``browser``) are handed out first, so that the run does not
+end with one worker finishing a long test while the other waits.
 
 The real server: the ``gateway`` fixture runs it on a loopback port over the test's seeded database
 (``gateway.seed``), with the settings of the test's ``gateway_settings`` marker over ``settings``::
@@ -26,6 +30,9 @@ The real server: the ``gateway`` fixture runs it on a loopback port over the tes
 
 and ``smarthost`` is a capturing SMTP server the gateway of the same test sends through. The helpers the
 tests import are in tests/support/ (tests.support.<module>); fixtures are here and in the conftest.py files.
+
+Web passwords are hashed in the test processes at argon2's cheapest cost (``cheap_password_hashes``): at
+the shipped cost, which tests/unit/test_password_hashing.py pins, hashing was most of a web test's CPU time.
 """
 
 from __future__ import annotations
@@ -36,14 +43,17 @@ import shutil
 import threading
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher, profiles
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.config import Settings, load_settings
+from gateway.services import web_auth
 from gateway.store import migrate
 from gateway.store.engine import make_engine
 from gateway.store.models import DeploymentSetting
@@ -58,6 +68,34 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "gateway_settings(**overrides): the settings (Settings field names) the `gateway` fixture "
                    "runs the server with, over the test's `settings`; a test's marker wins over its module's")
+
+
+SLOW_FIRST = (
+    "tests/bench/", "tests/web/test_serving.py", "tests/e2e/test_walkthrough.py", "tests/e2e/test_faults_kill.py",
+    "tests/e2e/test_two_gateways.py", "tests/e2e/test_send_from_record.py", "tests/e2e/test_faults_logging.py",
+    "tests/cli/test_cli_deployment.py", "tests/e2e/test_hostile_terminal.py", "tests/e2e/test_ops_lifecycle.py",
+)
+"""Test files (or folders) whose tests take seconds each: started first (see the module's docstring)."""
+
+
+def _module_scoped(item: pytest.Item) -> bool:
+    definitions = getattr(item, "_fixtureinfo", None)
+    if definitions is None:
+        return False
+    return any(fixture.scope == "module" for fixtures in definitions.name2fixturedefs.values()
+               for fixture in fixtures)
+
+
+@pytest.hookimpl(tryfirst=True)      # before pytest-xdist reads the xdist_group markers
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if getattr(config.option, "loadgroup", False):      # a pytest-xdist worker of a --dist loadgroup run
+        for item in items:
+            if item.get_closest_marker("xdist_group") is None and _module_scoped(item):
+                item.add_marker(pytest.mark.xdist_group(name=item.nodeid.split("::")[0]))
+
+    def slow(item: pytest.Item) -> bool:
+        return item.get_closest_marker("browser") is not None or item.nodeid.startswith(SLOW_FIRST)
+    items.sort(key=lambda item: not slow(item))     # stable: the order is kept within each part
 
 
 def _hypothesis_per_worker() -> None:
@@ -128,6 +166,14 @@ def drop_postgres_database(name: str) -> None:
     asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+def _drop_postgres_databases(names: list[str]) -> None:
+    """Drop the test databases ``names`` at once (concurrent drops wait for the same checkpoints)."""
+    async def drop_all() -> None:
+        await asyncio.gather(*(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)') for name in names))
+    if names:
+        asyncio.run(drop_all())
+
+
 class MigrationTemplates:
     """One migrated template database per backend for this test process, and the copies made of it.
 
@@ -136,8 +182,14 @@ class MigrationTemplates:
     left for the migrations. Thread-safe (gateways under test run on their own threads and loops).
 
     On PostgreSQL the empty database a copy replaces is renamed away, not dropped, and becomes the next
-    test's empty database (``new_postgres_database``): one CREATE DATABASE per test, not two.
+    test's empty database (``new_postgres_database``): one CREATE DATABASE per test, not two. The copies
+    are made ahead, one at a time on a thread of their own (``READY_COPIES`` waiting), so that a test's
+    ``init`` is two renames; and the tests' databases are dropped by batches on another thread
+    (``discard``) while the next tests run. ``close`` waits for both.
     """
+
+    READY_COPIES = 1
+    DROP_BATCH = 8
 
     def __init__(self, folder: Path, basetemp: Path) -> None:
         self.folder = folder
@@ -148,6 +200,10 @@ class MigrationTemplates:
         self._sqlite: Path | None = None
         self._postgres: str | None = None
         self._spare_empty: list[str] = []     # empty, never used by a test, nobody connected
+        self._ready: list[Future[str]] = []   # copies of the template (being) made ahead, nobody connected
+        self._used: list[str] = []            # test databases to drop with the next batch
+        self._copier = ThreadPoolExecutor(1, thread_name_prefix="template-copies")
+        self._dropper = ThreadPoolExecutor(1, thread_name_prefix="database-drops")
 
     @contextmanager
     def disabled(self) -> Iterator[None]:
@@ -179,10 +235,35 @@ class MigrationTemplates:
         asyncio.run(_pg_admin(f'ALTER DATABASE "{spare}" RENAME TO "{name}"'))
         return _postgres_url_of(name), name
 
+    def discard(self, name: str) -> None:
+        """Drop the test database ``name``: on the drop thread, ``DROP_BATCH`` at once (each drop makes the
+        server checkpoint, and drops made together share their checkpoints)."""
+        with self._lock:
+            self._used.append(name)
+            if len(self._used) < self.DROP_BATCH:
+                return
+            batch, self._used = self._used, []
+        self._dropper.submit(_drop_postgres_databases, batch)
+
     def close(self) -> None:
-        for name in [*self._spare_empty, *([self._postgres] if self._postgres else [])]:
-            drop_postgres_database(name)
+        self._copier.shutdown(wait=True)
+        ready = [future.result() for future in self._ready if future.exception() is None]
+        self._ready.clear()
+        self._dropper.shutdown(wait=True)
+        template = [self._postgres] if self._postgres else []
+        _drop_postgres_databases([*ready, *self._used, *self._spare_empty, *template])
+        self._used.clear()
         self._spare_empty.clear()
+
+    def _copy_of_template(self) -> str:
+        """A new copy of the template (run on the copy thread)."""
+        name = f"{_TEST_DATABASE_PREFIX}{uuid.uuid4().hex[:12]}"
+        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{self._postgres}"'))
+        return name
+
+    def _make_ready(self) -> None:
+        while len(self._ready) < self.READY_COPIES:
+            self._ready.append(self._copier.submit(self._copy_of_template))
 
     @staticmethod
     def _migrate(settings: Settings, real_upgrade: Callable[[AsyncEngine], Awaitable[object]]) -> None:
@@ -225,13 +306,19 @@ class MigrationTemplates:
             asyncio.run(_pg_admin(f'CREATE DATABASE "{template}"'))
             self._postgres = template
             self._migrate(_settings_for(self.folder / "postgres", _postgres_url_of(template)), _REAL_UPGRADE)
+        self._make_ready()
+        copy = self._ready.pop(0).result()
         spare = f"{_TEST_DATABASE_PREFIX}{uuid.uuid4().hex[:12]}"
-        try:
-            asyncio.run(_pg_admin(f'ALTER DATABASE "{name}" RENAME TO "{spare}"'))
+        try:     # one transaction: the empty database goes away and the copy takes its name, or neither
+            asyncio.run(_pg_admin(f'ALTER DATABASE "{name}" RENAME TO "{spare}";'
+                                  f' ALTER DATABASE "{copy}" RENAME TO "{name}"'))
         except Exception:  # noqa: BLE001 - opened meanwhile (it is left as it was): the migrations do it
+            unused: Future[str] = Future()
+            unused.set_result(copy)
+            self._ready.insert(0, unused)
             return False
         self._spare_empty.append(spare)
-        asyncio.run(_pg_admin(f'CREATE DATABASE "{name}" TEMPLATE "{self._postgres}"'))
+        self._make_ready()
         self.copies += 1
         return True
 
@@ -282,6 +369,22 @@ def migration_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mi
             templates.close()
 
 
+SHIPPED_PASSWORD_HASHER = web_auth._HASHER
+SHIPPED_DUMMY_HASH = web_auth._DUMMY
+
+
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashes() -> Iterator[None]:
+    """Web passwords set and checked in this process are argon2id hashes at argon2's cheapest cost (the
+    ``CHEAPEST`` profile, made for tests), the unknown address's stand-in hash too, so that both ways of a
+    sign-in still cost the same; a ``smartbcc`` subprocess hashes at the shipped cost."""
+    cheap = PasswordHasher.from_parameters(profiles.CHEAPEST)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(web_auth, "_HASHER", cheap)
+        patch.setattr(web_auth, "_DUMMY", cheap.hash("no user has this password"))
+        yield
+
+
 @pytest.fixture(autouse=True)
 def _real_migrations_when_marked(request: pytest.FixtureRequest,
                                  migration_templates: MigrationTemplates) -> Iterator[None]:
@@ -309,7 +412,9 @@ def _test_database(backend: str, data_dir: Path) -> Iterator[Settings]:
     try:
         yield _settings_for(data_dir, database_url)
     finally:
-        if name:
+        if name and _templates:
+            _templates[0].discard(name)
+        elif name:
             drop_postgres_database(name)
 
 

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from gateway.cli import cli
 from gateway.services.deployment import database_display
 from tests.support.clitest import RAW, Smartbcc, store_message
+from tests.support.gwtest import sqlite_only
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -80,6 +81,7 @@ def _run(settings, *args: str) -> subprocess.CompletedProcess:
                           capture_output=True, timeout=60)
 
 
+@sqlite_only     # exit codes of the process; test_every_command_asks_for_init_first runs on both databases
 def test_console_script_exit_codes(bare, settings):
     missing = _run(settings, "company", "list")
     assert missing.returncode == 1 and missing.stdout == b""

@@ -40,7 +40,7 @@ def _assert_a_line_each(records: list[logging.LogRecord], kinds: int) -> None:
 
 
 def test_a_locked_database_logs_a_line_per_failed_message(settings, caplog):
-    settings = settings.replace(lock_timeout=0.2, error_sleep_time=0)    # errors here are the database's
+    settings = settings.replace(lock_timeout=0.05, error_sleep_time=0)   # errors here are the database's
     seed(settings)
     caplog.set_level(logging.INFO)
     with ThreadedGateway(settings) as gateway:

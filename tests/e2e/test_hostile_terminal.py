@@ -22,7 +22,7 @@ from gateway.services import quarantine
 from gateway.cli import cli
 from gateway.store.filing import batch as filing_batch
 from gateway.store.models import Company, Deal, utcnow
-from tests.support.gwtest import ThreadedGateway, seed, with_db
+from tests.support.gwtest import ThreadedGateway, seed, sqlite_only, with_db
 from tests.support.rawsmtp import COMPANY, USER, Raw
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -165,6 +165,7 @@ def test_json_output_is_exact_and_has_no_raw_control_codes(settings, hostile):
     assert "line two \x1b[2J\x1b]0;pwned\x07\x1b[31mred\x08\n\x7f\x9b31m\x85\u202ereversed" in shown["text_body"]
 
 
+@sqlite_only     # what a process prints is the output layer's: the CliRunner tests above run on both databases
 def test_subprocess_output_never_carries_control_codes(settings, hostile):
     for command, shown in _commands(hostile)[:2]:
         done = subprocess.run([sys.executable, "-m", "gateway.cli", *command], env=_env(settings), cwd=ROOT,
@@ -174,6 +175,7 @@ def test_subprocess_output_never_carries_control_codes(settings, hostile):
         assert shown in done.stdout.decode("utf-8")
 
 
+@sqlite_only     # the terminal check is the output layer's, whatever the database
 def test_export_refuses_to_write_raw_bytes_to_a_terminal(settings, hostile, tmp_path):
     primary, secondary = pty.openpty()
     try:

@@ -16,7 +16,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from gateway.store.models import QuarantinedMessage
-from tests.support.gwtest import ThreadedGateway, free_port, seed, with_db
+from tests.support.gwtest import ThreadedGateway, free_port, seed, sqlite_only, with_db
 from tests.support.rawsmtp import COMPANY, USER, Raw, message, wait_for
 
 TRANSACTION_LOGGER = "smartbcc.transaction"
@@ -273,6 +273,7 @@ def test_log_values_from_the_client_cannot_forge_fields(settings, caplog):
     assert lines[0]["outcome"] == "refused"
 
 
+@sqlite_only     # the process's log and metrics port; the counters on both databases are tested above
 def test_serve_process_logs_transactions_and_serves_metrics(settings, tmp_path):
     """`smartbcc serve` as ops run it: SMARTBCC_METRICS_PORT from the environment, lines on stderr."""
     from test_ops_lifecycle import serve
@@ -297,6 +298,7 @@ def test_serve_process_logs_transactions_and_serves_metrics(settings, tmp_path):
     assert f"metrics on http://127.0.0.1:{metrics_port}/metrics" in log.read_text()
 
 
+@sqlite_only     # the port is taken before the database is used
 def test_serve_with_the_metrics_port_taken_says_what_to_fix(settings, tmp_path):
     import subprocess
     import sys

@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 
 from gateway.config import ConfigError, load_settings
-from tests.support.gwtest import ThreadedGateway, free_port, make_certificate, messages, seed, wait_listening
+from tests.support.gwtest import (
+    ThreadedGateway, free_port, make_certificate, messages, seed, sqlite_only, wait_listening,
+)
 from tests.support.rawsmtp import Raw, message
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,6 +58,7 @@ def wait_for(condition, seconds: float = 10.0) -> bool:
     return False
 
 
+@sqlite_only     # the certificate is the SMTP side's; no database work differs
 def test_sighup_reloads_the_certificate_and_a_broken_one_is_not_taken(settings, tmp_path):
     seed(settings)
     live = tmp_path / "tls"

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from gateway.store.models import Message, RecordEmail
-from tests.support.gwtest import ThreadedGateway, messages, persons, seed, with_db
+from tests.support.gwtest import ThreadedGateway, messages, persons, seed, sqlite_only, with_db
 
 
 def smartbcc(settings, smarthost_address: str, *args: str) -> subprocess.CompletedProcess[str]:
@@ -93,6 +93,7 @@ def test_send_from_a_deal_then_file_the_reply(settings, smarthost, tmp_path: Pat
     assert ("deal", seeded.deal_id, "thread") in filed.links
 
 
+@sqlite_only     # the smarthost refuses before anything is stored
 def test_send_fails_cleanly_when_the_smarthost_refuses(settings, tmp_path: Path):
     seed(settings)
     body = tmp_path / "body.txt"

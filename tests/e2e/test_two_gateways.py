@@ -33,7 +33,8 @@ def test_two_gateways_on_one_database_store_each_message_once(settings, tmp_path
     seeded = seed(settings)
     ports = [free_port(), free_port()]
     logs = [tmp_path / "first.log", tmp_path / "second.log"]
-    processes = [serve(settings, port, log) for port, log in zip(ports, logs)]
+    with ThreadPoolExecutor(2) as starting:      # both start at once, as an MX pair's hosts do
+        processes = list(starting.map(lambda port, log: serve(settings, port, log), ports, logs))
     try:
         with ThreadPoolExecutor(16) as pool:
             futures = {(number, port): pool.submit(_send, port, seeded.company_address, number)
