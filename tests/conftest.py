@@ -370,7 +370,7 @@ def migration_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Mi
 
 
 SHIPPED_PASSWORD_HASHER = web_auth._HASHER
-SHIPPED_DUMMY_HASH = web_auth._DUMMY
+SHIPPED_DUMMY_HASH = web_auth._dummy()
 
 
 @pytest.fixture(scope="session", autouse=True)

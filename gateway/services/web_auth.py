@@ -34,7 +34,16 @@ WINDOW = timedelta(minutes=15)       # failed sign-ins are counted over this lon
 CODE_MINUTES = 15                    # a mailed sign-in code is good this long, once
 MIN_PASSWORD = 10
 _HASHER = PasswordHasher()
-_DUMMY = _HASHER.hash("no user has this password")   # verified against for unknown addresses: same time
+_DUMMY: str | None = None    # verified against for unknown addresses (same time); hashed on first use
+
+
+def _dummy() -> str:
+    """The stand-in hash an unknown address is checked against, made once per process when first needed
+    (not at import: every `smartbcc` command would pay for a hash it does not use)."""
+    global _DUMMY
+    if _DUMMY is None:
+        _DUMMY = _HASHER.hash("no user has this password")
+    return _DUMMY
 
 
 class SignInRefused(ServiceError):
@@ -155,7 +164,7 @@ async def password_sign_in(db: Database, email: str, password: str, client: str)
         await _check_rate(session, db, keys)
         user = await session.scalar(select(User).where(User.email == email))
         stored = await session.get(WebPassword, user.id) if user is not None else None
-    good = await asyncio.to_thread(_verify, stored.hash if stored else _DUMMY, password)
+    good = await asyncio.to_thread(_verify, stored.hash if stored else _dummy(), password)
     if not (good and user is not None and stored is not None and user.active):
         raise await _failed(db, keys)
     async with db.sessions() as session, session.begin():
