@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import (
     JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text,
-    UniqueConstraint,
+    UniqueConstraint, false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -85,6 +85,11 @@ class Company(Base):
     allow_any_address: Mapped[bool] = mapped_column(Boolean, default=False)
     # with allow_any_address: what an address the CRM does not know yet becomes, "lead" or "contact"
     any_address_creates: Mapped[str] = mapped_column(String(16), default="lead")
+    # the domains of the company's colleagues: their addresses that are not users make no contact;
+    # None: ``domain`` alone
+    own_domains: Mapped[list | None] = mapped_column(JSON, default=None)
+    # an unknown company domain (not a free-mail provider's) makes an organization for its new contacts
+    create_orgs: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class FormerSlug(Base):
@@ -329,6 +334,8 @@ class Message(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     # what the parser's budget cut or skipped, one per line; "" when every field was read whole
     parse_degraded: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # which participants filing made no record for, and why, one per line (gateway.routing.links)
+    filing_notes: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     links: Mapped[list["Link"]] = relationship(
         back_populates="message", cascade="all, delete-orphan", passive_deletes=True)
