@@ -166,7 +166,8 @@ async def _check(db: Database, user_email: str, kind: str, record_id: int,
             to = listing.recipients[0].email
         holder = await _holder(session, company.id, to)
         verdict = check_address(context, to, known_to_crm=holder is not None,
-                                any_address_creates=company.any_address_creates)
+                                any_address_creates=("contact" if company.crm_mode == "simple"   # no leads
+                                                     else company.any_address_creates))
     if not verdict.allowed:
         raise ServiceError(verdict.reason)
     return user, company, to, verdict, holder
