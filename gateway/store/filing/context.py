@@ -70,7 +70,15 @@ _KNOWN: CompoundSelect[str, int, str | None, int | None, int] = union_all(
            Person.org_id, RecordEmail.id)
     .outerjoin(Person, (RecordEmail.kind == "person") & (Person.id == RecordEmail.record_id))
     .where(RecordEmail.company_id == _COMPANY_ID, RecordEmail.email.in_(_EMAILS),
-           RecordEmail.kind.in_(("person", "lead", "org"))),
+           RecordEmail.kind.in_(("person", "org"))),
+    # a lead's other addresses: an open lead's are its own, a converted lead's file on its deal
+    select(literal("other lead"), Lead.id, RecordEmail.email, null(), RecordEmail.id)
+    .join(Lead, (RecordEmail.kind == "lead") & (Lead.id == RecordEmail.record_id))
+    .where(RecordEmail.company_id == _COMPANY_ID, RecordEmail.email.in_(_EMAILS), Lead.status == "open"),
+    select(literal("converted"), Lead.converted_deal_id, RecordEmail.email, null(), RecordEmail.id)
+    .join(Lead, (RecordEmail.kind == "lead") & (Lead.id == RecordEmail.record_id))
+    .where(RecordEmail.company_id == _COMPANY_ID, RecordEmail.email.in_(_EMAILS), Lead.status == "converted",
+           Lead.converted_deal_id.is_not(None)),
     select(literal("organization"), Organization.id, Organization.domain, null(), Organization.id)
     .where(Organization.company_id == _COMPANY_ID, Organization.domain.in_(bindparam("domains", expanding=True))),
     # the same message stored before (a retry): then only links are added
