@@ -57,7 +57,8 @@ def show(app: App, slug: str, as_json: bool) -> None:
         return
     view = details.company
     lines([("id", view.id), ("name", view.name), ("slug", view.slug), ("domain", view.domain),
-           ("address", view.address), ("crm mode", view.crm_mode), ("created", view.created_at),
+           ("address", view.address), ("crm mode", view.crm_mode),
+           ("own domains", ", ".join(view.own_domains) or "(none)"), ("created", view.created_at),
            *details.counts.items()])
 
 

@@ -15,6 +15,7 @@ from gateway.crm.conversion import ACTIVITIES, LEADS_TO, ConversionOptions
 from gateway.services.crm_mode import ConvertedLead, convert_active_leads
 from gateway.services.errors import Conflict, NotFound, ServiceError, company_by_slug, user_by_email
 from gateway.store.database import Database, rows_matched
+from gateway.store.filing.context import own_domains_of
 from gateway.store.models import Exclusion, utcnow
 
 CRM_MODES = ("simple", "classic")
@@ -67,8 +68,8 @@ async def company_settings(db: Database, slug: str) -> CompanySettings:
 
 
 def own_domains(domain: str, setting: list[str] | None) -> tuple[str, ...]:
-    """The company's own domains: the setting, or the company's domain while it was never changed."""
-    return tuple(sorted(setting if setting is not None else [domain]))
+    """The company's own domains, sorted: the setting, or the company's domain while it was never changed."""
+    return tuple(sorted(own_domains_of(domain, setting)))
 
 
 def _domain(value: str) -> str:

@@ -10,11 +10,14 @@ from gateway.services import users
 def test_own_domains_and_create_orgs_settings(seeded, smartbcc):
     shown = smartbcc.json("company", "set", "acme")
     assert (shown["own_domains"], shown["create_orgs"]) == (["acme.example"], False)    # the company's domain
+    assert smartbcc.json("company", "show", "acme")["own_domains"] == ["acme.example"]
     view = smartbcc.json("company", "set", "acme", "--own-domain", "Acme-Labs.example", "--create-orgs")
     assert (view["own_domains"], view["create_orgs"]) == (["acme-labs.example", "acme.example"], True)
     text = smartbcc.ok("company", "set", "acme", "--remove-own-domain", "acme.example", "--no-create-orgs")
     assert "acme-labs.example" in text and "create organizations" in text
     assert smartbcc.json("company", "set", "acme")["own_domains"] == ["acme-labs.example"]
+    assert smartbcc.json("company", "show", "acme")["own_domains"] == ["acme-labs.example"]
+    assert "acme-labs.example" in smartbcc.ok("company", "show", "acme")
     assert "not among acme's own domains (acme-labs.example)" in smartbcc.fails(
         "company", "set", "acme", "--remove-own-domain", "acme.example")
     assert "is not a domain" in smartbcc.fails("company", "set", "acme", "--own-domain", "not a domain")
