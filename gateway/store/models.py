@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import (
     JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text,
-    UniqueConstraint, false,
+    UniqueConstraint,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -89,7 +89,7 @@ class Company(Base):
     # None: ``domain`` alone
     own_domains: Mapped[list | None] = mapped_column(JSON, default=None)
     # an unknown company domain (not a free-mail provider's) makes an organization for its new contacts
-    create_orgs: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    create_orgs: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
 class FormerSlug(Base):

@@ -25,7 +25,8 @@ depends_on: Union[str, Sequence[str], None] = None
 def upgrade() -> None:
     with op.batch_alter_table("companies") as batch:
         batch.add_column(sa.Column("own_domains", sa.JSON(), nullable=True))
-        batch.add_column(sa.Column("create_orgs", sa.Boolean(), nullable=False, server_default=sa.false()))
+        # a plain string default: SQLite adds the column in place instead of copying the table
+        batch.add_column(sa.Column("create_orgs", sa.Boolean(), nullable=False, server_default="0"))
     with op.batch_alter_table("messages") as batch:
         batch.add_column(sa.Column("filing_notes", sa.Text(), nullable=False, server_default=""))
 
