@@ -57,7 +57,8 @@ def show(app: App, slug: str, as_json: bool) -> None:
         return
     view = details.company
     lines([("id", view.id), ("name", view.name), ("slug", view.slug), ("domain", view.domain),
-           ("address", view.address), ("crm mode", view.crm_mode), ("created", view.created_at),
+           ("address", view.address), ("crm mode", view.crm_mode),
+           ("own domains", ", ".join(view.own_domains) or "(none)"), ("created", view.created_at),
            *details.counts.items()])
 
 
@@ -89,7 +90,9 @@ def _print_company(view: preferences.CompanySettings) -> None:
            ("anti-spoofing", view.antispoof_mode or "(deployment setting)"),
            ("anti-spoofing policy", view.antispoof_policy or "(deployment setting)"),
            ("never log", ", ".join(view.exclusions) or "(nothing)"),
-           ("allow any address", view.allow_any_address), ("any address creates", view.any_address_creates)])
+           ("allow any address", view.allow_any_address), ("any address creates", view.any_address_creates),
+           ("own domains", ", ".join(view.own_domains) or "(none)"),
+           ("create organizations", view.create_orgs)])
     for done in view.converted:
         client = ", ".join(part for part in (
             f"contact {done.person_id}" if done.person_id else "", f"organization {done.org_id}" if done.org_id else "")
@@ -120,13 +123,24 @@ def _print_company(view: preferences.CompanySettings) -> None:
 @click.option("--allow-any-address/--no-allow-any-address", default=None,
               help="Mail sent from a record may go to any address, not only its contacts' and companies'.")
 @click.option("--any-address-creates", type=click.Choice(preferences.CLASSIC_CREATES),
-              help="With --allow-any-address: an address new to the CRM becomes a lead or a contact.")
+              help="With --allow-any-address: an address new to the CRM becomes a lead or a contact "
+                   "(contact in simple mode).")
+@click.option("--own-domain", "add_own_domains", multiple=True, metavar="DOMAIN",
+              help="Add one of the company's own domains: its addresses that are not users make no contact "
+                   "(default: the company's domain). Repeatable.")
+@click.option("--remove-own-domain", "remove_own_domains", multiple=True, metavar="DOMAIN",
+              help="Take a domain off the company's own domains. Repeatable.")
+@click.option("--create-orgs/--no-create-orgs", default=None,
+              help="A new contact at an unknown company domain (not a free-mail provider) gets a new "
+                   "organization for that domain.")
 @json_option
 @pass_app
 def company_set(app: App, slug: str, crm_mode: str | None, classic_creates: str | None,
                 deal_for_new_inquiry: bool | None, max_new_contacts: int | None, antispoof: str | None,
                 antispoof_policy: str | None, leads_to: str | None, pipeline: str | None, activities: str | None,
-                allow_any_address: bool | None, any_address_creates: str | None, as_json: bool) -> None:
+                allow_any_address: bool | None, any_address_creates: str | None,
+                add_own_domains: tuple[str, ...], remove_own_domains: tuple[str, ...], create_orgs: bool | None,
+                as_json: bool) -> None:
     """Change how SLUG's mail is filed; with no option, show the settings.
 
     Switching from classic to simple mode converts every active lead into a deal (see --leads-to,
@@ -136,7 +150,8 @@ def company_set(app: App, slug: str, crm_mode: str | None, classic_creates: str 
         db, slug, crm_mode=crm_mode, classic_creates=classic_creates, deal_for_new_inquiry=deal_for_new_inquiry,
         max_new_contacts=max_new_contacts, antispoof_mode=antispoof, antispoof_policy=antispoof_policy,
         allow_any_address=allow_any_address, any_address_creates=any_address_creates,
-        leads_to=leads_to, pipeline=pipeline, activities=activities))
+        leads_to=leads_to, pipeline=pipeline, activities=activities, add_own_domains=add_own_domains,
+        remove_own_domains=remove_own_domains, create_orgs=create_orgs))
     emit_json(view) if as_json else _print_company(view)
 
 

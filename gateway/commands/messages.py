@@ -63,7 +63,7 @@ def show(app: App, message_id: int, as_json: bool) -> None:
         emit_json(details)
         return
     fields = details.fields
-    bodies = ("text_body", "html_body")
+    bodies = ("text_body", "html_body", "filing_notes")
     lines([("id", details.id), ("company", details.company), ("owner", details.owner),
            *((name.replace("_", " "), _short(value)) for name, value in fields.items() if name not in bodies)])
     echo("\nattachments:")
@@ -79,6 +79,10 @@ def show(app: App, message_id: int, as_json: bool) -> None:
         echo("\nwaiting for review:")
         table(["KIND", "PERSON", "CANDIDATES", "STATUS"],
               [[r["kind"], r["person_id"], r["candidates"], r["status"]] for r in details.review])
+    if fields["filing_notes"]:
+        echo("\nno record made for:")
+        for note in fields["filing_notes"].splitlines():
+            echo(f"  {text(note)}")
     echo(f"\ntext body:\n{fields['text_body'] or '(none)'}")
 
 

@@ -1,4 +1,4 @@
-"""`smartbcc person|org|lead|deal|project add|list|show|rotate-address` and `lead|deal|project close`."""
+"""`smartbcc person|org|lead|deal|project add|list|show|set-owner|rotate-address` and `lead|deal|project close`."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ company_required = click.option("--company", "company_slug", required=True, meta
 Command = TypeVar("Command", bound=Callable[..., Any])
 org_option = click.option("--org", "org_id", type=int, metavar="ID", help="Its organization (same company).")
 person_option = click.option("--person", "person_id", type=int, metavar="ID", help="Its contact (same company).")
+owner_option = click.option("--owner", metavar="EMAIL",
+                            help="Its owner: a user of the company (what `own` rights are about).")
 
 
 def one_record(options: dict[str, int | None], kinds: tuple[str, ...]) -> tuple[str, int]:
@@ -59,22 +61,25 @@ def _show(view: RecordView) -> None:
 @click.option("--email", required=True, help="The contact's address (one contact per address).")
 @click.option("--name", default="", help="The contact's name.")
 @org_option
+@owner_option
 @json_option
 @pass_app
-def add_person(app: App, company_slug: str, email: str, name: str, org_id: int | None, as_json: bool) -> None:
+def add_person(app: App, company_slug: str, email: str, name: str, org_id: int | None, owner: str | None,
+               as_json: bool) -> None:
     """Add a contact."""
-    _added(with_db(app, lambda db: records.add_person(db, company_slug, email, name, org_id)), as_json)
+    _added(with_db(app, lambda db: records.add_person(db, company_slug, email, name, org_id, owner)), as_json)
 
 
 @click.command("add")
 @company_required
 @click.option("--name", required=True, help="The organization's name.")
 @click.option("--domain", help="Its mail domain: mail from that domain links to it.")
+@owner_option
 @json_option
 @pass_app
-def add_org(app: App, company_slug: str, name: str, domain: str | None, as_json: bool) -> None:
+def add_org(app: App, company_slug: str, name: str, domain: str | None, owner: str | None, as_json: bool) -> None:
     """Add an organization."""
-    _added(with_db(app, lambda db: records.add_org(db, company_slug, name, domain)), as_json)
+    _added(with_db(app, lambda db: records.add_org(db, company_slug, name, domain, owner)), as_json)
 
 
 def _add_dealish(kind: str) -> click.Command:
@@ -83,12 +88,13 @@ def _add_dealish(kind: str) -> click.Command:
     @click.option("--title", required=True, help=f"The {kind}'s title.")
     @person_option
     @org_option
+    @owner_option
     @json_option
     @pass_app
     def command(app: App, company_slug: str, title: str, person_id: int | None, org_id: int | None,
-                as_json: bool, **extra: str) -> None:
+                owner: str | None, as_json: bool, **extra: str) -> None:
         _added(with_db(app, lambda db: records.add_record(
-            db, kind, company_slug, title, person_id, org_id, **extra)), as_json)
+            db, kind, company_slug, title, person_id, org_id, owner, **extra)), as_json)
     if kind == Kind.LEAD:
         command = click.option("--email", help="The lead's own address.")(command)
         command = click.option("--name", help="The lead's person name.")(command)
@@ -145,6 +151,22 @@ async def _close(db: Database, kind: str, record_id: int, status: str | None) ->
     return await records.close_record(db, kind, record_id, status)
 
 
+def _set_owner(kind: str) -> click.Command:
+    @click.command("set-owner", help=f"Give the {NOUNS[kind]} an owner: EMAIL, a user of its company.")
+    @click.argument("record_id", type=int, metavar="ID")
+    @click.argument("owner", metavar="EMAIL")
+    @json_option
+    @pass_app
+    def command(app: App, record_id: int, owner: str, as_json: bool) -> None:
+        view = with_db(app, lambda db: records.set_owner(db, kind, record_id, owner))
+        if as_json:
+            emit_json(view)
+        else:
+            echo(f"{NOUNS[kind].capitalize()} {view.id} is now owned by {owner.strip().lower()} "
+                 f"(user {view.fields['owner_user_id']})")
+    return command
+
+
 def record_group(kind: str) -> click.Group:
     group = click.Group(str(kind), help=f"{NOUNS[kind].capitalize()}s, each with a Bcc address of its own.")
     adders: dict[str, click.Command] = {Kind.PERSON: add_person, Kind.ORG: add_org}
@@ -155,6 +177,7 @@ def record_group(kind: str) -> click.Group:
                              records.show_record, ""))
     group.add_command(_by_id(kind, "rotate-address", "Give it a new Bcc address; the old one is refused.",
                              records.rotate_address, "has a new address"))
+    group.add_command(_set_owner(kind))
     if kind in CLOSED_STATUSES:
         group.add_command(_by_id(kind, "close", f"Close the {kind}.", _close, "is now {status}",
                                  _close_options(kind)))

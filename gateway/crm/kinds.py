@@ -71,6 +71,9 @@ class LinkRule(StrEnum):
     PARTICIPANT = "participant"                        # a known contact took part
     NEW_PARTICIPANT = "participant-created"            # a contact made for an unknown participant
     ORGANIZATION = "participant-organization"          # the organization of a participant's contact
+    ORG_ADDRESS = "organization-address"               # an organization's own address took part
+    NEW_ORG = "organization-created"                   # an organization made for a new company domain
+    CONVERTED_LEAD = "converted-lead-deal"             # a converted lead's address: the deal it became
     PARTICIPANT_LEAD = "participant-lead"              # classic mode: the lead of a known address
     NEW_LEAD = "lead-created"                          # classic mode: a lead made for an unknown address
     NEW_INQUIRY = "inquiry-deal-created"               # a deal made for a forwarded inquiry

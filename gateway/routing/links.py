@@ -13,6 +13,7 @@ from typing import Iterable
 
 from gateway.crm.kinds import DEALISH_KINDS, Direction, LinkRule
 from gateway.mail.address import split_email
+from gateway.mail.free_mail import is_free_mail
 from gateway.mail.message import Mailbox, ParsedMessage
 
 
@@ -22,6 +23,9 @@ RULE_THREAD = LinkRule.THREAD
 RULE_PARTICIPANT = LinkRule.PARTICIPANT
 RULE_NEW_PARTICIPANT = LinkRule.NEW_PARTICIPANT
 RULE_ORGANIZATION = LinkRule.ORGANIZATION
+RULE_ORG_ADDRESS = LinkRule.ORG_ADDRESS
+RULE_NEW_ORG = LinkRule.NEW_ORG
+RULE_CONVERTED_LEAD = LinkRule.CONVERTED_LEAD
 RULE_PARTICIPANT_LEAD = LinkRule.PARTICIPANT_LEAD
 RULE_NEW_LEAD = LinkRule.NEW_LEAD
 RULE_NEW_INQUIRY = LinkRule.NEW_INQUIRY
@@ -83,6 +87,10 @@ class FilingContext:
     deal_for_new_inquiry: bool = False            # simple: an unknown customer's inquiry opens a deal
     leads: tuple[KnownLead, ...] = ()             # open leads whose address is a participant's
     sent_folder: bool = False                     # synced from a mailbox's Sent folder: outgoing
+    org_addresses: tuple[tuple[str, int], ...] = ()    # participants' addresses that are organizations' own
+    converted: tuple[tuple[str, int], ...] = ()        # converted leads' addresses -> the deal each became
+    own_domains: frozenset[str] = frozenset()          # colleagues' domains: no contact for their addresses
+    create_orgs: bool = False                          # an unknown company domain makes an organization
 
 
 @dataclass(frozen=True)
@@ -90,6 +98,15 @@ class NewContact:
     email: str
     name: str
     org_id: int | None
+    org_domain: str = ""      # of the organization the plan makes for this contact's domain (NewOrg)
+
+
+@dataclass(frozen=True)
+class NewOrg:
+    """An organization made for a company domain the CRM does not know (``create_orgs``)."""
+
+    domain: str
+    name: str
 
 
 @dataclass(frozen=True)
@@ -136,6 +153,7 @@ class FilingPlan:
     new_leads: tuple[NewLead, ...] = ()
     new_deals: tuple[NewDeal, ...] = ()
     reviews: tuple[Review, ...] = ()
+    new_orgs: tuple[NewOrg, ...] = ()
 
 
 def participants(message: ParsedMessage, context: FilingContext) -> tuple[Mailbox, ...]:
@@ -197,30 +215,49 @@ class ParticipantRecords:
     new_contacts: tuple[NewContact, ...] = ()
     new_leads: tuple[NewLead, ...] = ()
     skipped: tuple[str, ...] = ()
+    new_orgs: tuple[NewOrg, ...] = ()
+
+
+def _known_record(email: str, context: FilingContext) -> tuple[PlannedLink, ...]:
+    """The existing records an address files on, first match wins: a contact (and its organization),
+    an organization's own address, an open lead, the deal a converted lead became."""
+    for person in context.persons:
+        if person.email == email:
+            org = (PlannedLink("org", RULE_ORGANIZATION, person.org_id),) if person.org_id is not None else ()
+            return (PlannedLink("person", RULE_PARTICIPANT, person.id), *org)
+    for address, org_id in context.org_addresses:
+        if address == email:
+            return (PlannedLink("org", RULE_ORG_ADDRESS, org_id),)
+    for lead in context.leads:
+        if lead.email == email:
+            return (PlannedLink("lead", RULE_PARTICIPANT_LEAD, lead.id),)
+    for address, deal_id in context.converted:
+        if address == email:
+            return (PlannedLink("deal", RULE_CONVERTED_LEAD, deal_id),)
+    return ()
 
 
 def participant_records(message: ParsedMessage, context: FilingContext,
                         found: tuple[Mailbox, ...]) -> ParticipantRecords:
-    """Each participant's contact (and its organization) or open lead; an unknown one becomes a new
-    contact, or in classic mode a new lead, unless the mail is machine-made or the message has made
-    ``max_new_contacts`` records already."""
-    persons = {person.email: person for person in context.persons}
-    leads = {lead.email: lead for lead in context.leads}
+    """Each participant's existing record (:func:`_known_record`); an unknown one becomes a new contact
+    (with its domain's organization, known or made with ``create_orgs``), or in classic mode a new lead,
+    unless the address is a colleague's (one of ``own_domains``), the mail is machine-made or the message
+    has made ``max_new_contacts`` records already: each of those is named in ``skipped`` with why."""
     orgs = dict(context.org_by_domain)
     links: list[PlannedLink] = []
     new_contacts: list[NewContact] = []
     new_leads: list[NewLead] = []
+    new_orgs: dict[str, NewOrg] = {}
     skipped: list[str] = []
     creates_leads = context.crm_mode == "classic" and context.classic_creates == "lead"
     for box in found:
-        person = persons.get(box.email)
-        if person is not None:
-            links.append(PlannedLink("person", RULE_PARTICIPANT, person.id))
-            if person.org_id is not None:
-                links.append(PlannedLink("org", RULE_ORGANIZATION, person.org_id))
+        known = _known_record(box.email, context)
+        if known:
+            links.extend(known)
             continue
-        if box.email in leads:
-            links.append(PlannedLink("lead", RULE_PARTICIPANT_LEAD, leads[box.email].id))
+        domain = split_email(box.email)[1]
+        if domain in context.own_domains:
+            skipped.append(f"{box.email}: a colleague at {domain}, one of the company's own domains, not a user")
             continue
         if message.auto_generated:
             skipped.append(f"{box.email}: nothing made from machine-made mail ({message.auto_generated})")
@@ -232,12 +269,19 @@ def participant_records(message: ParsedMessage, context: FilingContext,
             new_leads.append(NewLead(box.email, box.name, box.name or box.email))
             links.append(PlannedLink("lead", RULE_NEW_LEAD, new_email=box.email))
             continue
-        org_id = orgs.get(split_email(box.email)[1])
-        new_contacts.append(NewContact(box.email, box.name, org_id))
+        org_id = orgs.get(domain)
+        new_org = ""
+        if org_id is None and context.create_orgs and not is_free_mail(domain):
+            new_orgs.setdefault(domain, NewOrg(domain, domain))
+            new_org = domain
+        new_contacts.append(NewContact(box.email, box.name, org_id, new_org))
         links.append(PlannedLink("person", RULE_NEW_PARTICIPANT, new_email=box.email))
         if org_id is not None:
             links.append(PlannedLink("org", RULE_ORGANIZATION, org_id))
-    return ParticipantRecords(tuple(links), tuple(new_contacts), tuple(new_leads), tuple(skipped))
+        elif new_org:
+            links.append(PlannedLink("org", RULE_NEW_ORG, new_email=new_org))
+    return ParticipantRecords(tuple(links), tuple(new_contacts), tuple(new_leads), tuple(skipped),
+                              tuple(new_orgs.values()))
 
 
 def inquiry_deal(message: ParsedMessage, context: FilingContext, way: str,
@@ -299,4 +343,4 @@ def plan_filing(message: ParsedMessage, context: FilingContext) -> FilingPlan:
         open_links, reviews = only_open_records(context, linked_people, explicit)
         links = _first_of_each((*links, *open_links))
     return FilingPlan(found, people.new_contacts, links, people.skipped, way,
-                      people.new_leads, (deal,) if deal is not None else (), reviews)
+                      people.new_leads, (deal,) if deal is not None else (), reviews, people.new_orgs)

@@ -12,6 +12,7 @@ from gateway.mail.address import normalize_domain
 from gateway.routing.bcc_address import slug_for_domain, unique_slug
 from gateway.services.errors import Conflict, ServiceError, company_by_slug
 from gateway.store.database import Database
+from gateway.store.filing.context import own_domains_of
 from gateway.store.models import (
     AlternateAddress, Company, Deal, FormerSlug, Lead, Message, Organization, Person, Project, User, utcnow,
 )
@@ -26,6 +27,7 @@ class CompanyView:
     address: str
     crm_mode: str
     created_at: datetime
+    own_domains: tuple[str, ...] = ()     # colleagues' domains: the setting, else ``domain`` (preferences)
 
 
 @dataclass(frozen=True)
@@ -36,7 +38,8 @@ class CompanyDetails:
 
 def company_view(db: Database, company: Company) -> CompanyView:
     return CompanyView(company.id, company.name, company.slug, company.domain,
-                       db.company_address(company.slug), company.crm_mode, company.created_at)
+                       db.company_address(company.slug), company.crm_mode, company.created_at,
+                       tuple(sorted(own_domains_of(company.domain, company.own_domains))))
 
 
 async def add_company(db: Database, name: str, domain: str) -> CompanyView:

@@ -15,6 +15,7 @@ from gateway.crm.conversion import ACTIVITIES, LEADS_TO, ConversionOptions
 from gateway.services.crm_mode import ConvertedLead, convert_active_leads
 from gateway.services.errors import Conflict, NotFound, ServiceError, company_by_slug, user_by_email
 from gateway.store.database import Database, rows_matched
+from gateway.store.filing.context import own_domains_of
 from gateway.store.models import Exclusion, utcnow
 
 CRM_MODES = ("simple", "classic")
@@ -36,6 +37,8 @@ class CompanySettings:
     exclusions: tuple[str, ...]
     allow_any_address: bool = False
     any_address_creates: str = "lead"
+    own_domains: tuple[str, ...] = ()           # colleagues' domains: their addresses make no contact
+    create_orgs: bool = False                     # an unknown company domain makes an organization
     converted: tuple[ConvertedLead, ...] = ()     # leads a switch to simple mode just turned into deals
 
 
@@ -60,7 +63,20 @@ async def company_settings(db: Database, slug: str) -> CompanySettings:
         return CompanySettings(company.slug, company.crm_mode, company.classic_creates,
                                company.deal_for_new_inquiry, company.max_new_contacts, company.antispoof_mode,
                                company.antispoof_policy, tuple(patterns), company.allow_any_address,
-                               company.any_address_creates)
+                               company.any_address_creates, own_domains(company.domain, company.own_domains),
+                               company.create_orgs)
+
+
+def own_domains(domain: str, setting: list[str] | None) -> tuple[str, ...]:
+    """The company's own domains, sorted: the setting, or the company's domain while it was never changed."""
+    return tuple(sorted(own_domains_of(domain, setting)))
+
+
+def _domain(value: str) -> str:
+    try:
+        return normalize_domain(value.strip().lstrip("@"))
+    except InvalidAddress as error:
+        raise ServiceError(f"{value!r} is not a domain: {error}") from None
 
 
 def _conversion(leads_to: str | None, pipeline: str | None, activities: str | None) -> ConversionOptions | None:
@@ -80,12 +96,17 @@ async def set_company(db: Database, slug: str, *, crm_mode: str | None = None, c
                       antispoof_mode: str | None = None, antispoof_policy: str | None = None,
                       allow_any_address: bool | None = None, any_address_creates: str | None = None,
                       leads_to: str | None = None, pipeline: str | None = None,
-                      activities: str | None = None) -> CompanySettings:
+                      activities: str | None = None, add_own_domains: tuple[str, ...] = (),
+                      remove_own_domains: tuple[str, ...] = (), create_orgs: bool | None = None) -> CompanySettings:
     """Change what is given; ``antispoof_*`` = "deployment" clears the override.
 
     Classic -> simple converts every active lead into a deal (``leads_to``, ``pipeline``, ``activities``:
     see gateway.crm.conversion); those three options are refused on any other change.
+    ``add_own_domains``/``remove_own_domains`` change the company's own domains (the company's domain
+    until changed). Simple mode has no leads: ``any_address_creates`` "lead" is refused there.
     """
+    adding = [_domain(d) for d in add_own_domains]
+    removing = [_domain(d) for d in remove_own_domains]
     _choice(crm_mode, CRM_MODES, "--crm-mode")
     _choice(any_address_creates, CLASSIC_CREATES, "--any-address-creates")
     conversion = _conversion(leads_to, pipeline, activities)
@@ -118,8 +139,20 @@ async def set_company(db: Database, slug: str, *, crm_mode: str | None = None, c
             company.antispoof_policy = None if antispoof_policy == "deployment" else antispoof_policy
         if allow_any_address is not None:
             company.allow_any_address = allow_any_address
+        if any_address_creates == "lead" and (crm_mode or company.crm_mode) == "simple":
+            raise ServiceError(f"{company.slug} is in simple mode, which has no leads: "
+                               "use --any-address-creates contact, or --crm-mode classic")
         if any_address_creates is not None:
             company.any_address_creates = any_address_creates
+        if adding or removing:
+            current = list(own_domains(company.domain, company.own_domains))
+            missing = [d for d in removing if d not in current]
+            if missing:
+                raise NotFound(f"{', '.join(missing)} is not among {company.slug}'s own domains "
+                               f"({', '.join(current) or 'none'})")
+            company.own_domains = sorted({*current, *adding} - set(removing))
+        if create_orgs is not None:
+            company.create_orgs = create_orgs
     return replace(await company_settings(db, slug), converted=converted)
 
 

@@ -12,17 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.crm.kinds import CLOSED_STATUSES, Kind, RECORD_NOUNS as NOUNS  # noqa: F401 (re-exported)
 from gateway.mail.address import normalize_domain, validate_mailbox
-from gateway.services.errors import Conflict, NotFound, ServiceError, company_by_slug
+from gateway.services.errors import Conflict, NotFound, ServiceError, company_by_slug, user_by_email
 from gateway.store.database import Database
-from gateway.store.models import RECORD_MODELS, Company, Link, Message, Organization, Person, utcnow
+from gateway.store.models import RECORD_MODELS, Company, Link, Message, Organization, Person, User, utcnow
 
 FIELDS: dict[str, tuple[str, ...]] = {
-    Kind.PERSON: ("name", "email", "org_id"),
-    Kind.ORG: ("name", "domain"),
+    Kind.PERSON: ("name", "email", "org_id", "owner_user_id"),
+    Kind.ORG: ("name", "domain", "owner_user_id"),
     Kind.LEAD: ("title", "status", "name", "email", "company_name", "person_id", "org_id", "closed_at",
-             "converted_deal_id"),
-    Kind.DEAL: ("title", "status", "pipeline", "person_id", "org_id", "closed_at"),
-    Kind.PROJECT: ("title", "status", "person_id", "org_id", "closed_at"),
+             "converted_deal_id", "owner_user_id"),
+    Kind.DEAL: ("title", "status", "pipeline", "person_id", "org_id", "closed_at", "owner_user_id"),
+    Kind.PROJECT: ("title", "status", "person_id", "org_id", "closed_at", "owner_user_id"),
 }
 
 
@@ -83,6 +83,18 @@ async def _check_refs(session: AsyncSession, company: Company, person_id: int | 
         await _get(session, Kind.ORG, org_id, company)
 
 
+async def _owner(session: AsyncSession, company: Company, email: str | None) -> int | None:
+    """The id of the user ``email`` names as a record's owner: an active user of the record's company."""
+    if email is None:
+        return None
+    user: User = await user_by_email(session, email)
+    if user.company_id != company.id:
+        raise ServiceError(f"{user.email} is a user of another company, not {company.slug!r}")
+    if not user.active:
+        raise ServiceError(f"{user.email} is deactivated: an owner is an active user")
+    return user.id
+
+
 def _required(value: str, what: str) -> str:
     value = value.strip()
     if not value:
@@ -91,7 +103,7 @@ def _required(value: str, what: str) -> str:
 
 
 async def add_person(db: Database, company_slug: str, email: str, name: str = "",
-                     org_id: int | None = None) -> RecordView:
+                     org_id: int | None = None, owner: str | None = None) -> RecordView:
     """A contact; one per address in a company."""
     email = validate_mailbox(email)
     try:
@@ -103,26 +115,30 @@ async def add_person(db: Database, company_slug: str, email: str, name: str = ""
             if existing is not None:
                 raise Conflict(f"{company.slug!r} already has a contact for {email}: "
                                f"person {existing.id} (`smartbcc person show {existing.id}`)")
-            person = Person(company_id=company.id, email=email, name=name.strip(), org_id=org_id)
+            person = Person(company_id=company.id, email=email, name=name.strip(), org_id=org_id,
+                            owner_user_id=await _owner(session, company, owner))
             session.add(person)
     except IntegrityError:
         raise Conflict(f"a contact for {email} was just added; see `smartbcc person list`") from None
     return record_view(db, company, Kind.PERSON, person)
 
 
-async def add_org(db: Database, company_slug: str, name: str, domain: str | None = None) -> RecordView:
+async def add_org(db: Database, company_slug: str, name: str, domain: str | None = None,
+                  owner: str | None = None) -> RecordView:
     name = _required(name, "organization name")
     domain = normalize_domain(domain) if domain else None
     async with db.sessions() as session, session.begin():
         company = await company_by_slug(session, company_slug)
-        org = Organization(company_id=company.id, name=name, domain=domain)
+        org = Organization(company_id=company.id, name=name, domain=domain,
+                           owner_user_id=await _owner(session, company, owner))
         session.add(org)
     return record_view(db, company, Kind.ORG, org)
 
 
 async def add_record(db: Database, kind: str, company_slug: str, title: str, person_id: int | None = None,
-                     org_id: int | None = None, **extra: str) -> RecordView:
-    """A lead, deal or project; ``extra`` takes a lead's ``email`` and ``name``."""
+                     org_id: int | None = None, owner: str | None = None, **extra: str) -> RecordView:
+    """A lead, deal or project; ``extra`` takes a lead's ``email`` and ``name``. A company in simple
+    mode has no leads: adding one is refused."""
     if kind not in CLOSED_STATUSES:
         raise ValueError(f"add_record makes leads, deals and projects, not {kind!r}")
     title = _required(title, "title")
@@ -131,9 +147,12 @@ async def add_record(db: Database, kind: str, company_slug: str, title: str, per
         values["email"] = validate_mailbox(values["email"])
     async with db.sessions() as session, session.begin():
         company = await company_by_slug(session, company_slug)
+        if kind == Kind.LEAD and company.crm_mode == "simple":
+            raise ServiceError(f"{company.slug} is in simple mode, which has no leads: add a contact and a deal, "
+                               f"or switch with `smartbcc company set {company.slug} --crm-mode classic`")
         await _check_refs(session, company, person_id, org_id)
         record = RECORD_MODELS[kind](company_id=company.id, title=title, person_id=person_id,
-                                     org_id=org_id, **values)
+                                     org_id=org_id, owner_user_id=await _owner(session, company, owner), **values)
         session.add(record)
     return record_view(db, company, kind, record)
 
@@ -163,6 +182,16 @@ async def close_record(db: Database, kind: str, record_id: int, status: str) -> 
         record = await _get(session, kind, record_id)
         record.status, record.closed_at = status, utcnow()
         company = await session.get_one(Company, record.company_id)
+        return record_view(db, company, kind, record)
+
+
+async def set_owner(db: Database, kind: str, record_id: int, owner: str) -> RecordView:
+    """Give the record an owner (an active user of its company): "own" rights are about the records a
+    user owns, and records an admin makes have none until given one."""
+    async with db.sessions() as session, session.begin():
+        record = await _get(session, kind, record_id)
+        company = await session.get_one(Company, record.company_id)
+        record.owner_user_id = await _owner(session, company, owner)
         return record_view(db, company, kind, record)
 
 

@@ -263,7 +263,8 @@ async def _check(db: Database, user_email: str, kind: str, record_id: int, draft
                 seen.add(address)
                 holder = await _holder(session, company.id, address)
                 verdict = check_address(context, address, known_to_crm=holder is not None,
-                                        any_address_creates=company.any_address_creates)
+                                        any_address_creates=("contact" if company.crm_mode == "simple"  # no leads
+                                                             else company.any_address_creates))
                 if not verdict.allowed:
                     raise ServiceError(verdict.reason)
                 fields[name].append((address, verdict, holder))

@@ -89,6 +89,11 @@ class Company(Base):
     # connected mailboxes: file synced mail from or to known contacts at once (True), or only when the
     # user saves it to the CRM (False) (Bitrix24's "assign e-mails from known clients")
     mailbox_autofile: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # the domains of the company's colleagues: their addresses that are not users make no contact;
+    # None: ``domain`` alone
+    own_domains: Mapped[list | None] = mapped_column(JSON, default=None)
+    # an unknown company domain (not a free-mail provider's) makes an organization for its new contacts
+    create_orgs: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
 class FormerSlug(Base):
@@ -337,6 +342,8 @@ class Message(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     # what the parser's budget cut or skipped, one per line; "" when every field was read whole
     parse_degraded: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # which participants filing made no record for, and why, one per line (gateway.routing.links)
+    filing_notes: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     links: Mapped[list["Link"]] = relationship(
         back_populates="message", cascade="all, delete-orphan", passive_deletes=True)

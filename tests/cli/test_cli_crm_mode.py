@@ -101,14 +101,15 @@ def test_activities_complete_and_the_defaults(seeded, smartbcc):
 
 
 def test_back_to_classic_converts_nothing(seeded, smartbcc):
-    walk_in = lead(smartbcc, "Walk-in", "--email", "walk@in.example")      # a lead made while simple
-    deals = len(smartbcc.json("deal", "list", "--company", "acme"))
     view = smartbcc.json("company", "set", "acme", "--crm-mode", "classic")
     assert view["crm_mode"] == "classic" and view["converted"] == []
+    walk_in = lead(smartbcc, "Walk-in", "--email", "walk@in.example")      # simple mode has no leads
+    assert smartbcc.json("company", "set", "acme", "--crm-mode", "classic")["converted"] == []
     assert smartbcc.json("lead", "show", walk_in["id"])["status"] == "open"
+    assert len(smartbcc.json("company", "set", "acme", "--crm-mode", "simple")["converted"]) == 1
+    deals = len(smartbcc.json("deal", "list", "--company", "acme"))
     assert smartbcc.json("company", "set", "acme", "--crm-mode", "classic")["converted"] == []
     assert len(smartbcc.json("deal", "list", "--company", "acme")) == deals
-    assert len(smartbcc.json("company", "set", "acme", "--crm-mode", "simple")["converted"]) == 1
 
 
 def test_conversion_options_need_a_switch_to_simple(seeded, smartbcc):

@@ -10,6 +10,7 @@ ADDRESS = re.compile(r"acme\+(person|org|lead|deal|project)-(\d+)-[a-z2-7]{10}@b
 
 
 def test_add_list_show_every_kind(seeded, smartbcc):
+    smartbcc.ok("company", "set", "acme", "--crm-mode", "classic")     # simple mode has no leads
     lead = smartbcc.json("lead", "add", "--company", "acme", "--title", "Inquiry",
                          "--email", "Eve@Prospect.example", "--name", "Eve", "--org", seeded.org["id"])
     project = smartbcc.json("project", "add", "--company", "acme", "--title", "Rollout",
@@ -58,6 +59,7 @@ def test_close_and_rotate(seeded, smartbcc):
     won = smartbcc.json("deal", "close", deal_id, "--won")
     assert won["status"] == "won" and won["closed_at"]
     assert "is now lost" in smartbcc.ok("deal", "close", str(deal_id), "--lost")
+    smartbcc.ok("company", "set", "acme", "--crm-mode", "classic")     # simple mode has no leads
     lead = smartbcc.json("lead", "add", "--company", "acme", "--title", "Inquiry")
     assert smartbcc.json("lead", "close", lead["id"], "--converted")["status"] == "converted"
     project = smartbcc.json("project", "add", "--company", "acme", "--title", "Rollout")
@@ -72,6 +74,7 @@ def test_close_and_rotate(seeded, smartbcc):
 
 
 def test_record_errors(seeded, smartbcc, settings):
+    smartbcc.ok("company", "set", "acme", "--crm-mode", "classic")     # simple mode has no leads
     globex_org = smartbcc.json("org", "add", "--company", "globex", "--name", "Elsewhere")
     for args, message in [
         (("person", "add", "--company", "acme", "--email", "BOB@customer.example"),

@@ -40,7 +40,7 @@ def file_in(session: Session, db: Database, delivery: Delivery) -> Stored:
     plan = plan_filing(delivery.parsed, known.context)
     message_pk = known.seen
     if message_pk is None:
-        message_pk = insert_message(session, db, delivery, owner, plan.direction)
+        message_pk = insert_message(session, db, delivery, owner, plan.direction, plan.skipped)
     elif delivery.upload is not None:       # stored before: this copy's pieces are not needed
         raw.drop(session, delivery.upload)
     if not delivery.link_records:       # kept for the mailbox; filed when the user saves it to the CRM

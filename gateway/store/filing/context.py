@@ -39,6 +39,13 @@ class CompanyFacts:
     crm_mode: str
     classic_creates: str
     deal_for_new_inquiry: bool
+    own_domains: frozenset[str] = frozenset()
+    create_orgs: bool = False
+
+
+def own_domains_of(domain: str, own_domains: list[str] | None) -> frozenset[str]:
+    """The company's own domains: the setting, or the company's domain while it is unset."""
+    return frozenset(own_domains if own_domains is not None else [domain])
 
 
 _COMPANY_ID: BindParameter[int] = bindparam("company_id")
@@ -55,11 +62,23 @@ _KNOWN: CompoundSelect[str, int, str | None, int | None, int] = union_all(
     .where(Person.company_id == _COMPANY_ID, Person.email.in_(_EMAILS)),
     select(literal("lead"), Lead.id, Lead.email, null(), Lead.id)
     .where(Lead.company_id == _COMPANY_ID, Lead.email.in_(_EMAILS), Lead.status == "open"),
+    # a converted lead's address files on the deal it became
+    select(literal("converted"), Lead.converted_deal_id, Lead.email, null(), Lead.id)
+    .where(Lead.company_id == _COMPANY_ID, Lead.email.in_(_EMAILS), Lead.status == "converted",
+           Lead.converted_deal_id.is_not(None)),
     select(literal("other ", String) + RecordEmail.kind, RecordEmail.record_id, RecordEmail.email,
            Person.org_id, RecordEmail.id)
     .outerjoin(Person, (RecordEmail.kind == "person") & (Person.id == RecordEmail.record_id))
     .where(RecordEmail.company_id == _COMPANY_ID, RecordEmail.email.in_(_EMAILS),
-           RecordEmail.kind.in_(("person", "lead"))),
+           RecordEmail.kind.in_(("person", "org"))),
+    # a lead's other addresses: an open lead's are its own, a converted lead's file on its deal
+    select(literal("other lead"), Lead.id, RecordEmail.email, null(), RecordEmail.id)
+    .join(Lead, (RecordEmail.kind == "lead") & (Lead.id == RecordEmail.record_id))
+    .where(RecordEmail.company_id == _COMPANY_ID, RecordEmail.email.in_(_EMAILS), Lead.status == "open"),
+    select(literal("converted"), Lead.converted_deal_id, RecordEmail.email, null(), RecordEmail.id)
+    .join(Lead, (RecordEmail.kind == "lead") & (Lead.id == RecordEmail.record_id))
+    .where(RecordEmail.company_id == _COMPANY_ID, RecordEmail.email.in_(_EMAILS), Lead.status == "converted",
+           Lead.converted_deal_id.is_not(None)),
     select(literal("organization"), Organization.id, Organization.domain, null(), Organization.id)
     .where(Organization.company_id == _COMPANY_ID, Organization.domain.in_(bindparam("domains", expanding=True))),
     # the same message stored before (a retry): then only links are added
@@ -76,7 +95,8 @@ _KNOWN: CompoundSelect[str, int, str | None, int | None, int] = union_all(
     .where(Message.company_id == _COMPANY_ID, Message.original_message_id.in_(bindparam("ids", expanding=True))),
 )
 _COMPANY = select(Company.max_new_contacts, Company.crm_mode, Company.classic_creates,
-                  Company.deal_for_new_inquiry).where(Company.id == _COMPANY_ID)
+                  Company.deal_for_new_inquiry, Company.domain, Company.own_domains,
+                  Company.create_orgs).where(Company.id == _COMPANY_ID)
 _OWNERS = select(User.id, User.default_visibility, User.auto_link).where(User.id.in_(bindparam("ids", expanding=True)))
 
 
@@ -111,7 +131,8 @@ def company_facts(session: Session, company_id: int) -> CompanyFacts:
         facts = cache[company_id] = CompanyFacts(
             frozenset(strings["own"]),
             frozenset(p for p in patterns if "@" in p), frozenset(p for p in patterns if "@" not in p),
-            company.max_new_contacts, company.crm_mode, company.classic_creates, company.deal_for_new_inquiry)
+            company.max_new_contacts, company.crm_mode, company.classic_creates, company.deal_for_new_inquiry,
+            own_domains_of(company.domain, company.own_domains), bool(company.create_orgs))
     return facts
 
 
@@ -137,11 +158,13 @@ def load_context(session: Session, db: Database, delivery: Delivery, owner: Owne
         classic_creates=facts.classic_creates,
         deal_for_new_inquiry=facts.deal_for_new_inquiry and delivery.create_records,
         sent_folder=delivery.sent_folder,
+        own_domains=facts.own_domains, create_orgs=facts.create_orgs and delivery.create_records,
     )
     emails = [box.email for box in participants(parsed, base)]
     domains = sorted({split_email(email)[1] for email in emails})
     found: dict[str, list[Any]] = {"person": [], "lead": [], "other person": [], "other lead": [],
-                                   "organization": [], "seen": [], "thread": []}
+                                   "other org": [], "converted": [], "organization": [], "seen": [],
+                                   "thread": []}
     connection = session.connection()
     rows = connection.execute(_KNOWN, {
         "company_id": company_id, "emails": emails, "domains": domains,
@@ -169,7 +192,9 @@ def load_context(session: Session, db: Database, delivery: Delivery, owner: Owne
         **{**base.__dict__,
            "persons": tuple(known_persons), "leads": tuple(known_leads),
            "open_records": tuple(open_records), "thread_records": tuple(dict.fromkeys(thread_records)),
-           "org_by_domain": tuple((row.value, row.id) for row in found["organization"] if row.value)},
+           "org_by_domain": tuple((row.value, row.id) for row in found["organization"] if row.value),
+           "org_addresses": tuple((row.value, row.id) for row in found["other org"]),
+           "converted": tuple((row.value, row.id) for row in found["converted"])},
     )
     seen = found["seen"][0].id if found["seen"] else None
     if seen is None and delivery.by_message_id and not parsed.message_id_generated:

@@ -19,7 +19,9 @@ from gateway.routing.links import FilingPlan
 from gateway.store import raw
 from gateway.store.database import Database
 from gateway.store.filing.delivery import Delivery, Owner, clean_text, stored_message_id
-from gateway.store.models import Attachment, Deal, Lead, Link, Message, Notification, Person, ReviewItem, utcnow
+from gateway.store.models import (
+    Attachment, Deal, Lead, Link, Message, Notification, Organization, Person, ReviewItem, utcnow,
+)
 
 _INSERT_MESSAGE = insert(Message).returning(Message.id)
 _INSERT_ATTACHMENTS = insert(Attachment)
@@ -30,13 +32,15 @@ _INSERT_NOTIFICATION = insert(Notification)
 # come back in the rows' order, which on SQLite costs an INSERT per row (they are made one at a time)
 _INSERT_BY_EMAIL = {model: insert(model).returning(model.email, model.id) for model in (Person, Lead)}
 _INSERT_DEALS = insert(Deal).returning(Deal.id, sort_by_parameter_order=True)
+_INSERT_ORGS = insert(Organization).returning(Organization.id, sort_by_parameter_order=True)
 
 
 def _boxes(boxes: Iterable[Mailbox]) -> list[dict[str, str]]:
     return [{"email": clean_text(b.email, 320), "name": clean_text(b.name, 200)} for b in boxes]
 
 
-def _message_row(db: Database, delivery: Delivery, owner: Owner, direction: str) -> dict[str, Any]:
+def _message_row(db: Database, delivery: Delivery, owner: Owner, direction: str,
+                 notes: tuple[str, ...]) -> dict[str, Any]:
     parsed = delivery.parsed
     author = parsed.author
     forwarded = None
@@ -68,6 +72,7 @@ def _message_row(db: Database, delivery: Delivery, owner: Owner, direction: str)
         envelope_rcpts=[clean_text(r, 320) for r in delivery.envelope_rcpts],
         client_address=clean_text(delivery.client_address, 64),
         parse_degraded=clean_text("\n".join(parsed.degraded)),
+        filing_notes=clean_text("\n".join(notes)),
         auth_verdict=(delivery.antispoof.verdict[:32] if delivery.antispoof
                       else "pass" if delivery.authorization.authorized else "fail"),
         auth_reason=clean_text("; ".join([delivery.authorization.reason]
@@ -75,10 +80,13 @@ def _message_row(db: Database, delivery: Delivery, owner: Owner, direction: str)
     )
 
 
-def insert_message(session: Session, db: Database, delivery: Delivery, owner: Owner, direction: str) -> int:
-    """The message's row, its attachments' rows and its raw bytes; returns the row's id."""
+def insert_message(session: Session, db: Database, delivery: Delivery, owner: Owner, direction: str,
+                   notes: tuple[str, ...] = ()) -> int:
+    """The message's row (``notes``: the participants filing made no record for, and why), its
+    attachments' rows and its raw bytes; returns the row's id."""
     connection = session.connection()
-    message_pk = connection.execute(_INSERT_MESSAGE, _message_row(db, delivery, owner, direction)).scalar_one()
+    message_pk = connection.execute(_INSERT_MESSAGE,
+                                    _message_row(db, delivery, owner, direction, notes)).scalar_one()
     attachments = [dict(message_pk=message_pk, filename=clean_text(a.filename, 500) or "attachment",
                         content_type=clean_text(a.content_type, 200), size=a.size, sha256=a.sha256)
                    for a in delivery.parsed.attachments]
@@ -106,8 +114,15 @@ def apply_plan(session: Session, message_pk: int, plan: FilingPlan, company_id: 
     """
     made = dict(company_id=company_id, owner_user_id=owner.id, created_from_message_id=message_pk)
     connection = session.connection()
+    orgs: dict[str, int] = {}
+    if plan.new_orgs:   # first: the new contacts belong to them
+        org_rows = [dict(name=clean_text(org.name, 200), domain=clean_text(org.domain, 253), **made)
+                    for org in plan.new_orgs]
+        orgs = dict(zip((org.domain for org in plan.new_orgs),
+                        connection.execute(_INSERT_ORGS, org_rows).scalars()))
     person_rows = {contact.email: dict(email=clean_text(contact.email, 320), name=clean_text(contact.name, 200),
-                                       org_id=contact.org_id, **made) for contact in plan.new_contacts}
+                                       org_id=contact.org_id or orgs.get(contact.org_domain), **made)
+                   for contact in plan.new_contacts}
     lead_rows = {lead.email: dict(title=clean_text(lead.title, 300), email=clean_text(lead.email, 320),
                                   name=clean_text(lead.name, 200), **made) for lead in plan.new_leads}
     persons = _insert_by_email(session, Person, person_rows)
@@ -122,6 +137,7 @@ def apply_plan(session: Session, message_pk: int, plan: FilingPlan, company_id: 
         **{("person", email): pk for email, pk in persons.items()},
         **{("lead", email): pk for email, pk in leads.items()},
         **{("deal", email): pk for email, pk in deals.items()},
+        **{("org", domain): pk for domain, pk in orgs.items()},
     }
     existing: set[tuple[str, int]] = set()
     if not fresh:
