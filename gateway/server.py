@@ -17,7 +17,9 @@ from gateway.handlers.limits import ErrorMemory, SessionCounter, SessionLimits
 from gateway.ops.metrics import Metrics
 from gateway.ops.monitoring import Monitoring
 from gateway.store import raw
+from gateway.services import digest, tasks
 from gateway.store.database import Database
+from gateway.store.models import utcnow
 
 log = logging.getLogger("smartbcc.server")
 
@@ -35,6 +37,7 @@ class RunningGateway:
     monitoring: Monitoring | None = None
     stopping: bool = False
     sweeper: asyncio.Task[None] | None = None
+    notifier: asyncio.Task[None] | None = None
 
     @property
     def port(self) -> int:
@@ -51,8 +54,9 @@ class RunningGateway:
         deadline = loop.time() + self.settings.shutdown_timeout
         self.stopping = True                 # /readyz answers 503 from now on
         self.server.close()
-        if self.sweeper is not None:
-            self.sweeper.cancel()
+        for task in (self.sweeper, self.notifier):
+            if task is not None:
+                task.cancel()
         for session in list(self.live):
             session.shut_down()
         while self.live and loop.time() < deadline:
@@ -145,6 +149,8 @@ async def start(settings: Settings) -> RunningGateway:
                               f"{error.strerror or error}; set metrics_port to a free port, or 0 for none") from None
         gateway.monitoring = monitoring
     gateway.sweeper = loop.create_task(_sweep_now_and_then(db))
+    if settings.notice_interval > 0:
+        gateway.notifier = loop.create_task(_notices_now_and_then(db, settings))
     return gateway
 
 
@@ -167,6 +173,27 @@ async def _sweep_now_and_then(db: Database) -> None:
     while True:
         await asyncio.sleep(SWEEP_EVERY)
         await _sweep(db)
+
+
+async def _notices(db: Database, settings: Settings) -> None:
+    """Notify the owners of tasks that became overdue; once a day, mail the digests of those who chose it."""
+    try:
+        overdue = await tasks.notify_overdue(db)
+        if overdue:
+            log.info("notified %d overdue task(s)", overdue)
+        now = utcnow()
+        if digest.due_for_digest(now):
+            sent = await digest.send_digests(db, settings, now, only_due=True)
+            if sent:
+                log.info("mailed %d digest(s)", len(sent))
+    except Exception as error:    # the next round tries again
+        log.warning("could not check overdue tasks or mail digests (%r)", error)
+
+
+async def _notices_now_and_then(db: Database, settings: Settings) -> None:
+    while True:
+        await asyncio.sleep(settings.notice_interval)
+        await _notices(db, settings)
 
 
 def configure_logging(level: str) -> None:
