@@ -182,7 +182,7 @@ async def _notices(db: Database, settings: Settings) -> None:
         if overdue:
             log.info("notified %d overdue task(s)", overdue)
         now = utcnow()
-        if digest.due_for_digest(now):
+        if digest.due_for_digest(settings, now):
             sent = await digest.send_digests(db, settings, now, only_due=True)
             if sent:
                 log.info("mailed %d digest(s)", len(sent))

@@ -20,7 +20,6 @@ from gateway.services.smarthost import send
 from gateway.store.database import Database
 from gateway.store.models import Notification, User, utcnow
 
-DIGEST_HOUR = 6            # UTC: the running gateway sends the day's digests from this hour on
 LIMIT = 200                # notifications in one digest; the rest wait for the next
 
 
@@ -97,5 +96,6 @@ async def send_digests(db: Database, settings: Settings, now: datetime | None = 
     return sent
 
 
-def due_for_digest(now: datetime) -> bool:
-    return now.hour >= DIGEST_HOUR
+def due_for_digest(settings: Settings, now: datetime) -> bool:
+    """The gateway mails the day's digests from ``digest_hour`` (UTC) on."""
+    return now.hour >= settings.digest_hour
