@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 import ssl
+import dataclasses
 from dataclasses import dataclass
 
 from gateway.ops import memory
@@ -38,6 +39,7 @@ class RunningGateway:
     stopping: bool = False
     sweeper: asyncio.Task[None] | None = None
     notifier: asyncio.Task[None] | None = None
+    quiet: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)   # set: the notifier stops
 
     @property
     def port(self) -> int:
@@ -54,9 +56,9 @@ class RunningGateway:
         deadline = loop.time() + self.settings.shutdown_timeout
         self.stopping = True                 # /readyz answers 503 from now on
         self.server.close()
-        for task in (self.sweeper, self.notifier):
-            if task is not None:
-                task.cancel()
+        if self.sweeper is not None:
+            self.sweeper.cancel()
+        self.quiet.set()         # the notifier ends after the round under way, if any
         for session in list(self.live):
             session.shut_down()
         while self.live and loop.time() < deadline:
@@ -72,6 +74,11 @@ class RunningGateway:
         await asyncio.to_thread(self.handler.close)
         if self.monitoring is not None:
             await self.monitoring.close()
+        if self.notifier is not None:
+            try:
+                await asyncio.wait_for(self.notifier, max(1.0, deadline - loop.time()))
+            except asyncio.TimeoutError:
+                log.warning("the check of overdue tasks and digests did not finish; stopped it")
         await self.db.close()
 
 
@@ -150,7 +157,7 @@ async def start(settings: Settings) -> RunningGateway:
         gateway.monitoring = monitoring
     gateway.sweeper = loop.create_task(_sweep_now_and_then(db))
     if settings.notice_interval > 0:
-        gateway.notifier = loop.create_task(_notices_now_and_then(db, settings))
+        gateway.notifier = loop.create_task(_notices_now_and_then(db, settings, gateway.quiet))
     return gateway
 
 
@@ -190,10 +197,13 @@ async def _notices(db: Database, settings: Settings) -> None:
         log.warning("could not check overdue tasks or mail digests (%r)", error)
 
 
-async def _notices_now_and_then(db: Database, settings: Settings) -> None:
+async def _notices_now_and_then(db: Database, settings: Settings, quiet: asyncio.Event) -> None:
     while True:
-        await asyncio.sleep(settings.notice_interval)
-        await _notices(db, settings)
+        try:
+            await asyncio.wait_for(quiet.wait(), settings.notice_interval)
+            return
+        except asyncio.TimeoutError:
+            await _notices(db, settings)
 
 
 def configure_logging(level: str) -> None:
