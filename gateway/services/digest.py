@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from gateway.config import Settings
 from gateway.services.errors import user_by_email
-from gateway.services.notifications import shown_to, user_sight, view
+from gateway.services.notifications import NotificationView, shown_to, user_sight, view
 from gateway.services.smarthost import send
 from gateway.store.database import Database
 from gateway.store.models import Notification, User, utcnow
@@ -76,24 +76,40 @@ async def send_digests(db: Database, settings: Settings, now: datetime | None = 
     for user in users:
         if only_due and user.digest_at is not None and user.digest_at.date() >= now.date():
             continue
-        async with db.sessions() as session:
-            who = await user_sight(session, user.id)
-            if who is None:
-                continue
-            rows = [view(n) for n in await session.scalars(
-                select(Notification).where(shown_to(who), Notification.read_at.is_(None),
-                                           Notification.mailed_at.is_(None))
-                .order_by(Notification.id).limit(LIMIT))]
+        rows = await _claim(db, user.id, now)
         if rows:
-            await send(settings, _message(settings, user.email, [_line(n.created_at, n.text) for n in rows]))
-        async with db.sessions() as session, session.begin():
-            if rows:
-                await session.execute(update(Notification).where(Notification.id.in_([n.id for n in rows]))
-                                      .values(mailed_at=now))
-            await session.execute(update(User).where(User.id == user.id).values(digest_at=now))
-        if rows:
+            try:
+                await send(settings, _message(settings, user.email, [_line(n.created_at, n.text) for n in rows]))
+            except Exception:      # not mailed after all: the next digest carries them
+                async with db.sessions() as session, session.begin():
+                    await session.execute(update(Notification).where(Notification.id.in_([n.id for n in rows]))
+                                          .values(mailed_at=None))
+                raise
             sent.append(DigestSent(user.email, len(rows)))
+        async with db.sessions() as session, session.begin():
+            await session.execute(update(User).where(User.id == user.id).values(digest_at=now))
     return sent
+
+
+async def _claim(db: Database, user_id: int, now: datetime) -> list[NotificationView]:
+    """The user's unread notifications no digest carried yet, marked mailed at ``now`` before the mail
+    leaves: two digests running at once (the gateway's and the command's) never mail one twice."""
+    async with db.sessions() as session, session.begin():
+        who = await user_sight(session, user_id)
+        if who is None:
+            return []
+        ids = list(await session.scalars(
+            select(Notification.id).where(shown_to(who), Notification.read_at.is_(None),
+                                          Notification.mailed_at.is_(None))
+            .order_by(Notification.id).limit(LIMIT)))
+        if not ids:
+            return []
+        await session.execute(update(Notification).where(Notification.id.in_(ids), Notification.mailed_at.is_(None))
+                              .values(mailed_at=now))
+    async with db.sessions() as session:
+        return [view(n) for n in await session.scalars(
+            select(Notification).where(Notification.id.in_(ids), Notification.mailed_at == now)
+            .order_by(Notification.id))]
 
 
 def due_for_digest(settings: Settings, now: datetime) -> bool:
