@@ -292,8 +292,9 @@ class Activity(Base):
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
     owner_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    # a task made from a message (gateway.services.tasks); its owner hears once that it is overdue
-    message_pk: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"), default=None)
+    # a task made from a message (gateway.services.tasks; no foreign key, see migration 0007: readers look
+    # the message up through visibility); its owner hears once that it is overdue
+    message_pk: Mapped[int | None] = mapped_column(Integer, default=None)
     overdue_notified_at: Mapped[datetime | None] = mapped_column(default=None)
 
 
@@ -550,7 +551,7 @@ class Notification(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(default=None)
     mailed_at: Mapped[datetime | None] = mapped_column(default=None)    # when a digest carried it
-    activity_id: Mapped[int | None] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"), default=None)
+    activity_id: Mapped[int | None] = mapped_column(Integer, default=None)   # the task (no foreign key: 0007)
 
 
 class OutboundMail(Base):

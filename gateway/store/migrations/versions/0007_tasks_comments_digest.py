@@ -25,19 +25,14 @@ depends_on: Union[str, Sequence[str], None] = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("activities") as batch:
-        batch.add_column(sa.Column("message_pk", sa.Integer(), nullable=True))
-        batch.add_column(sa.Column("overdue_notified_at", sa.DateTime(timezone=True), nullable=True))
-        batch.create_foreign_key("fk_activities_message_pk_messages", "messages", ["message_pk"], ["id"],
-                                 ondelete="SET NULL")
-        batch.create_index("ix_activities_owner_status", ["owner_user_id", "status"])
-    with op.batch_alter_table("notifications") as batch:
-        batch.add_column(sa.Column("activity_id", sa.Integer(), nullable=True))
-        batch.create_foreign_key("fk_notifications_activity_id_activities", "activities", ["activity_id"], ["id"],
-                                 ondelete="CASCADE")
-    with op.batch_alter_table("users") as batch:
-        batch.add_column(sa.Column("digest", sa.Boolean(), nullable=False, server_default=sa.false()))
-        batch.add_column(sa.Column("digest_at", sa.DateTime(timezone=True), nullable=True))
+    # plain ADD COLUMNs, no foreign keys: on SQLite a key (or a batch) needs a copy of the table, whose rebuilt text depends on
+    # the order of a set (a template copy would differ from a fresh migration); readers check both ends
+    op.add_column("activities", sa.Column("message_pk", sa.Integer(), nullable=True))
+    op.add_column("activities", sa.Column("overdue_notified_at", sa.DateTime(timezone=True), nullable=True))
+    op.create_index("ix_activities_owner_status", "activities", ["owner_user_id", "status"])
+    op.add_column("notifications", sa.Column("activity_id", sa.Integer(), nullable=True))
+    op.add_column("users", sa.Column("digest", sa.Boolean(), nullable=False, server_default=sa.false()))
+    op.add_column("users", sa.Column("digest_at", sa.DateTime(timezone=True), nullable=True))
     op.create_table(
         "comments",
         sa.Column("id", sa.Integer(), primary_key=True),
@@ -57,10 +52,8 @@ def downgrade() -> None:
         batch.drop_column("digest_at")
         batch.drop_column("digest")
     with op.batch_alter_table("notifications") as batch:
-        batch.drop_constraint("fk_notifications_activity_id_activities", type_="foreignkey")
         batch.drop_column("activity_id")
+    op.drop_index("ix_activities_owner_status", table_name="activities")
     with op.batch_alter_table("activities") as batch:
-        batch.drop_index("ix_activities_owner_status")
-        batch.drop_constraint("fk_activities_message_pk_messages", type_="foreignkey")
         batch.drop_column("overdue_notified_at")
         batch.drop_column("message_pk")
