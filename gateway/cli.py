@@ -16,6 +16,7 @@ from gateway.commands.deployment import init, serve
 from gateway.commands.documents import DOCUMENT_GROUPS
 from gateway.commands.mailboxes import mailbox
 from gateway.commands.messages import messages
+from gateway.commands.notifications import notifications
 from gateway.commands.quarantine import quarantine
 from gateway.commands.permissions import permission
 from gateway.commands.records import RECORD_GROUPS
@@ -43,7 +44,8 @@ def cli(ctx: click.Context, config_file: str | None, data_dir: str | None, datab
 
 
 for command in (init, serve, company, user, alias, *RECORD_GROUPS, messages, routes, review_group, recipients,
-                send, record_email, activity, permission, *DOCUMENT_GROUPS, quarantine, mailbox):
+                send, record_email, activity, permission, *DOCUMENT_GROUPS, quarantine, mailbox,
+                notifications):
     cli.add_command(command)
 cli.add_command(web)
 cli.add_command(token)

@@ -72,6 +72,9 @@ class Settings:
     tls_key_file: str = ""
     require_tls: bool = False            # refuse MAIL before STARTTLS (530 5.7.0); not for a public MX
     shutdown_timeout: float = 30.0       # on stop, seconds transactions under way may take to finish
+    notice_interval: float = 300.0       # seconds between the gateway's checks for overdue tasks and the
+                                         # daily digest (gateway.services.tasks, .digest); 0: never
+    digest_hour: int = 6                 # the hour (UTC, 0-23) from which the gateway mails the day's digests
     # the data of DATA (gateway.handlers.protocol, gateway.handlers.capacity)
     spool_dir: str = ""                  # where large messages are written as they arrive; "": the system's temp folder
     memory_budget: int = 256 * 1024 * 1024   # bytes of message data all sessions together hold in memory
@@ -204,6 +207,10 @@ def check_limits(settings: Settings) -> None:
                  "database_pool_size"):
         if not getattr(settings, name) > 0:
             raise ConfigError(f"{name} must be above zero, not {getattr(settings, name)!r}")
+    if not 0 <= settings.digest_hour <= 23:
+        raise ConfigError(f"digest_hour is an hour of the day (UTC) from 0 to 23, not {settings.digest_hour!r}")
+    if settings.notice_interval < 0:
+        raise ConfigError(f"notice_interval must be zero (never) or more, not {settings.notice_interval!r}")
     if not settings.parse_timeout > 0 or settings.parse_memory_limit < 0:
         raise ConfigError("parse_timeout must be above zero and parse_memory_limit (MiB) zero or more")
     if settings.memory_budget < 2 * settings.max_message_size:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 import ssl
+import dataclasses
 from dataclasses import dataclass
 
 from gateway.ops import memory
@@ -17,9 +18,11 @@ from gateway.handlers.limits import ErrorMemory, SessionCounter, SessionLimits
 from gateway.ops.metrics import Metrics
 from gateway.ops.monitoring import Monitoring
 from gateway.store import raw
+from gateway.services import digest, tasks
 from gateway.store.database import Database
 from gateway.sync import Intake, Scheduler
 from gateway.sync.intake import parser_for
+from gateway.store.models import utcnow
 
 log = logging.getLogger("smartbcc.server")
 
@@ -38,6 +41,8 @@ class RunningGateway:
     stopping: bool = False
     sweeper: asyncio.Task[None] | None = None
     mailboxes: Scheduler | None = None       # the connected mailboxes' syncs (gateway.sync)
+    notifier: asyncio.Task[None] | None = None
+    quiet: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)   # set: the notifier stops
 
     @property
     def port(self) -> int:
@@ -58,6 +63,7 @@ class RunningGateway:
             self.sweeper.cancel()
         if self.mailboxes is not None:
             await self.mailboxes.stop()
+        self.quiet.set()         # the notifier ends after the round under way, if any
         for session in list(self.live):
             session.shut_down()
         while self.live and loop.time() < deadline:
@@ -75,6 +81,11 @@ class RunningGateway:
             await self.mailboxes.intake.close()
         if self.monitoring is not None:
             await self.monitoring.close()
+        if self.notifier is not None:
+            try:
+                await asyncio.wait_for(self.notifier, max(1.0, deadline - loop.time()))
+            except asyncio.TimeoutError:
+                log.warning("the check of overdue tasks and digests did not finish; stopped it")
         await self.db.close()
 
 
@@ -155,6 +166,8 @@ async def start(settings: Settings) -> RunningGateway:
     # connected mailboxes: filed by the SMTP side's filer, parsed by a process of their own
     gateway.mailboxes = Scheduler(db, settings, Intake(settings, parser_for(db, settings), handler.filer))
     gateway.mailboxes.start()
+    if settings.notice_interval > 0:
+        gateway.notifier = loop.create_task(_notices_now_and_then(db, settings, gateway.quiet))
     return gateway
 
 
@@ -177,6 +190,30 @@ async def _sweep_now_and_then(db: Database) -> None:
     while True:
         await asyncio.sleep(SWEEP_EVERY)
         await _sweep(db)
+
+
+async def _notices(db: Database, settings: Settings) -> None:
+    """Notify the owners of tasks that became overdue; once a day, mail the digests of those who chose it."""
+    try:
+        overdue = await tasks.notify_overdue(db)
+        if overdue:
+            log.info("notified %d overdue task(s)", overdue)
+        now = utcnow()
+        if digest.due_for_digest(settings, now):
+            sent = await digest.send_digests(db, settings, now, only_due=True)
+            if sent:
+                log.info("mailed %d digest(s)", len(sent))
+    except Exception as error:    # the next round tries again
+        log.warning("could not check overdue tasks or mail digests (%r)", error)
+
+
+async def _notices_now_and_then(db: Database, settings: Settings, quiet: asyncio.Event) -> None:
+    while True:
+        try:
+            await asyncio.wait_for(quiet.wait(), settings.notice_interval)
+            return
+        except asyncio.TimeoutError:
+            await _notices(db, settings)
 
 
 def configure_logging(level: str) -> None:

@@ -33,12 +33,15 @@ def _print(views: list[service.ActivityView]) -> None:
 @click.option("--due", "due_at", type=click.DateTime(["%Y-%m-%d", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]),
               help="When (UTC): YYYY-MM-DD or YYYY-MM-DDTHH:MM.")
 @click.option("--owner", "owner_email", metavar="USER_EMAIL", help="The user responsible.")
+@click.option("--message", "message_pk", type=int, metavar="MESSAGE_ID",
+              help="A task made from this message (linked to the record).")
 @json_option
 @pass_app
 def add(app: App, kind: str, record_id: int, subject: str, due_at: datetime | None, owner_email: str | None,
-        as_json: bool) -> None:
+        message_pk: int | None, as_json: bool) -> None:
     """Plan an activity on a record (KIND ID)."""
-    view = with_db(app, lambda db: service.add_activity(db, kind, record_id, subject, due_at, owner_email))
+    view = with_db(app, lambda db: service.add_activity(db, kind, record_id, subject, due_at, owner_email,
+                                                        message_pk))
     if as_json:
         emit_json(view)
         return
@@ -68,3 +71,14 @@ def complete(app: App, activity_id: int, as_json: bool) -> None:
         emit_json(view)
         return
     echo(f"Completed activity {view.id} on {NOUNS[view.kind]} {view.record_id}: {view.subject}")
+
+
+@activity.command("tasks")
+@click.argument("owner_email", metavar="USER_EMAIL")
+@click.option("--status", type=click.Choice(service.STATUSES), default="planned", show_default=True)
+@json_option
+@pass_app
+def tasks(app: App, owner_email: str, status: str, as_json: bool) -> None:
+    """A user's tasks: planned ones by due date, the overdue ones first."""
+    views = with_db(app, lambda db: service.tasks_of(db, owner_email, status))
+    emit_json(views) if as_json else _print(views)

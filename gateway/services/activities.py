@@ -14,7 +14,7 @@ from sqlalchemy import select
 from gateway.crm.recipients import NOUNS
 from gateway.services.errors import NotFound, ServiceError, record_by_id, user_by_email
 from gateway.store.database import Database
-from gateway.store.models import Activity, User, utcnow
+from gateway.store.models import Activity, Link, User, utcnow
 
 STATUSES = ("planned", "completed")
 
@@ -30,11 +30,13 @@ class ActivityView:
     completed_at: datetime | None
     owner: str | None           # the owner's login address
     created_at: datetime
+    message_pk: int | None = None   # the message a task was made from
 
 
 def activity_view(activity: Activity, owner: User | None) -> ActivityView:
     return ActivityView(activity.id, activity.kind, activity.record_id, activity.subject, activity.status,
-                        activity.due_at, activity.completed_at, owner.email if owner else None, activity.created_at)
+                        activity.due_at, activity.completed_at, owner.email if owner else None, activity.created_at,
+                        activity.message_pk)
 
 
 def aware(moment: datetime | None) -> datetime | None:
@@ -45,7 +47,8 @@ def aware(moment: datetime | None) -> datetime | None:
 
 
 async def add_activity(db: Database, kind: str, record_id: int, subject: str, due_at: datetime | None = None,
-                       owner_email: str | None = None) -> ActivityView:
+                       owner_email: str | None = None, message_pk: int | None = None) -> ActivityView:
+    """Plan an activity on a record; ``message_pk``: a task made from a message linked to that record."""
     subject = subject.strip()
     if not subject:
         raise ServiceError("the activity's subject cannot be empty")
@@ -54,8 +57,12 @@ async def add_activity(db: Database, kind: str, record_id: int, subject: str, du
         owner = await user_by_email(session, owner_email) if owner_email else None
         if owner is not None and owner.company_id != record.company_id:
             raise ServiceError(f"{owner.email} works for another company than {NOUNS[kind]} {record_id}")
+        if message_pk is not None and await session.scalar(select(Link.id).where(
+                Link.message_pk == message_pk, Link.kind == kind, Link.record_id == record_id)) is None:
+            raise ServiceError(f"message {message_pk} is not linked to {NOUNS[kind]} {record_id}")
         activity = Activity(company_id=record.company_id, kind=kind, record_id=record_id, subject=subject[:300],
-                            due_at=aware(due_at), owner_user_id=owner.id if owner else None, created_at=utcnow())
+                            due_at=aware(due_at), owner_user_id=owner.id if owner else None, created_at=utcnow(),
+                            message_pk=message_pk)
         session.add(activity)
         await session.flush()
         return activity_view(activity, owner)
@@ -88,3 +95,16 @@ async def complete_activity(db: Database, activity_id: int) -> ActivityView:
         activity.status, activity.completed_at = "completed", utcnow()
         owner = await session.get(User, activity.owner_user_id) if activity.owner_user_id else None
         return activity_view(activity, owner)
+
+
+async def tasks_of(db: Database, owner_email: str, status: str = "planned") -> list[ActivityView]:
+    """A user's tasks: planned ones by due date (the overdue ones first, undated last), or completed ones."""
+    if status not in STATUSES:
+        raise ServiceError(f"status is one of {', '.join(STATUSES)}")
+    async with db.sessions() as session:
+        owner = await user_by_email(session, owner_email)
+        rows = await session.scalars(select(Activity).where(Activity.owner_user_id == owner.id,
+                                                            Activity.status == status).order_by(Activity.id))
+        views = [activity_view(activity, owner) for activity in rows]
+    far = datetime.max.replace(tzinfo=timezone.utc)
+    return sorted(views, key=lambda v: (v.due_at or far, v.id))

@@ -14,6 +14,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.crm.kinds import NotificationKind
+from gateway.services.errors import NotFound
 from gateway.services.visibility import Sight, seen_by, sight
 from gateway.store.database import Database
 from gateway.store.models import Message, Notification, User, utcnow
@@ -31,27 +32,29 @@ class NotificationView:
     record_id: int | None
     created_at: datetime
     read: bool
+    activity_id: int | None = None
 
 
 async def notify(session: AsyncSession, *, company_id: int, user_id: int, kind: NotificationKind, text: str,
                  message_pk: int | None = None, record_kind: str | None = None,
-                 record_id: int | None = None) -> Notification:
+                 record_id: int | None = None, activity_id: int | None = None) -> Notification:
     """Adds a notification for one user in the caller's transaction."""
     row = Notification(company_id=company_id, user_id=user_id, kind=str(kind), text=text[:TEXT_LIMIT],
-                       message_pk=message_pk, record_kind=record_kind, record_id=record_id)
+                       message_pk=message_pk, record_kind=record_kind, record_id=record_id,
+                       activity_id=activity_id)
     session.add(row)
     await session.flush()
     return row
 
 
-def _shown(who: Sight) -> ColumnElement[bool]:
+def shown_to(who: Sight) -> ColumnElement[bool]:
     """Notifications of this user about nothing, or about a message they may still see."""
     return and_(Notification.user_id == who.user_id,
                 or_(Notification.message_pk.is_(None),
                     Notification.message_pk.in_(select(Message.id).where(seen_by(who)))))
 
 
-async def _sight(session: AsyncSession, user_id: int) -> Sight | None:
+async def user_sight(session: AsyncSession, user_id: int) -> Sight | None:
     user = await session.get(User, user_id)
     return None if user is None else await sight(session, _Viewer(user.id, user.company_id))
 
@@ -64,24 +67,42 @@ class _Viewer:
 
 async def unread_count(db: Database, user_id: int) -> int:
     async with db.sessions() as session:
-        who = await _sight(session, user_id)
+        who = await user_sight(session, user_id)
         if who is None:
             return 0
         return int(await session.scalar(select(func.count()).select_from(Notification)
-                                        .where(_shown(who), Notification.read_at.is_(None))) or 0)
+                                        .where(shown_to(who), Notification.read_at.is_(None))) or 0)
 
 
 async def recent(db: Database, user_id: int, *, limit: int = 50, unread_only: bool = False) -> list[NotificationView]:
     async with db.sessions() as session:
-        who = await _sight(session, user_id)
+        who = await user_sight(session, user_id)
         if who is None:
             return []
-        query = select(Notification).where(_shown(who))
+        query = select(Notification).where(shown_to(who))
         if unread_only:
             query = query.where(Notification.read_at.is_(None))
         rows = await session.scalars(query.order_by(Notification.id.desc()).limit(limit))
-        return [NotificationView(n.id, n.kind, n.text, n.message_pk, n.record_kind, n.record_id, n.created_at,
-                                 n.read_at is not None) for n in rows]
+        return [view(n) for n in rows]
+
+
+def view(n: Notification) -> NotificationView:
+    return NotificationView(n.id, n.kind, n.text, n.message_pk, n.record_kind, n.record_id, n.created_at,
+                            n.read_at is not None, n.activity_id)
+
+
+async def open_notification(db: Database, user_id: int, notification_id: int) -> NotificationView:
+    """One of the user's notifications, marked read; NotFound for anyone else's, or one about a message
+    the user may no longer see."""
+    async with db.sessions() as session, session.begin():
+        who = await user_sight(session, user_id)
+        found = None if who is None else await session.scalar(
+            select(Notification).where(shown_to(who), Notification.id == notification_id))
+        if found is None:
+            raise NotFound(f"no notification with id {notification_id}")
+        if found.read_at is None:
+            found.read_at = utcnow()
+        return view(found)
 
 
 async def mark_read(db: Database, user_id: int, notification_ids: list[int] | None = None) -> int:

@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import (
     JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text,
-    UniqueConstraint,
+    UniqueConstraint, false,
 )
 from sqlalchemy import true
 from sqlalchemy.engine import Dialect
@@ -127,6 +127,9 @@ class User(Base):
     default_visibility: Mapped[str] = mapped_column(String(16), default="private")
     # "member" or "admin" (`smartbcc user set-role`): admins see and change the company's settings on the web
     role: Mapped[str] = mapped_column(String(16), default="member", server_default="member")
+    # a daily mail of their unread notifications (gateway.services.digest), and when the last one went out
+    digest: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    digest_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -286,7 +289,8 @@ class Activity(Base):
     planned activities to its deal or completes them."""
 
     __tablename__ = "activities"
-    __table_args__ = (Index("ix_activities_record", "company_id", "kind", "record_id"),)
+    __table_args__ = (Index("ix_activities_record", "company_id", "kind", "record_id"),
+                      Index("ix_activities_owner_status", "owner_user_id", "status"))
     id: Mapped[int] = mapped_column(primary_key=True)
     company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))
@@ -296,6 +300,23 @@ class Activity(Base):
     due_at: Mapped[datetime | None] = mapped_column(default=None)
     completed_at: Mapped[datetime | None] = mapped_column(default=None)
     owner_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # a task made from a message (gateway.services.tasks; no foreign key, see migration 0011: readers look
+    # the message up through visibility); its owner hears once that it is overdue
+    message_pk: Mapped[int | None] = mapped_column(Integer, default=None)
+    overdue_notified_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Comment(Base):
+    """A colleague's word in the discussion of a message: seen by exactly whoever may see the message."""
+
+    __tablename__ = "comments"
+    __table_args__ = (Index("ix_comments_message_pk", "message_pk", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    message_pk: Mapped[int] = mapped_column(ForeignKey("messages.id", ondelete="CASCADE"))
+    author_user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -545,6 +566,7 @@ class Notification(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(default=None)
     mailed_at: Mapped[datetime | None] = mapped_column(default=None)    # when a digest carried it
+    activity_id: Mapped[int | None] = mapped_column(Integer, default=None)   # the task (no foreign key: 0007)
 
 
 class OutboundMail(Base):

@@ -13,7 +13,8 @@ from starlette.staticfiles import StaticFiles
 
 from gateway.config import Settings
 from gateway.store.database import Database
-from gateway.web import api, compose, mailbox, mailboxes, records, review, settings as settings_pages, signin
+from gateway.web import api, compose, mailbox, mailboxes, notifications, records, review, signin, tasks
+from gateway.web import settings as settings_pages
 from gateway.web.guard import Guard
 from gateway.web.pages import base_path, not_found, url
 
@@ -44,6 +45,7 @@ def create_app(settings: Settings, db: Database | None = None) -> Guard:
     routes = [
         Route("/", home, methods=["GET"]),
         *signin.ROUTES, *mailbox.ROUTES, *mailboxes.ROUTES, *compose.ROUTES, *records.ROUTES, *review.ROUTES, *settings_pages.ROUTES,
+        *tasks.ROUTES, *notifications.ROUTES,
         Mount("/api/v1", routes=api.ROUTES),
         Mount("/static", StaticFiles(directory=Path(__file__).with_name("static")), name="static"),
     ]

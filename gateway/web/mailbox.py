@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from gateway.services import Conflict, NotFound, ServiceError
-from gateway.services import company_admin, mailbox, mailboxes, message_view, save_to_crm
+from gateway.services import comments, company_admin, mailbox, mailboxes, message_view, save_to_crm
 from gateway.services.web_auth import SessionUser
 from gateway.web.pages import db_of, not_found, render, signed_in, url
 from gateway.web.sanitize import clean
@@ -138,12 +138,14 @@ async def message_page(request: Request, user: SessionUser) -> Response:
         hits = await message_view.find_records(db, user, find) if find else []
         folders = await mailbox.folders(db, user)
         offer = await save_to_crm.offer(db, user, ident)
+        discussion = await comments.comments_on(db, user, ident)
     except NotFound:
         return not_found(request, user)
     remote = request.query_params.get("remote") == "1"
     blocked = clean(view.html_body).remote_blocked if view.html_body else 0
     return render(request, "message.html", user=user, m=view, remote=remote, blocked=blocked, find=find,
-                  hits=hits, folders=folders, save=offer, notice=request.query_params.get("notice", ""),
+                  hits=hits, folders=folders, save=offer, discussion=discussion,
+                  notice=request.query_params.get("notice", ""),
                   offer=request.query_params.getlist("offer"))
 
 
@@ -200,6 +202,19 @@ async def unlink(request: Request, user: SessionUser) -> Response:
     return RedirectResponse(url(request, f"/messages/{ident}", notice="Unlinked."), status_code=303)
 
 
+async def comment(request: Request, user: SessionUser) -> Response:
+    """Discuss: a comment on the message; the colleagues it mentions who may see the message hear of it."""
+    ident = int(request.path_params["id"])
+    try:
+        added = await comments.add_comment(db_of(request), user, ident, str(request.scope["form"].get("body") or ""))
+    except NotFound:
+        return not_found(request, user)
+    except ServiceError as error:
+        return render(request, "error.html", 400, user=user, title="Cannot add the comment", detail=str(error))
+    return RedirectResponse(url(request, f"/messages/{ident}", notice="Comment added.") + f"#comment-{added.id}",
+                            status_code=303)
+
+
 async def folder_action(request: Request, user: SessionUser) -> Response:
     form: dict[str, Any] = request.scope["form"]
     db, action = db_of(request), request.path_params.get("action", "create")
@@ -249,6 +264,7 @@ ROUTES = [
     Route("/messages/{id:int}/raw", signed_in(message_raw), methods=["GET"]),
     Route("/messages/{id:int}/attachments/{n:int}", signed_in(attachment), methods=["GET"]),
     Route("/messages/{id:int}/unlink", signed_in(unlink), methods=["POST"]),
+    Route("/messages/{id:int}/comments", signed_in(comment), methods=["POST"]),
     Route("/folders", signed_in(folder_action), methods=["POST"]),
     Route("/folders/{id:int}/{action:str}", signed_in(folder_action), methods=["POST"]),
     Route("/trash/empty", signed_in(empty_trash), methods=["POST"]),

@@ -16,6 +16,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from gateway.services import notifications
 from gateway.services.web_auth import SessionUser, session_user
 from gateway.store.database import Database
 
@@ -54,7 +55,8 @@ def set_cookie(request: Request, response: Response, name: str, value: str, max_
 
 def render(request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
     body = TEMPLATES.get_template(template).render(
-        url=lambda path, **query: url(request, path, **query), request=request, **values)
+        url=lambda path, **query: url(request, path, **query), request=request,
+        unread_notifications=request.scope.get("unread_notifications", 0), **values)
     return HTMLResponse(body, status_code=status)
 
 
@@ -112,6 +114,8 @@ def signed_in(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
             if form is None:
                 return forbidden(request)
             request.scope["form"] = form
+        else:     # the unread counter every page shows
+            request.scope["unread_notifications"] = await notifications.unread_count(db_of(request), user.user_id)
         return await handler(request, user)
     return endpoint
 

@@ -16,7 +16,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from gateway.services import Conflict, NotFound, ServiceError
-from gateway.services import account, company_admin
+from gateway.services import account, company_admin, digest
 from gateway.services.preferences import CLASSIC_CREATES, CRM_MODES, VISIBILITIES
 from gateway.services.web_auth import SessionUser
 from gateway.web.pages import db_of, not_found, render, signed_in, url
@@ -71,13 +71,20 @@ def form_action(action: Action) -> Callable[[Request, SessionUser], Awaitable[Re
 
 async def own_page(request: Request, user: SessionUser) -> Response:
     mine = await account.account(db_of(request), user)
-    return page(request, user, "settings.html", "/settings", account=mine, visibilities=VISIBILITIES)
+    return page(request, user, "settings.html", "/settings", account=mine, visibilities=VISIBILITIES,
+                digest=await digest.digest_choice(db_of(request), user.user_id))
 
 
 async def preferences(request: Request, user: SessionUser, form: dict[str, Any]) -> Response:
     await account.set_preferences(db_of(request), user, auto_link=form.get("auto_link") == "on",
                                   default_visibility=str(form.get("default_sharing") or ""))
     return back(request, "/settings", "Preferences saved.")
+
+
+async def set_digest(request: Request, user: SessionUser, form: dict[str, Any]) -> Response:
+    on = form.get("digest") == "on"
+    await digest.set_own_digest(db_of(request), user.user_id, on)
+    return back(request, "/settings", "Daily digest on." if on else "Daily digest off.")
 
 
 async def add_alternate(request: Request, user: SessionUser, form: dict[str, Any]) -> Response:
@@ -144,6 +151,7 @@ async def change_user(request: Request, user: SessionUser, form: dict[str, Any])
 ROUTES = [
     Route("/settings", signed_in(own_page), methods=["GET"]),
     Route("/settings/preferences", signed_in(form_action(preferences)), methods=["POST"]),
+    Route("/settings/digest", signed_in(form_action(set_digest)), methods=["POST"]),
     Route("/settings/alternates", signed_in(form_action(add_alternate)), methods=["POST"]),
     Route("/settings/alternates/{id:int}/{action:str}", signed_in(form_action(change_alternate)), methods=["POST"]),
     Route("/settings/company", signed_in(company_page), methods=["GET"]),

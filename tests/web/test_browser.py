@@ -282,3 +282,44 @@ def test_send_the_quote_from_the_deal_then_hear_about_its_bounce(browser, mailin
     api = site.client(headers={"Authorization": f"Bearer {token_for(site, 'ada@acme.example')}"})
     shown = api.get(f"/api/v1/messages/{message_url.rsplit('/', 1)[1]}").json()
     assert shown["delivery"] == "bounced" and shown["bounces"][0]["status"] == "5.1.1"
+
+
+def test_plan_the_follow_up_and_ask_a_colleague(browser, site):
+    """A task from a message (the list puts the overdue one first; mark it done), then a comment that
+    @mentions a colleague, who sees the unread counter, follows the notification and reads the comment."""
+    site.send("Quote for Bob")
+    message = site.ids()["Quote for Bob"]
+    from tests.web.test_visibility import admin
+    admin(site, "messages", "share", str(message))
+    sign_in(browser, site)
+    for subject, due in (("Send the contract", "2999-01-01"), ("Call Bob back", "2020-01-02")):
+        browser.get(site.base + f"/messages/{message}")
+        submit(browser, browser.find_element(*by("id", "new-task")))
+        assert browser.find_element(*by("id", "task-subject")).get_attribute("value") == "Follow up: Quote for Bob"
+        field = browser.find_element(*by("id", "task-subject"))
+        field.clear()
+        field.send_keys(subject)
+        browser.execute_script("arguments[0].value = arguments[1]", browser.find_element(*by("id", "task-due")), due)
+        submit(browser, browser.find_element(*by("id", "create-task")))
+        assert "Task planned." in browser.find_element(*by("css", "p.notice")).text
+    submit(browser, browser.find_element(*by("id", "nav-tasks")))
+    rows = browser.find_elements(*by("css", "#task-list tbody tr"))
+    assert ["Call Bob back" in rows[0].text, "Send the contract" in rows[1].text] == [True, True]
+    assert "overdue" in rows[0].get_attribute("class") and "overdue" not in rows[1].get_attribute("class")
+    submit(browser, rows[0].find_element(*by("css", "button.task-done")))
+    assert "Done: Call Bob back" in browser.find_element(*by("css", "p.notice")).text
+    assert len(browser.find_elements(*by("css", "#task-list tbody tr.task"))) == 1
+    submit(browser, browser.find_element(*by("id", "tasks-done")))
+    assert "Call Bob back" in browser.find_element(*by("id", "task-list")).text
+    # ask a colleague
+    browser.get(site.base + f"/messages/{message}")
+    browser.find_element(*by("id", "comment-body")).send_keys("@Cy Colleague is <40> per unit right?")
+    submit(browser, browser.find_element(*by("id", "add-comment")))
+    assert "is <40> per unit right?" in browser.find_element(*by("id", "comments")).text
+    sign_in(browser, site, "cy@acme.example")
+    assert browser.find_element(*by("id", "unread-notifications")).text == "1"
+    submit(browser, browser.find_element(*by("id", "nav-notifications")))
+    submit(browser, browser.find_element(*by("css", "#notifications li.unread a")))
+    assert browser.current_url.endswith(f"/messages/{message}")
+    assert "is <40> per unit right?" in browser.find_element(*by("id", "comments")).text
+    assert not browser.find_elements(*by("id", "unread-notifications"))

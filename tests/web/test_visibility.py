@@ -163,6 +163,9 @@ ID_ROUTES_TRIED = {
     "/messages/{id:int}/save", "/messages/{id:int}/save-to-crm",          # save to CRM, the test above
     "/records/{kind:str}/{id:int}",                                       # the record test below (page, API)
     "/settings/mailboxes/{id:int}/{action:str}",     # tests/e2e/test_mailboxes.py, the settings page test
+    # test_collab.py::test_task_comment_and_notification_routes_are_404_for_who_may_not_see
+    "/messages/{id:int}/task", "/records/{kind:str}/{id:int}/task", "/tasks/{id:int}/done",
+    "/messages/{id:int}/comments", "/notifications/{id:int}",
 }
 
 

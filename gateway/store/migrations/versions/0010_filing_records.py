@@ -6,7 +6,7 @@ domain alone. ``companies.create_orgs``: an unknown company domain (not a free-m
 organization. ``messages.filing_notes``: which participants got no record and why, one per line.
 
 Revision ID: 0010
-Revises: 0012
+Revises: 0009
 Create Date: 2026-12-04
 
 """
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 
 revision: str = '0010'
-down_revision: Union[str, Sequence[str], None] = '0012'
+down_revision: Union[str, Sequence[str], None] = '0009'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

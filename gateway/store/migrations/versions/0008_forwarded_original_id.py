@@ -3,8 +3,8 @@
 ``messages.original_message_id`` holds the Message-ID of the message a stored forward carries (attached,
 or named in an inline header block); filing looks replies up by it as by ``message_id``.
 
-Revision ID: 0011
-Revises: 0009
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-04
 
 """
@@ -14,8 +14,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision: str = '0011'
-down_revision: Union[str, Sequence[str], None] = '0009'
+revision: str = '0008'
+down_revision: Union[str, Sequence[str], None] = '0007'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

@@ -6,8 +6,8 @@ last UID fetched; ``mailbox_copies`` which stored message each UID was filed as,
 agreed with the server. ``companies.mailbox_autofile`` chooses whether synced mail from or to known
 contacts is filed at once or only when the user saves it to the CRM.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-04
 
 """
@@ -17,8 +17,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision: str = '0012'
-down_revision: Union[str, Sequence[str], None] = '0011'
+revision: str = '0009'
+down_revision: Union[str, Sequence[str], None] = '0008'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 

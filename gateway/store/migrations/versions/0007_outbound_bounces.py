@@ -5,7 +5,7 @@ sender (``<slug>+bounce-<token>@<mail_domain>``), written before the message lea
 quickest bounce finds it. ``bounces`` keeps every delivery report that came back to such an address,
 raw bytes and what it says (action, status, diagnostic), on the sent message.
 
-Revision ID: 0009
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-04
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 
 
-revision: str = '0009'
+revision: str = '0007'
 down_revision: Union[str, Sequence[str], None] = '0006'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
