@@ -52,7 +52,7 @@ async def add_activity(db: Database, kind: str, record_id: int, subject: str, du
     subject = subject.strip()
     if not subject:
         raise ServiceError("the activity's subject cannot be empty")
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         record = await record_by_id(session, kind, record_id)
         owner = await user_by_email(session, owner_email) if owner_email else None
         if owner is not None and owner.company_id != record.company_id:
@@ -86,7 +86,7 @@ async def list_activities(db: Database, kind: str, record_id: int,
 
 
 async def complete_activity(db: Database, activity_id: int) -> ActivityView:
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         activity = await session.get(Activity, activity_id)
         if activity is None:
             raise NotFound(f"no activity with id {activity_id} (see `smartbcc activity list KIND ID`)")

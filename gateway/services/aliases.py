@@ -81,7 +81,7 @@ async def send_confirmation(db: Database, settings: Settings, alias_id: int) -> 
     can retry; the error is raised to the caller and nothing claims the mail went out.
     """
     code = new_code()
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         alias = await session.get(AlternateAddress, alias_id)
         if alias is None:
             raise VerificationError(f"no alternate address with id {alias_id}")
@@ -101,7 +101,7 @@ async def send_confirmation(db: Database, settings: Settings, alias_id: int) -> 
 
 async def verify_code(db: Database, code: str) -> AlternateAddress:
     """Verify the pending alias whose code this is."""
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         alias = await session.scalar(select(AlternateAddress).where(
             AlternateAddress.code_hash == code_hash(db.key, code)))
         if alias is None or alias.status != "pending":
@@ -171,7 +171,7 @@ async def add_alias(db: Database, user_email: str, alt_email: str, *, send_mail:
 
 
 async def _add_pending(db: Database, user_email: str, alt_email: str) -> AliasView:
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         user = await user_by_email(session, user_email)
         login = await session.scalar(select(User).where(User.email == alt_email))
         if login is not None:
@@ -226,7 +226,7 @@ async def list_aliases(db: Database, company_slug: str | None = None,
 
 async def revoke_alias(db: Database, alt_email: str, company_slug: str | None = None) -> AliasView:
     """Revoke an alternate address: mail from it no longer counts. Revoking twice changes nothing."""
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         alias = await _find(session, alt_email, company_slug)
         if alias.status != "revoked":
             alias.status, alias.revoked_at = "revoked", utcnow()
@@ -236,7 +236,7 @@ async def revoke_alias(db: Database, alt_email: str, company_slug: str | None = 
 
 async def force_verify_alias(db: Database, alt_email: str, company_slug: str | None = None) -> AliasView:
     """The admin override: verified now, without a code."""
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         alias = await _find(session, alt_email, company_slug)
         if alias.status == "revoked":
             raise ServiceError(f"{alias.email} was revoked; add it again with `smartbcc alias add` first")

@@ -64,7 +64,7 @@ async def file_bounce(db: Database, outbound_id: int, raw: bytes, envelope_from:
     """Keep a report that came back to a sent message's envelope sender, and tell its sender when it
     says the message was not delivered. One transaction: all of it, or nothing (and a 451)."""
     reports = read_reports(raw)
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         sent = await session.get_one(OutboundMail, outbound_id)
         rows = [Bounce(company_id=sent.company_id, outbound_id=sent.id, envelope_from=envelope_from[:320],
                        action=r.action, status=r.status, recipient=r.recipient[:320], diagnostic=r.diagnostic,

@@ -71,7 +71,7 @@ async def add_comment(db: Database, viewer: Viewer, message_pk: int, body: str) 
         raise ServiceError("write something to say")
     if len(body) > BODY_LIMIT:
         raise ServiceError(f"a comment has at most {BODY_LIMIT} characters")
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         who = await sight(session, viewer)
         await visible(session, who, [message_pk])
         message = await session.get_one(Message, message_pk)

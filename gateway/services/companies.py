@@ -49,7 +49,7 @@ async def add_company(db: Database, name: str, domain: str) -> CompanyView:
         raise ServiceError("the company needs a name, e.g. `smartbcc company add \"Acme Corp\" --domain acme.com`")
     domain = normalize_domain(domain)
     try:
-        async with db.sessions() as session, session.begin():
+        async with db.writing() as session, session.begin():
             other = await session.scalar(select(Company).where(Company.domain == domain))
             if other is not None:
                 raise Conflict(f"company {other.slug!r} already has the domain {domain}; "
@@ -100,7 +100,7 @@ async def change_domain(db: Database, slug: str, new_domain: str, grace_days: in
     if grace < 0:
         raise ServiceError("the grace period is a number of days, 0 or more")
     new_domain = normalize_domain(new_domain)
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         company = await company_by_slug(session, slug)
         if company.domain == new_domain:
             raise ServiceError(f"{company.slug!r} already has the domain {new_domain}")

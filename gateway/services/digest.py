@@ -30,7 +30,7 @@ class DigestSent:
 
 
 async def set_digest(db: Database, email: str, on: bool) -> bool:
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         user = await user_by_email(session, email)
         user.digest = on
         return on
@@ -43,7 +43,7 @@ async def digest_choice(db: Database, user_id: int) -> bool:
 
 
 async def set_own_digest(db: Database, user_id: int, on: bool) -> None:
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         user = await session.get_one(User, user_id)
         user.digest = on
 
@@ -81,12 +81,12 @@ async def send_digests(db: Database, settings: Settings, now: datetime | None = 
             try:
                 await send(settings, _message(settings, user.email, [_line(n.created_at, n.text) for n in rows]))
             except Exception:      # not mailed after all: the next digest carries them
-                async with db.sessions() as session, session.begin():
+                async with db.writing() as session, session.begin():
                     await session.execute(update(Notification).where(Notification.id.in_([n.id for n in rows]))
                                           .values(mailed_at=None))
                 raise
             sent.append(DigestSent(user.email, len(rows)))
-        async with db.sessions() as session, session.begin():
+        async with db.writing() as session, session.begin():
             await session.execute(update(User).where(User.id == user.id).values(digest_at=now))
     return sent
 
@@ -94,7 +94,7 @@ async def send_digests(db: Database, settings: Settings, now: datetime | None = 
 async def _claim(db: Database, user_id: int, now: datetime) -> list[NotificationView]:
     """The user's unread notifications no digest carried yet, marked mailed at ``now`` before the mail
     leaves: two digests running at once (the gateway's and the command's) never mail one twice."""
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         who = await user_sight(session, user_id)
         if who is None:
             return []

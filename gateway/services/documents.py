@@ -54,7 +54,7 @@ async def add_document(db: Database, kind: str, company_slug: str, title: str, p
     title = title.strip()
     if not title:
         raise ServiceError("the title cannot be empty")
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         company = await company_by_slug(session, company_slug)
         if person_id is not None:
             await record_by_id(session, Kind.PERSON, person_id, company.id)

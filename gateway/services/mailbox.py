@@ -285,7 +285,7 @@ async def _entries(session: AsyncSession, who: Sight, found: dict[int, Any]) -> 
 
 
 async def mark(db: Database, viewer: Viewer, ids: Iterable[int], read: bool) -> int:
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         who = await sight(session, viewer)
         entries = await _entries(session, who, await visible(session, who, ids))
         for entry in entries.values():
@@ -296,7 +296,7 @@ async def mark(db: Database, viewer: Viewer, ids: Iterable[int], read: bool) -> 
 async def move(db: Database, viewer: Viewer, ids: Iterable[int], folder: str) -> int:
     """Move to Inbox, Sent, Spam, Trash or one of the user's folders (by id); "restore" puts a message back
     in its default folder (Sent for outgoing mail, else Inbox)."""
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         who = await sight(session, viewer)
         target, folder_id = (None, None) if folder == "restore" else await _folder(session, who, folder)
         if target == ALL:
@@ -310,7 +310,7 @@ async def move(db: Database, viewer: Viewer, ids: Iterable[int], folder: str) ->
 async def spam(db: Database, viewer: Viewer, ids: Iterable[int]) -> tuple[str, ...]:
     """Move to Spam; the user's own messages are unlinked from every record. Returns the senders, to be
     offered for the company's never-log list."""
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         who = await sight(session, viewer)
         found = await visible(session, who, ids)
         for entry in (await _entries(session, who, found)).values():
@@ -326,7 +326,7 @@ async def empty_trash(db: Database, viewer: Viewer) -> int:
     again); a colleague's shared message is only gone from this user's mailbox."""
     from gateway.services.messages import delete_message
 
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         who = await sight(session, viewer)
         trashed = (await session.execute(select(MailboxEntry.message_pk, Message.owner_user_id)
                                          .join(Message, Message.id == MailboxEntry.message_pk)
@@ -348,7 +348,7 @@ async def empty_trash(db: Database, viewer: Viewer) -> int:
 async def create_folder(db: Database, viewer: Viewer, name: str) -> int:
     name = _folder_name(name)
     try:
-        async with db.sessions() as session, session.begin():
+        async with db.writing() as session, session.begin():
             row = MailFolder(user_id=viewer.user_id, name=name)
             session.add(row)
             await session.flush()
@@ -376,7 +376,7 @@ async def _own_folder(session: AsyncSession, viewer: Viewer, folder_id: int) -> 
 async def rename_folder(db: Database, viewer: Viewer, folder_id: int, name: str) -> None:
     name = _folder_name(name)
     try:
-        async with db.sessions() as session, session.begin():
+        async with db.writing() as session, session.begin():
             (await _own_folder(session, viewer, folder_id)).name = name
     except IntegrityError:
         raise Conflict(f"you have a folder named {name!r} already") from None
@@ -384,7 +384,7 @@ async def rename_folder(db: Database, viewer: Viewer, folder_id: int, name: str)
 
 async def delete_folder(db: Database, viewer: Viewer, folder_id: int) -> None:
     """Delete a user folder; its messages go back to their default folder."""
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         found = await _own_folder(session, viewer, folder_id)
         for entry in await session.scalars(select(MailboxEntry).where(MailboxEntry.folder_id == found.id)):
             entry.folder, entry.folder_id = None, None

@@ -93,7 +93,7 @@ async def _message_row(session: Any, who: Sight, message_pk: int) -> tuple[Messa
 
 async def open_message(db: Database, viewer: Viewer, message_pk: int, mark_read: bool = True) -> MessageView:
     """The message for reading; marks it read for this user unless ``mark_read`` is False."""
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         who = await sight(session, viewer)
         message, row = await _message_row(session, who, message_pk)
         if mark_read and not row.read:
@@ -207,7 +207,7 @@ async def _record_to_link(session: Any, who: Sight, kind: str, record_id: int) -
 async def link(db: Database, viewer: Viewer, ids: Iterable[int], kind: str, record_id: int) -> int:
     """Link messages to a record the user may edit (rule ``manual``); returns how many links are new.
     A deal, lead or project resolves the messages' open review items of its kind."""
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         who = await sight(session, viewer)
         found = await visible(session, who, ids)
         await _record_to_link(session, who, kind, record_id)
@@ -221,7 +221,7 @@ async def link(db: Database, viewer: Viewer, ids: Iterable[int], kind: str, reco
 
 
 async def unlink(db: Database, viewer: Viewer, message_pk: int, kind: str, record_id: int) -> None:
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         who = await sight(session, viewer)
         await visible(session, who, [message_pk])
         await _record_to_link(session, who, kind, record_id)

@@ -129,7 +129,7 @@ async def message_raw(db: Database, message_pk: int) -> bytes:
 
 async def delete_message(db: Database, message_pk: int) -> MessageSummary:
     """Delete a message with its links, raw bytes, attachments and review items: no record shows it."""
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         message = await _message(session, message_pk)
         company = await session.get_one(Company, message.company_id)
         owner = await session.get(User, message.owner_user_id)

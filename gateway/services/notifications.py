@@ -94,7 +94,7 @@ def view(n: Notification) -> NotificationView:
 async def open_notification(db: Database, user_id: int, notification_id: int) -> NotificationView:
     """One of the user's notifications, marked read; NotFound for anyone else's, or one about a message
     the user may no longer see."""
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         who = await user_sight(session, user_id)
         found = None if who is None else await session.scalar(
             select(Notification).where(shown_to(who), Notification.id == notification_id))
@@ -108,7 +108,7 @@ async def open_notification(db: Database, user_id: int, notification_id: int) ->
 async def mark_read(db: Database, user_id: int, notification_ids: list[int] | None = None) -> int:
     """Marks the user's notifications read (all of them when no ids are given); returns how many changed.
     Ids of other users' notifications change nothing."""
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         query = update(Notification).where(Notification.user_id == user_id, Notification.read_at.is_(None))
         if notification_ids is not None:
             query = query.where(Notification.id.in_(notification_ids))

@@ -62,7 +62,7 @@ async def set_rights(db: Database, email: str, kind: str, *, view: str | None = 
     if view is None and edit is None:
         raise ServiceError("say what changes: --view and/or --edit (none, own or all)")
     kinds = _kinds(kind)
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         user = await user_by_email(session, email)
         rows = {p.kind: p for p in await session.scalars(select(Permission).where(Permission.user_id == user.id))}
         for each in kinds:

@@ -116,7 +116,7 @@ async def set_company(db: Database, slug: str, *, crm_mode: str | None = None, c
     if max_new_contacts is not None and not 0 <= max_new_contacts <= 1000:
         raise ServiceError("--max-new-contacts is a number from 0 to 1000")
     converted: tuple[ConvertedLead, ...] = ()
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         company = await company_by_slug(session, slug)
         switching = crm_mode == "simple" and company.crm_mode == "classic"
         if conversion is not None and not switching:
@@ -168,7 +168,7 @@ def exclusion_pattern(value: str) -> str:
 async def add_exclusion(db: Database, slug: str, value: str) -> CompanySettings:
     pattern = exclusion_pattern(value)
     try:
-        async with db.sessions() as session, session.begin():
+        async with db.writing() as session, session.begin():
             company = await company_by_slug(session, slug)
             session.add(Exclusion(company_id=company.id, pattern=pattern))
     except IntegrityError:
@@ -178,7 +178,7 @@ async def add_exclusion(db: Database, slug: str, value: str) -> CompanySettings:
 
 async def remove_exclusion(db: Database, slug: str, value: str) -> CompanySettings:
     pattern = exclusion_pattern(value)
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         company = await company_by_slug(session, slug)
         result = await session.execute(delete(Exclusion).where(
             Exclusion.company_id == company.id, Exclusion.pattern == pattern))
@@ -190,7 +190,7 @@ async def remove_exclusion(db: Database, slug: str, value: str) -> CompanySettin
 async def set_user(db: Database, email: str, *, auto_link: bool | None = None,
                    default_visibility: str | None = None) -> UserSettings:
     _choice(default_visibility, VISIBILITIES, "--default-sharing")
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         user = await user_by_email(session, email)
         if auto_link is not None:
             user.auto_link = auto_link

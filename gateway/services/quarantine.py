@@ -37,7 +37,7 @@ class Replayed:
 
 async def discard(db: Database, entry_id: int) -> None:
     """Delete entry ``entry_id`` and its raw bytes for good; QuarantineError when there is none."""
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         entry = await session.get(QuarantinedMessage, entry_id, with_for_update=True)
         if entry is None:
             raise QuarantineError(f"no quarantined message {entry_id} (smartbcc quarantine list --all shows them)")
@@ -94,7 +94,7 @@ def _judgement(reason: str) -> Judgement | None:
 
 
 async def _note_attempt(db: Database, entry_id: int, message_pk: int | None, failure: str) -> None:
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         entry = await session.get(QuarantinedMessage, entry_id, with_for_update=True)
         if entry is None:
             return

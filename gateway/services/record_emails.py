@@ -107,7 +107,7 @@ async def add_address(db: Database, kind: str, record_id: int, email: str) -> Re
     _kind(kind)
     email = validate_mailbox(email)
     try:
-        async with db.sessions() as session, session.begin():
+        async with db.writing() as session, session.begin():
             record = await record_by_id(session, kind, record_id)
             existing = await session.scalar(select(RecordEmail.id).where(
                 RecordEmail.company_id == record.company_id, RecordEmail.kind == kind,
@@ -124,7 +124,7 @@ async def add_address(db: Database, kind: str, record_id: int, email: str) -> Re
 async def remove_address(db: Database, kind: str, record_id: int, email: str) -> RecordAddresses:
     _kind(kind)
     email = validate_mailbox(email)
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         record = await record_by_id(session, kind, record_id)
         if email == primary_address(kind, record):
             raise ServiceError(f"{email} is the {NOUNS[kind]}'s own address field; it stays")

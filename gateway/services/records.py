@@ -107,7 +107,7 @@ async def add_person(db: Database, company_slug: str, email: str, name: str = ""
     """A contact; one per address in a company."""
     email = validate_mailbox(email)
     try:
-        async with db.sessions() as session, session.begin():
+        async with db.writing() as session, session.begin():
             company = await company_by_slug(session, company_slug)
             await _check_refs(session, company, None, org_id)
             existing = await session.scalar(select(Person).where(
@@ -127,7 +127,7 @@ async def add_org(db: Database, company_slug: str, name: str, domain: str | None
                   owner: str | None = None) -> RecordView:
     name = _required(name, "organization name")
     domain = normalize_domain(domain) if domain else None
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         company = await company_by_slug(session, company_slug)
         org = Organization(company_id=company.id, name=name, domain=domain,
                            owner_user_id=await _owner(session, company, owner))
@@ -145,7 +145,7 @@ async def add_record(db: Database, kind: str, company_slug: str, title: str, per
     values: dict[str, Any] = {k: v.strip() for k, v in extra.items() if v}
     if values.get("email"):
         values["email"] = validate_mailbox(values["email"])
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         company = await company_by_slug(session, company_slug)
         if kind == Kind.LEAD and company.crm_mode == "simple":
             raise ServiceError(f"{company.slug} is in simple mode, which has no leads: add a contact and a deal, "
@@ -178,7 +178,7 @@ async def close_record(db: Database, kind: str, record_id: int, status: str) -> 
     """Close a lead, deal or project: an open one no longer takes mail by auto-linking."""
     if status not in CLOSED_STATUSES.get(kind, ()):
         raise ServiceError(f"a {kind} closes as one of {', '.join(CLOSED_STATUSES.get(kind, ()))}")
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         record = await _get(session, kind, record_id)
         record.status, record.closed_at = status, utcnow()
         company = await session.get_one(Company, record.company_id)
@@ -188,7 +188,7 @@ async def close_record(db: Database, kind: str, record_id: int, status: str) -> 
 async def set_owner(db: Database, kind: str, record_id: int, owner: str) -> RecordView:
     """Give the record an owner (an active user of its company): "own" rights are about the records a
     user owns, and records an admin makes have none until given one."""
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         record = await _get(session, kind, record_id)
         company = await session.get_one(Company, record.company_id)
         record.owner_user_id = await _owner(session, company, owner)
@@ -197,7 +197,7 @@ async def set_owner(db: Database, kind: str, record_id: int, owner: str) -> Reco
 
 async def rotate_address(db: Database, kind: str, record_id: int) -> RecordView:
     """A new Bcc address for the record; the old one is refused (550 5.1.1) from now on."""
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         record = await _get(session, kind, record_id)
         record.token_version += 1
         company = await session.get_one(Company, record.company_id)

@@ -119,7 +119,7 @@ async def resolve_review(db: Database, message_pk: int, kind: str, record_id: in
     """
     if kind not in DEALISH_KINDS:
         raise ServiceError(f"review items are about deals, leads or projects, not {kind!r}")
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         message = await _message(session, message_pk)
         items = (await session.scalars(select(ReviewItem).where(
             ReviewItem.message_pk == message.id, ReviewItem.kind == kind, ReviewItem.status == "open"))).all()
@@ -171,7 +171,7 @@ async def resolve_by_link(session: AsyncSession, message_pk: int, kind: str, rec
 
 async def link_message(db: Database, message_pk: int, kind: str, record_id: int) -> LinkChange:
     """Link by hand (rule ``manual``); a deal, lead or project resolves the message's review items of its kind."""
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         message = await _message(session, message_pk)
         changed = await _add_link(session, message, kind, record_id, LinkRule.MANUAL)
         await resolve_by_link(session, message.id, kind, record_id)
@@ -179,7 +179,7 @@ async def link_message(db: Database, message_pk: int, kind: str, record_id: int)
 
 
 async def unlink_message(db: Database, message_pk: int, kind: str, record_id: int) -> LinkChange:
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         message = await _message(session, message_pk)
         result = await session.execute(delete(Link).where(
             Link.message_pk == message.id, Link.kind == kind, Link.record_id == record_id))
@@ -193,7 +193,7 @@ async def set_visibility(db: Database, message_pk: int, visibility: str) -> str:
     """Share a message within the company, or make it private to its owner again."""
     if visibility not in ("private", "shared"):
         raise ServiceError("visibility is private or shared")
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         message = await _message(session, message_pk)
         message.visibility = visibility
         return message.visibility
@@ -281,7 +281,7 @@ async def resolve_item(db: Database, viewer: Viewer, item_id: int, record_id: in
     """Resolve one item from the web: link the chosen candidate (rule ``review``), or, with None, link
     nothing; the message's other open items of that kind close with it. The record must be one the
     queue offers this user (open, and one they may view) and, for a member, one they may edit."""
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         who = await sight(session, viewer)
         admin = await _is_admin(session, who)
         item = await _item_for(session, who, admin, item_id)

@@ -136,7 +136,7 @@ async def save(db: Database, viewer: Viewer, message_pk: int, kind: str, *, titl
                domain: str | None = None) -> Saved:
     """Make a ``kind`` record from the message (values not given are the proposal's) and link the
     message to it, all in one transaction."""
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         who = await sight(session, viewer)
         await visible(session, who, [message_pk])
         company = await session.get_one(Company, who.company_id)

@@ -307,7 +307,7 @@ async def send_from_record(db: Database, kind: str, record_id: int, user_email: 
     if len(raw) > settings.max_message_size:
         raise ServiceError(f"the message is {_mib(len(raw))} with its attachments; the limit is "
                            f"{_mib(settings.max_message_size)}: leave out an attachment, or send a link to it")
-    async with db.sessions() as session, session.begin():    # before it leaves: no bounce can come first
+    async with db.writing() as session, session.begin():    # before it leaves: no bounce can come first
         outbound = OutboundMail(company_id=company.id, user_id=user.id, token=token, record_kind=kind,
                                 record_id=record_id)
         session.add(outbound)
@@ -316,11 +316,11 @@ async def send_from_record(db: Database, kind: str, record_id: int, user_email: 
     try:
         reply = await send(settings, message, sender=envelope_sender)
     except BaseException:
-        async with db.sessions() as session, session.begin():
+        async with db.writing() as session, session.begin():
             await session.execute(delete(OutboundMail).where(OutboundMail.id == outbound_id))
         raise
     created: list[tuple[str, int]] = []
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         for address, verdict, holder in (row for rows in checked.fields.values() for row in rows):
             if verdict.creates:     # an address new to the CRM, sent to under "allow sending to any address"
                 made = dict(company_id=company.id, email=address, owner_user_id=user.id)
@@ -337,7 +337,7 @@ async def send_from_record(db: Database, kind: str, record_id: int, user_email: 
         authorization=Authorization(True, user.id, user.email, "header-from",
                                     f"sent by {user.email} from {NOUNS[kind]} {record_id} (smartbcc send)"),
         envelope_from=envelope_sender, envelope_rcpts=tuple(rcpts), addressed=(RecordRef(kind, record_id),)))
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         await session.execute(update(OutboundMail).where(OutboundMail.id == outbound_id)
                               .values(message_pk=stored.message_pk))
         links = tuple((row.kind, row.record_id, row.rule) for row in await session.execute(

@@ -134,7 +134,7 @@ async def create_task(db: Database, viewer: Viewer, *, subject: str, due: str, o
     if not subject:
         raise ServiceError("say what is to be done")
     due_at = due_moment(due)
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         who = await sight(session, viewer)
         if message_pk is not None:
             _, choices = await _message_records(session, who, message_pk)
@@ -191,7 +191,7 @@ async def my_tasks(db: Database, viewer: Viewer, status: str = "planned") -> lis
 
 async def complete_task(db: Database, viewer: Viewer, task_id: int) -> TaskView:
     """Mark a task done: its owner, or whoever may change its record; to anyone else it does not exist."""
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         who = await sight(session, viewer)
         task = await session.get(Activity, task_id)
         if task is None or task.company_id != who.company_id:
@@ -209,7 +209,7 @@ async def notify_overdue(db: Database, now: datetime | None = None) -> int:
     """Tell each owner of a planned task past its due date that it is overdue, once per task; returns how
     many notifications were added."""
     now = now or utcnow()
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         tasks = list(await session.scalars(select(Activity).where(
             Activity.status == "planned", Activity.due_at.is_not(None), Activity.due_at < now,
             Activity.owner_user_id.is_not(None), Activity.overdue_notified_at.is_(None))

@@ -39,7 +39,7 @@ def user_view(user: User, company: Company) -> UserView:
 async def add_user(db: Database, email: str, company_slug: str, name: str = "") -> UserView:
     email = validate_mailbox(email)
     try:
-        async with db.sessions() as session, session.begin():
+        async with db.writing() as session, session.begin():
             company = await company_by_slug(session, company_slug)
             existing = await session.scalar(select(User).where(User.email == email))
             if existing is not None:
@@ -72,7 +72,7 @@ async def list_users(db: Database, company_slug: str | None = None) -> list[User
 async def set_user_active(db: Database, email: str, active: bool) -> UserView:
     """Activate or deactivate a user; an inactive user's mail is refused and their web sessions end,
     their records stay."""
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         user = await user_by_email(session, email)
         user.active = active
         if not active:
@@ -85,7 +85,7 @@ async def set_role(db: Database, email: str, role: str) -> UserView:
     """Make a user an admin of their company (the company's settings on the web) or a member again."""
     if role not in ROLES:
         raise ServiceError(f"a role is one of {', '.join(ROLES)}, not {role!r}")
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         user = await user_by_email(session, email)
         user.role = role
         company = await session.get_one(Company, user.company_id)

@@ -112,7 +112,7 @@ async def set_password(db: Database, email: str, password: str) -> str:
     if len(password) < MIN_PASSWORD:
         raise ServiceError(f"the password must be at least {MIN_PASSWORD} characters long")
     hashed = await asyncio.to_thread(_HASHER.hash, password)
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         user = await user_by_email(session, email)
         row = await session.get(WebPassword, user.id)
         if row is None:
@@ -143,7 +143,7 @@ def _rate_keys(db: Database, email: str, client: str) -> dict[str, int]:
 
 
 async def _failed(db: Database, keys: dict[str, int]) -> SignInRefused:
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         session.add_all([SignInFailure(key=key) for key in keys])
         await session.execute(delete(SignInFailure).where(SignInFailure.at < utcnow() - 2 * WINDOW))
     return SignInRefused("the address, password or code is not right")
@@ -167,7 +167,7 @@ async def password_sign_in(db: Database, email: str, password: str, client: str)
     good = await asyncio.to_thread(_verify, stored.hash if stored else _dummy(), password)
     if not (good and user is not None and stored is not None and user.active):
         raise await _failed(db, keys)
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         return await _open_session(session, db, user, keys)
 
 
@@ -186,7 +186,7 @@ async def request_code(db: Database, email: str, client: str) -> None:
     if user is None:
         return
     code = f"{secrets.randbelow(10**8):08d}"
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         session.add(SignInCode(user_id=user.id, code_hash=_code_hash(db, code),
                                expires_at=utcnow() + timedelta(minutes=CODE_MINUTES)))
     message = EmailMessage()
@@ -200,7 +200,7 @@ async def request_code(db: Database, email: str, client: str) -> None:
 async def code_sign_in(db: Database, email: str, code: str, client: str) -> SignedIn:
     email = login(email)
     keys = _rate_keys(db, email, client)
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         await _check_rate(session, db, keys)
         user = await session.scalar(select(User).where(User.email == email, User.active.is_(True)))
         row = None
@@ -235,7 +235,7 @@ async def session_user(db: Database, token: str) -> SessionUser | None:
 
 
 async def sign_out(db: Database, token: str, everywhere: bool = False) -> None:
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         row = await session.get(WebSession, digest(token))
         if row is None:
             return
@@ -248,7 +248,7 @@ async def sign_out(db: Database, token: str, everywhere: bool = False) -> None:
 async def create_token(db: Database, email: str, name: str = "") -> tuple[TokenView, str]:
     """A new personal access token for the JSON API; the secret is shown once and only its hash kept."""
     token = "sbt_" + secrets.token_urlsafe(32)
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         user = await user_by_email(session, email)
         row = AccessToken(user_id=user.id, name=name.strip()[:200], token_hash=digest(token))
         session.add(row)
@@ -266,7 +266,7 @@ async def list_tokens(db: Database, email: str | None = None) -> list[TokenView]
 
 
 async def revoke_token(db: Database, token_id: int) -> TokenView:
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         row = await session.get(AccessToken, token_id)
         if row is None:
             raise NotFound(f"no access token with id {token_id} (see `smartbcc token list`)")
@@ -278,7 +278,7 @@ async def revoke_token(db: Database, token_id: int) -> TokenView:
 
 async def token_user(db: Database, token: str) -> SessionUser | None:
     """The user of a bearer token, or None (unknown, revoked, or the user is inactive)."""
-    async with db.sessions() as session, session.begin():
+    async with db.writing() as session, session.begin():
         row = await session.scalar(select(AccessToken).where(
             AccessToken.token_hash == digest(token), AccessToken.revoked_at.is_(None)))
         if row is None:
