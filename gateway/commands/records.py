@@ -1,4 +1,5 @@
-"""`smartbcc person|org|lead|deal|project add|list|show|set-owner|rotate-address` and `lead|deal|project close`."""
+"""`smartbcc person|org|lead|deal|project add|list|show|set-owner|rotate-address`, `lead|deal|project close`,
+and `record set-owner KIND ID EMAIL`."""
 
 from __future__ import annotations
 
@@ -184,4 +185,20 @@ def record_group(kind: str) -> click.Group:
     return group
 
 
-RECORD_GROUPS = tuple(record_group(kind) for kind in NOUNS)
+@click.group("record", help="Any kind of record, named by its kind: `record set-owner deal 7 EMAIL`.")
+def record_any() -> None:
+    pass
+
+
+@record_any.command("set-owner", help="Give a record an owner: KIND (person, org, lead, deal...), its ID, and "
+                                      "EMAIL, a user of its company; the same as `KIND set-owner ID EMAIL`.")
+@click.argument("kind", type=click.Choice([str(kind) for kind in NOUNS]))
+@click.argument("record_id", type=int, metavar="ID")
+@click.argument("owner", metavar="EMAIL")
+@json_option
+@click.pass_context
+def record_set_owner(ctx: click.Context, kind: str, record_id: int, owner: str, as_json: bool) -> None:
+    ctx.invoke(_set_owner(kind), record_id=record_id, owner=owner, as_json=as_json)
+
+
+RECORD_GROUPS = (*(record_group(kind) for kind in NOUNS), record_any)

@@ -49,5 +49,10 @@ def test_records_get_an_owner_on_add_or_later(seeded, smartbcc):
     assert smartbcc.json("deal", "show", seeded.deal["id"])["owner_user_id"] == ada
     assert "gus@globex.example is a user of another company, not 'acme'" in smartbcc.fails(
         "person", "set-owner", str(person["id"]), "gus@globex.example")
+    # `record set-owner KIND ID EMAIL` does the same for any kind
+    cy = run_db(smartbcc.settings, lambda db: users.add_user(db, "cy@acme.example", "acme", "Cy"))
+    moved = smartbcc.json("record", "set-owner", "org", str(org["id"]), "cy@acme.example")
+    assert moved["owner_user_id"] == cy.id != ada
+    assert "'nonsense' is not one of 'person', 'org'" in smartbcc.fails("record", "set-owner", "nonsense", "1", "cy@acme.example", code=2)
     assert "no user with address 'nobody@acme.example'" in smartbcc.fails(
         "deal", "add", "--company", "acme", "--title", "T", "--owner", "nobody@acme.example")
