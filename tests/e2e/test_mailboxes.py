@@ -410,7 +410,7 @@ def _status(settings: Settings, box_id: int) -> tuple[str, bool]:
     return with_db(settings, work)
 
 
-def _wait(condition: Any, what: str, seconds: float = 15) -> None:
+def _wait(condition: Any, what: str, seconds: float = 45) -> None:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if condition():
