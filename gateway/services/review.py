@@ -245,7 +245,9 @@ async def _queue_view(session: AsyncSession, who: Sight, admin: bool, item: Revi
     person = await session.get(Person, item.person_id)
     candidates = tuple(Candidate(r.id, r.title) for r in await _open_candidates(session, item)
                        if admin or who.may_view(item.kind, r.owner_user_id))
-    return QueueItem(item.id, message.id, message.subject, message.received_at, seen, owner.email if owner else "",
+    # an admin acts on a colleague's private message without reading it: its subject stays the owner's
+    return QueueItem(item.id, message.id, message.subject if seen else "", message.received_at, seen,
+                     owner.email if owner else "",
                      item.kind, person.email if person is not None else "", candidates)
 
 

@@ -42,8 +42,8 @@ async def resolve(request: Request, user: SessionUser) -> Response:
     noun = NOUNS[item.kind]
     done = (f"linked to the {noun} {next(c.title for c in item.candidates if c.id == record_id)}"
             if record_id is not None else f"left without a {noun}")
-    return RedirectResponse(url(request, "/review", notice=f"“{item.subject or '(no subject)'}” {done}."),
-                            status_code=303)
+    what = f"“{item.subject or '(no subject)'}”" if item.seen else "The private message"
+    return RedirectResponse(url(request, "/review", notice=f"{what} {done}."), status_code=303)
 
 
 ROUTES = [
