@@ -2,22 +2,24 @@
 
 Any service adds one with :func:`notify` inside its own transaction, so a notification exists exactly when
 what it tells of was committed. The web app shows the unread count; a notification about a message the
-user may no longer see (it was unshared, or deleted) is not shown nor counted.
+user may no longer see (it was unshared, or deleted), or about a record they may no longer view, is not
+shown nor counted.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.crm.kinds import NotificationKind
 from gateway.services.errors import NotFound
 from gateway.services.visibility import Sight, seen_by, sight
 from gateway.store.database import Database
-from gateway.store.models import Message, Notification, User, utcnow
+from gateway.store.models import RECORD_MODELS, Message, Notification, User, utcnow
 
 TEXT_LIMIT = 500
 
@@ -48,10 +50,27 @@ async def notify(session: AsyncSession, *, company_id: int, user_id: int, kind: 
 
 
 def shown_to(who: Sight) -> ColumnElement[bool]:
-    """Notifications of this user about nothing, or about a message they may still see."""
+    """Notifications of this user about nothing, or about a message and a record they may still see."""
     return and_(Notification.user_id == who.user_id,
                 or_(Notification.message_pk.is_(None),
-                    Notification.message_pk.in_(select(Message.id).where(seen_by(who)))))
+                    Notification.message_pk.in_(select(Message.id).where(seen_by(who)))),
+                or_(Notification.record_kind.is_(None), _record_in_sight(who)))
+
+
+def _record_in_sight(who: Sight) -> ColumnElement[bool]:
+    """The notification's record is one the user may view: its kind viewable by them (all, or own and
+    theirs), in their company, and still there."""
+    clauses: list[ColumnElement[bool]] = []
+    for kind, right in who.rights.items():
+        model: Any = RECORD_MODELS.get(kind)
+        if model is None or right.view not in ("all", "own"):
+            continue
+        record = exists().where(model.id == Notification.record_id, model.company_id == who.company_id)
+        if right.view == "own":
+            record = exists().where(model.id == Notification.record_id, model.company_id == who.company_id,
+                                    model.owner_user_id == who.user_id)
+        clauses.append(and_(Notification.record_kind == kind, record))
+    return or_(*clauses) if clauses else false()
 
 
 async def user_sight(session: AsyncSession, user_id: int) -> Sight | None:

@@ -53,3 +53,26 @@ def test_counted_until_read_and_only_while_the_message_is_visible(settings):
         async with db.sessions() as session:
             assert (await session.scalar(select(User.role).where(User.id == planted.user_id))) == "member"
     with_db(settings, work)
+
+
+def test_a_notification_about_a_record_goes_with_the_right_to_view_it(settings):
+    from gateway.services.permissions import set_rights
+    from gateway.store.models import Deal
+
+    planted = seed(settings)
+
+    async def work(db):
+        async with db.sessions() as session, session.begin():
+            await notifications.notify(session, company_id=planted.company_id, user_id=planted.user_id,
+                                       kind=NotificationKind.OVERDUE, text="call Bob", record_kind="deal",
+                                       record_id=planted.deal_id)
+        assert await notifications.unread_count(db, planted.user_id) == 1
+        await set_rights(db, "ada@acme.example", "deal", view="own")          # the deal is nobody's
+        assert await notifications.unread_count(db, planted.user_id) == 0
+        assert await notifications.recent(db, planted.user_id) == []
+        async with db.sessions() as session, session.begin():
+            (await session.get(Deal, planted.deal_id)).owner_user_id = planted.user_id
+        assert await notifications.unread_count(db, planted.user_id) == 1     # hers now: shown again
+        await set_rights(db, "ada@acme.example", "deal", view="none")
+        assert await notifications.unread_count(db, planted.user_id) == 0
+    with_db(settings, work)
