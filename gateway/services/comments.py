@@ -15,10 +15,10 @@ from datetime import datetime
 from sqlalchemy import select
 
 from gateway.crm.kinds import NotificationKind
-from gateway.services.errors import ServiceError
+from gateway.services.errors import NotFound, ServiceError
 from gateway.services.mailbox import visible
 from gateway.services.notifications import notify
-from gateway.services.visibility import Viewer, seen_by, sight
+from gateway.services.visibility import Viewer, sight
 from gateway.store.database import Database
 from gateway.store.models import Comment, Message, User, utcnow
 
@@ -84,7 +84,9 @@ async def add_comment(db: Database, viewer: Viewer, message_pk: int, body: str) 
             User.company_id == who.company_id, User.active.is_(True), User.id != who.user_id)))
         for user in mentions(body, colleagues):
             their = await sight(session, _Mentionable(user.id, user.company_id))
-            if await session.scalar(select(Message.id).where(Message.id == message_pk, seen_by(their))) is None:
+            try:
+                await visible(session, their, [message_pk])       # sees it, and has not emptied it from Trash
+            except NotFound:
                 continue
             await notify(session, company_id=who.company_id, user_id=user.id, kind=NotificationKind.MENTION,
                          text=f"{author.name or author.email} mentioned you on \"{message.subject or '(no subject)'}\": "

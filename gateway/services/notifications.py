@@ -19,7 +19,7 @@ from gateway.crm.kinds import NotificationKind
 from gateway.services.errors import NotFound
 from gateway.services.visibility import Sight, seen_by, sight
 from gateway.store.database import Database
-from gateway.store.models import RECORD_MODELS, Message, Notification, User, utcnow
+from gateway.store.models import RECORD_MODELS, MailboxEntry, Message, Notification, User, utcnow
 
 TEXT_LIMIT = 500
 
@@ -53,8 +53,14 @@ def shown_to(who: Sight) -> ColumnElement[bool]:
     """Notifications of this user about nothing, or about a message and a record they may still see."""
     return and_(Notification.user_id == who.user_id,
                 or_(Notification.message_pk.is_(None),
-                    Notification.message_pk.in_(select(Message.id).where(seen_by(who)))),
+                    Notification.message_pk.in_(select(Message.id).where(seen_by(who), ~_emptied(who)))),
                 or_(Notification.record_kind.is_(None), _record_in_sight(who)))
+
+
+def _emptied(who: Sight) -> ColumnElement[bool]:
+    """The message is one ``who`` emptied from their Trash: gone for them."""
+    return exists().where(MailboxEntry.user_id == who.user_id, MailboxEntry.message_pk == Message.id,
+                          MailboxEntry.folder == "purged")
 
 
 def _record_in_sight(who: Sight) -> ColumnElement[bool]:

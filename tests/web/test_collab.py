@@ -131,6 +131,12 @@ def test_a_discussion_is_seen_by_who_sees_the_message_and_mentions_notify_only_t
     assert counter(ada) == 1
     assert colleague.post(f"/messages/{ids['Shared quote']}/comments",
                           data={"csrf": csrf_of(notes), "body": "  "}).status_code == 400
+    # the colleague empties it from their Trash: no mention reaches them about it, old ones are gone too
+    mine = csrf_of(colleague.get("/mailbox").text)
+    colleague.post("/mailbox/act", data={"csrf": mine, "ids": str(ids["Shared quote"]), "action": "trash"})
+    colleague.post("/trash/empty", data={"csrf": mine})
+    ada.post(f"/messages/{ids['Shared quote']}/comments", data={"csrf": token, "body": "@cy still there?"})
+    assert counter(colleague) == 0 and "can you check" not in colleague.get("/notifications").text
     # unsharing hides the discussion and the notifications about it from the colleague
     admin(site, "messages", "unshare", str(ids["Shared quote"]))
     assert colleague.get(f"/messages/{ids['Shared quote']}").status_code == 404
