@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from gateway.config import Settings
 from gateway.services.errors import user_by_email
 from gateway.services.notifications import NotificationView, shown_to, user_sight, view
-from gateway.services.smarthost import send
+from gateway.services.smarthost import OutboundError, send
 from gateway.store.database import Database
 from gateway.store.models import Notification, User, utcnow
 
@@ -64,6 +64,16 @@ def _line(created_at: datetime, text: str) -> str:
     return f"- {created_at:%Y-%m-%d %H:%M} UTC  {one_line}"
 
 
+class DigestsNotSent(OutboundError):
+    """Some digests could not be mailed (their notifications wait for the next digest); the others were."""
+
+    def __init__(self, sent: list[DigestSent], failed: list[tuple[str, Exception]]) -> None:
+        self.sent, self.failed = sent, failed
+        first, error = failed[0]
+        super().__init__(f"mailed {len(sent)} digest(s); could not mail {len(failed)} (first: {first}: {error}); "
+                         "their notifications go in the next digest")
+
+
 async def send_digests(db: Database, settings: Settings, now: datetime | None = None,
                        only_due: bool = False) -> list[DigestSent]:
     """Mail each user who chose the digest their unread, not yet mailed notifications (users with none get
@@ -72,7 +82,8 @@ async def send_digests(db: Database, settings: Settings, now: datetime | None = 
     async with db.sessions() as session:
         users = list(await session.scalars(select(User).where(User.digest.is_(True), User.active.is_(True))
                                            .order_by(User.id)))
-    sent = []
+    sent: list[DigestSent] = []
+    failed: list[tuple[str, Exception]] = []
     for user in users:
         if only_due and user.digest_at is not None and user.digest_at.date() >= now.date():
             continue
@@ -80,14 +91,17 @@ async def send_digests(db: Database, settings: Settings, now: datetime | None = 
         if rows:
             try:
                 await send(settings, _message(settings, user.email, [_line(n.created_at, n.text) for n in rows]))
-            except Exception:      # not mailed after all: the next digest carries them
+            except Exception as error:      # not mailed after all: the next digest carries them
                 async with db.writing() as session, session.begin():
                     await session.execute(update(Notification).where(Notification.id.in_([n.id for n in rows]))
                                           .values(mailed_at=None))
-                raise
+                failed.append((user.email, error))
+                continue                    # the others still get theirs
             sent.append(DigestSent(user.email, len(rows)))
         async with db.writing() as session, session.begin():
             await session.execute(update(User).where(User.id == user.id).values(digest_at=now))
+    if failed:
+        raise DigestsNotSent(sent, failed)
     return sent
 
 

@@ -49,6 +49,23 @@ def test_tasks_overdue_notices_and_the_digest(smartbcc, seeded, smarthost):
     smartbcc.ok("notifications", "set-digest", "ada@acme.example", "off")
 
 
+def test_a_digest_that_cannot_be_mailed_stops_no_other_and_waits_for_the_next(smartbcc, seeded, smarthost):
+    deal = seeded.deal["id"]
+    smartbcc.ok("user", "add", "cy@acme.example", "--company", "acme")
+    for owner in ("ada@acme.example", "cy@acme.example"):
+        smartbcc.ok("activity", "add", "deal", deal, "--subject", f"Call for {owner}", "--due", "2020-01-02",
+                    "--owner", owner)
+        smartbcc.ok("notifications", "set-digest", owner, "on")
+    assert "Notified 2 overdue task(s)." in smartbcc.ok("notifications", "check")
+    smarthost.refused.add("ada@acme.example")            # the first user's digest is refused
+    failed = smartbcc.fails("notifications", "digest")
+    assert "mailed 1 digest(s); could not mail 1 (first: ada@acme.example:" in failed
+    assert [m["To"] for m in smarthost.messages] == ["cy@acme.example"]
+    smarthost.refused.clear()                            # the next digest carries what was not mailed
+    assert smartbcc.json("notifications", "digest") == [{"email": "ada@acme.example", "notifications": 1}]
+    assert [m["To"] for m in smarthost.messages] == ["cy@acme.example", "ada@acme.example"]
+
+
 def test_the_running_gateway_notifies_overdue_tasks_and_mails_the_days_digest(smartbcc, seeded, smarthost):
     settings = smartbcc.settings.replace(notice_interval=0.1, digest_hour=0, port=0, smarthost=smarthost.address,
                                          smarthost_starttls=False)

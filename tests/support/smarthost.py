@@ -20,6 +20,13 @@ class Capture:
         self.raw: list[bytes] = []
         self.messages: list[EmailMessage] = []
         self.envelopes: list[tuple[str, list[str]]] = []
+        self.refused: set[str] = set()          # recipients answered 550 at RCPT
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # type: ignore[no-untyped-def]
+        if address.lower() in self.refused:
+            return "550 5.1.1 no such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 2.1.5 OK"
 
     async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
         self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
