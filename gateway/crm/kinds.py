@@ -100,4 +100,5 @@ class NotificationKind(StrEnum):
     BOUNCE = "bounce"        # mail they sent from the gateway came back undelivered
     MENTION = "mention"      # a colleague mentioned them in a discussion
     OVERDUE = "overdue"      # a task of theirs is past its due date
+    TASK = "task"            # a colleague planned a task for them
     MAILBOX = "mailbox"      # a connected mailbox of theirs stopped syncing (its credentials stopped working)

@@ -2,7 +2,8 @@
 
 A task is an activity (table ``activities``) on one record, with the message it was made from when there
 is one. Whoever may change a record plans tasks on it, for any active colleague; each user has a list of
-the tasks they own, planned ones first with the overdue ones on top. A task is seen by its owner and by
+the tasks they own, planned ones first with the overdue ones on top; a task planned for a colleague notifies them. A task is
+seen by its owner and by
 whoever may change its record; to anyone else it does not exist. Its owner hears once that it is overdue
 (:func:`notify_overdue`, run by the gateway now and then and by ``smartbcc notifications check``).
 """
@@ -149,6 +150,12 @@ async def create_task(db: Database, viewer: Viewer, *, subject: str, due: str, o
                         due_at=due_at, owner_user_id=owner.id, message_pk=message_pk, created_at=utcnow())
         session.add(task)
         await session.flush()
+        if owner.id != who.user_id:          # planned for a colleague: they hear of it
+            author = await session.get_one(User, who.user_id)
+            due_text = f", due {aware(due_at):%Y-%m-%d %H:%M} UTC" if due_at is not None else ""
+            await notify(session, company_id=who.company_id, user_id=owner.id, kind=NotificationKind.TASK,
+                         text=f"{author.name or author.email} planned a task for you{due_text}: {task.subject}",
+                         record_kind=task.kind, record_id=task.record_id, activity_id=task.id)
         return (await _views(session, who, [task]))[0]
 
 

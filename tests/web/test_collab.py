@@ -75,6 +75,12 @@ def test_tasks_from_a_message_and_a_record_overdue_first_done_and_notified_once(
     assert f'href="/messages/{message}"' in tasks
     assert task_rows(ada.get("/tasks").text) == ["Ada&#39;s own"]
 
+    # the colleague heard of the three tasks planned for them (ada planning her own told nobody)
+    assert counter(colleague) == 3 and counter(ada) == 0
+    planned = colleague.get("/notifications").text
+    assert f"Ada Lovelace planned a task for you, due {yesterday.isoformat()} 23:59 UTC: Call Bob back" in planned
+    assert "Ada Lovelace planned a task for you: Some day" in planned
+    assert colleague.post("/notifications/read", data={"csrf": csrf_of(planned)}).status_code == 303
     # overdue: the owner hears it once, on demand and by the gateway's own check
     assert counter(colleague) == 0
     assert "Notified 1 overdue task(s)." in admin(site, "notifications", "check")
