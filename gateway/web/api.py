@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from gateway.services import Conflict, NotFound, ServiceError
-from gateway.services import mailbox, message_view, record_pages, save_to_crm
+from gateway.services import mailbox, message_view, record_pages, review, save_to_crm, tasks
 from gateway.services.mailbox import Row
 from gateway.services.web_auth import SessionUser, token_user
 from gateway.web.pages import db_of
@@ -200,6 +200,32 @@ async def save_message(request: Request, user: SessionUser) -> Any:
     return JSONResponse(plain(page), status_code=201)
 
 
+async def list_tasks(request: Request, user: SessionUser) -> Any:
+    """The user's own tasks: planned (overdue first) or completed."""
+    found = await tasks.my_tasks(db_of(request), user, request.query_params.get("status", "planned"))
+    return {"tasks": [plain(task) for task in found]}
+
+
+async def complete_task(request: Request, user: SessionUser) -> Any:
+    return plain(await tasks.complete_task(db_of(request), user, _id(request)))
+
+
+async def list_review(request: Request, user: SessionUser) -> Any:
+    """The review items the user may act on, with their open candidates best first."""
+    return {"items": [plain(item) for item in await review.queue(db_of(request), user)]}
+
+
+async def resolve_review(request: Request, user: SessionUser) -> Any:
+    """{"record_id": N} links that candidate; {"record_id": null} leaves the message without one."""
+    data = await _body(request)
+    if "record_id" not in data:
+        raise ServiceError('say which candidate: {"record_id": N}, or null for none of them')
+    chosen = data["record_id"]
+    if chosen is not None and (not isinstance(chosen, int) or isinstance(chosen, bool)):
+        raise ServiceError("record_id is a candidate's id (an integer) or null")
+    return plain(await review.resolve_item(db_of(request), user, _id(request), chosen))
+
+
 async def openapi(request: Request) -> Response:
     return JSONResponse(OPENAPI)
 
@@ -221,6 +247,10 @@ ROUTES = [
     Route("/folders/{id:int}", endpoint(change_folder), methods=["PATCH", "DELETE"]),
     Route("/records", endpoint(find_records), methods=["GET"]),
     Route("/records/{kind:str}/{id:int}", endpoint(get_record), methods=["GET"]),
+    Route("/tasks", endpoint(list_tasks), methods=["GET"]),
+    Route("/tasks/{id:int}/done", endpoint(complete_task), methods=["POST"]),
+    Route("/review", endpoint(list_review), methods=["GET"]),
+    Route("/review/{id:int}/resolve", endpoint(resolve_review), methods=["POST"]),
 ]
 
 _MESSAGE = {"type": "object", "required": ["id", "message_id", "subject", "folder", "read", "visibility"],
@@ -274,6 +304,12 @@ OPENAPI: dict[str, Any] = {
         "/messages/{id}/save-to-crm": {"post": _op(
             "Save to CRM: a deal, lead, contact or organization made from the message and linked to it "
             "{kind, title, name, email, organization, domain}", [_ID], True)},
+        "/tasks": {"get": _op("The user's own tasks, planned (overdue first) or completed", [
+            {"name": "status", "in": "query", "schema": {"type": "string", "enum": ["planned", "completed"]}}])},
+        "/tasks/{id}/done": {"post": _op("Mark a task done (its owner, or whoever may change its record)", [_ID])},
+        "/review": {"get": _op("Messages waiting for a record, each with its open candidates best first")},
+        "/review/{id}/resolve": {"post": _op(
+            "Resolve a review item {record_id}: link that candidate, or null for none", [_ID], True)},
         "/openapi.json": {"get": {"summary": "This document", "security": [], "responses": {"200": {"description": "OpenAPI"}}}},
     },
 }
