@@ -112,9 +112,10 @@ async def _people(session: AsyncSession, company_id: int) -> dict[int, str]:
 
 
 async def list_records(db: Database, viewer: Viewer, kind: str, q: str = "", status: str = "",
-                       owner: str = "") -> RecordList:
-    """The records of one kind the user may view, newest first; ``q`` searches names, titles and
-    addresses; ``status`` is one of :func:`statuses`; ``owner`` is "me" or a user's id."""
+                       owner: str = "", before: str = "") -> RecordList:
+    """The records of one kind the user may view, newest first, a page of LIST_LIMIT; ``q`` searches names,
+    titles and addresses; ``status`` is one of :func:`statuses`; ``owner`` is "me" or a user's id;
+    ``before`` (the last id of the previous page) turns to the next page."""
     model: Any = RECORD_MODELS[_kind(kind)]
     if status and status not in statuses(kind):
         raise ServiceError(f"a {NOUNS[kind]} is one of {', '.join(statuses(kind)) or 'no status'}, not {status!r}")
@@ -133,6 +134,10 @@ async def list_records(db: Database, viewer: Viewer, kind: str, q: str = "", sta
             if not owner.isdigit() or int(owner) not in people:
                 raise ServiceError("the owner is \"me\" or one of the company's users")
             query = query.where(model.owner_user_id == int(owner))
+        if before:
+            if not before.isdigit():
+                raise ServiceError("before is the id of the last record of the previous page")
+            query = query.where(model.id < int(before))
         found = (await session.scalars(query.order_by(model.id.desc()).limit(LIST_LIMIT + 1))).all()
     rows = tuple(ListRow(kind, r.id, label(kind, r), getattr(r, "status", ""), _detail(kind, r),
                          people.get(r.owner_user_id, "") if r.owner_user_id else "", r.created_at)

@@ -178,8 +178,11 @@ async def find_records(request: Request, user: SessionUser) -> Any:
     query = request.query_params
     if query.get("kind"):
         found = await record_pages.list_records(db_of(request), user, query["kind"], query.get("q", ""),
-                                                query.get("status", ""), query.get("owner", ""))
-        return {"records": plain(found)["rows"], "more": found.more}
+                                                query.get("status", ""), query.get("owner", ""),
+                                                query.get("before", ""))
+        rows = plain(found)["rows"]
+        return {"records": rows, "more": found.more,
+                "next_before": str(found.rows[-1].id) if found.more and found.rows else None}
     hits = await message_view.find_records(db_of(request), user, query.get("q", ""))
     return {"records": [asdict(hit) for hit in hits]}
 
@@ -298,7 +301,8 @@ OPENAPI: dict[str, Any] = {
             {"name": n, "in": "query", "schema": {"type": "string"}, "description": d} for n, d in (
                 ("kind", "deal, lead, person, org, project, invoice, quote or smart: list that kind"),
                 ("q", "name, title or address"), ("status", "open, won, lost... (with kind)"),
-                ("owner", "me or a user's id (with kind)"))])},
+                ("owner", "me or a user's id (with kind)"),
+                ("before", "next_before of the previous page (with kind)"))])},
         "/records/{kind}/{id}": {"get": _op("One record: fields, linked records, mail in threads, activities", [
             {"name": "kind", "in": "path", "required": True, "schema": {"type": "string"}}, _ID])},
         "/messages/{id}/save-to-crm": {"post": _op(

@@ -24,7 +24,8 @@ async def records_page(request: Request, user: SessionUser) -> Response:
     kind = query.get("kind") or "deal"
     current = {key: (query.get(key) or "").strip() for key in ("q", "status", "owner")}
     try:
-        found = await record_pages.list_records(db_of(request), user, kind, **current)
+        found = await record_pages.list_records(db_of(request), user, kind, **current,
+                                                before=(query.get("before") or "").strip())
     except NotFound:
         return not_found(request, user)
     except ServiceError as error:

@@ -86,7 +86,11 @@ def test_a_deals_page_shows_its_fields_contact_organization_threads_directions_a
 def listed(client, kind: str, **params: str) -> list[str]:
     response = client.get("/records", params={"kind": kind, **params})
     assert response.status_code == 200, response.text
-    return re.findall(r'class="record" href="[^"]+">([^<]+)<', response.text)
+    return listed_in(response.text)
+
+
+def listed_in(page: str) -> list[str]:
+    return re.findall(r'class="record" href="[^"]+">([^<]+)<', page)
 
 
 async def owned_deal(db, company_id: int, title: str, owner: int) -> None:
@@ -219,3 +223,25 @@ def test_save_to_crm_makes_a_deal_lead_or_organization_from_a_forward_and_links_
     token = csrf_of(stranger.get("/mailbox").text)
     response = stranger.post(f"/messages/{inquiry}/save", data={"csrf": token, "kind": "deal", "title": "x"})
     assert response.status_code == 404
+
+
+def test_record_lists_page_newest_first_with_an_older_link_and_the_apis_next_before(site, monkeypatch):
+    from gateway.services import record_pages
+
+    monkeypatch.setattr(record_pages, "LIST_LIMIT", 2)        # pages of two, in the web server of this test
+    for n in range(1, 5):
+        add_deal(site, f"Deal {n}")
+    client = site.sign_in()
+    pages, url = [], "/records?kind=deal&q=deal+"
+    while url:
+        page = client.get(url.replace("&amp;", "&")).text
+        pages.append(listed_in(page))
+        older = re.search(r'id="older-records" rel="next" href="([^"]+)"', page)
+        url = older.group(1) if older else ""
+    assert pages == [["Deal 4", "Deal 3"], ["Deal 2", "Deal 1"]]      # the search holds across pages
+    assert client.get("/records", params={"kind": "deal", "before": "x"}).status_code == 400
+    api = site.client(headers={"Authorization": f"Bearer {token_for(site, 'ada@acme.example')}"})
+    first = api.get("/api/v1/records", params={"kind": "deal", "q": "deal "}).json()
+    assert [r["label"] for r in first["records"]] == ["Deal 4", "Deal 3"] and first["more"]
+    second = api.get("/api/v1/records", params={"kind": "deal", "q": "deal ", "before": first["next_before"]}).json()
+    assert [r["label"] for r in second["records"]] == ["Deal 2", "Deal 1"]
