@@ -181,8 +181,12 @@ def test_task_comment_and_notification_routes_are_404_for_who_may_not_see(site):
             assert other.get(f"/records/deal/{deal}/task").status_code == 400
     assert "Mine" in ada.get("/tasks").text                 # nothing changed for the owner
     # the daily digest is a choice on the settings page (the digest itself: tests/cli/test_cli_notifications.py)
-    assert 'id="digest-on" checked' not in ada.get("/settings").text
+    settings_page = ada.get("/settings").text
+    assert 'id="digest-on" checked' not in settings_page
+    assert settings_page.count('id="digest-on"') == 1 and "<title>Settings - smartbcc</title>" in settings_page
     assert ada.post("/settings/digest", data={"csrf": token, "digest": "on"}).status_code == 303
     assert 'id="digest-on" checked' in ada.get("/settings").text
     ada.post("/settings/digest", data={"csrf": token})
-    assert 'id="digest-on" checked' not in ada.get("/settings").text
+    settings_page = ada.get("/settings").text
+    assert 'id="digest-on" checked' not in settings_page
+    assert settings_page.count('id="digest-on"') == 1 and "<title>Settings - smartbcc</title>" in settings_page
