@@ -13,7 +13,7 @@ from sqlalchemy import select
 from gateway.cli import cli
 from gateway.store.models import Deal, Lead, Notification, ReviewItem
 from tests.e2e.test_filing_rules import compose, deliver, fetch
-from tests.support.gwtest import with_db
+from tests.support.gwtest import add_bobs
 
 
 def smartbcc(gateway, *args: str):
@@ -24,14 +24,7 @@ def smartbcc(gateway, *args: str):
 
 def add(gateway, model, **records: str) -> dict[str, int]:
     """Records of Bob's of ``model``, title -> status; their ids by title."""
-    async def work(db):
-        async with db.sessions() as session, session.begin():
-            made = {title: model(company_id=gateway.seed.company_id, title=title, person_id=gateway.seed.person_id,
-                                 status=status) for title, status in records.items()}
-            session.add_all(made.values())
-            await session.flush()
-            return {title: record.id for title, record in made.items()}
-    return with_db(gateway.settings, work)
+    return add_bobs(gateway.settings, gateway.seed, model, **records)
 
 
 def test_closed_records_are_never_offered_and_a_link_by_hand_resolves_the_item(gateway, settings):

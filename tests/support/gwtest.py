@@ -155,6 +155,18 @@ def seed(settings: Settings) -> Seed:
     return with_db(settings, _seed)
 
 
+def add_bobs(settings: Settings, planted: Seed, model: Any, **records: str) -> dict[str, int]:
+    """Records of Bob's (the seeded contact) of ``model`` (Deal, Lead...), title -> status; their ids by title."""
+    async def work(db: Database) -> dict[str, int]:
+        async with db.sessions() as session, session.begin():
+            made = {title: model(company_id=planted.company_id, title=title, person_id=planted.person_id,
+                                 status=status) for title, status in records.items()}
+            session.add_all(made.values())
+            await session.flush()
+            return {title: record.id for title, record in made.items()}
+    return with_db(settings, work)
+
+
 def add_alternate(settings: Settings, user_email: str, alt: str, status: str) -> None:
     async def work(db: Database) -> None:
         async with db.sessions() as session, session.begin():

@@ -22,7 +22,7 @@ from gateway.services import web_auth
 from gateway.store.database import Database
 from gateway.store.models import Deal, Person, User
 from gateway.web import server as web_server
-from tests.support.gwtest import Seed, ThreadedGateway, free_port, seed, with_db
+from tests.support.gwtest import Seed, ThreadedGateway, add_bobs, free_port, seed, with_db
 
 PASSWORD = "correct horse battery"
 
@@ -144,6 +144,21 @@ async def _deal(db: Database, company_id: int, title: str, person: str | None = 
 
 def add_deal(site: Site, title: str, company_id: int | None = None) -> int:
     return with_db(site.settings, lambda db: _deal(db, company_id or site.seed.company_id, title))
+
+
+def admin(site: Site, *args: str) -> str:
+    """An admin's `smartbcc ...` on the site's database (click's runner, in this process); its output."""
+    from click.testing import CliRunner
+
+    from gateway.cli import cli
+    done = CliRunner().invoke(cli, ["--database-url", site.settings.effective_database_url, *args])
+    assert done.exit_code == 0, done.output
+    return done.output
+
+
+def bobs_deals(site: Site, **titles: str) -> dict[str, int]:
+    """More deals of Bob's, title -> status; their ids by title (Bob's seeded open deal is "Bob's big order")."""
+    return add_bobs(site.settings, site.seed, Deal, **titles)
 
 
 def token_for(site: Site, email: str) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 from tests.support.webtest import csrf_of, token_for
-from tests.web.test_review import bobs_deals
+from tests.support.webtest import bobs_deals
 
 
 def test_tasks_and_the_review_queue_through_the_api(site):

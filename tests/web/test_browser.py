@@ -189,7 +189,7 @@ def test_hostile_html_mails_run_nothing_and_fetch_nothing_until_remote_content_i
 
 
 def test_clearing_the_review_queue_one_click_per_message(browser, site):
-    from tests.web.test_review import bobs_deals
+    from tests.support.webtest import bobs_deals
     deals = bobs_deals(site, **{"Second order": "open", "Won order": "won"})
     site.send("Which order?")
     site.send("Another question")

@@ -7,16 +7,8 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
-from click.testing import CliRunner
 
-from gateway.cli import cli
-from tests.support.webtest import csrf_of
-
-
-def admin(site, *args: str) -> str:
-    done = CliRunner().invoke(cli, ["--database-url", site.settings.effective_database_url, *args])
-    assert done.exit_code == 0, done.output
-    return done.output
+from tests.support.webtest import admin, csrf_of
 
 
 def counter(client) -> int:

@@ -9,12 +9,10 @@ import re
 from typing import Iterator
 
 import pytest
-from click.testing import CliRunner
 
-from gateway.cli import cli
 from gateway.config import Settings
 from tests.support.smarthost import Capture
-from tests.support.webtest import Site, csrf_of, site_for
+from tests.support.webtest import Site, admin, csrf_of, site_for
 
 
 @pytest.fixture
@@ -22,11 +20,6 @@ def site(settings: Settings, smarthost: Capture, request: pytest.FixtureRequest)
     """The web site whose outbound mail goes to the test's capturing smarthost."""
     yield from site_for(settings, smarthost=smarthost.address, smarthost_starttls=False,
                         **getattr(request, "param", {}))
-
-
-def admin(site: Site, *args: str) -> None:
-    done = CliRunner().invoke(cli, ["--database-url", site.settings.effective_database_url, *args])
-    assert done.exit_code == 0, done.output
 
 
 def post(client, path: str, data: dict, files: list | None = None):  # type: ignore[no-untyped-def]

@@ -7,13 +7,11 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-from click.testing import CliRunner
 
-from gateway.cli import cli
 from gateway.services import activities
 from gateway.store.models import Deal
 from tests.support.gwtest import with_db
-from tests.support.webtest import add_deal, csrf_of, token_for
+from tests.support.webtest import add_deal, admin, csrf_of, token_for
 
 ANSWER = b"""From: Bob Buyer <bob@customer.example>\r\nTo: ada@acme.example\r\nSubject: Re: Order details\r\n\
 Message-ID: <answer-1@customer.example>\r\nIn-Reply-To: <question-1@acme.example>\r\n\
@@ -24,11 +22,6 @@ Message-ID: <inquiry-1@acme.example>\r\nMIME-Version: 1.0\r\nContent-Type: text/
 ---------- Forwarded message ---------\r\nFrom: Carol Customer <carol@client.example>\r\n\
 Date: Mon, 2 Nov 2026 10:00:00 +0000\r\nSubject: RE: Gold plan for 40 seats\r\nTo: <ada@acme.example>\r\n\r\n\
 What does the gold plan cost for 40 seats?\r\n"""
-
-
-def admin(site, *args: str) -> None:
-    done = CliRunner().invoke(cli, ["--database-url", site.settings.effective_database_url, *args])
-    assert done.exit_code == 0, done.output
 
 
 def thread_subjects(page: str) -> list[list[str]]:

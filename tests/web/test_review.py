@@ -7,31 +7,11 @@ from __future__ import annotations
 import json
 import re
 
-from click.testing import CliRunner
 from sqlalchemy import select
 
-from gateway.cli import cli
 from gateway.store.models import Deal, Link, Notification, ReviewItem
 from tests.support.gwtest import with_db
-from tests.support.webtest import csrf_of
-
-
-def smartbcc(site, *args: str) -> str:
-    done = CliRunner().invoke(cli, ["--database-url", site.settings.effective_database_url, *args])
-    assert done.exit_code == 0, done.output
-    return done.output
-
-
-def bobs_deals(site, **titles: str) -> dict[str, int]:
-    """More deals of Bob's, title -> status; their ids by title (Bob's seeded open deal is "Bob's big order")."""
-    async def work(db):
-        async with db.sessions() as session, session.begin():
-            made = {title: Deal(company_id=site.seed.company_id, title=title, person_id=site.seed.person_id,
-                                status=status) for title, status in titles.items()}
-            session.add_all(made.values())
-            await session.flush()
-            return {title: deal.id for title, deal in made.items()}
-    return with_db(site.settings, work)
+from tests.support.webtest import admin, bobs_deals, csrf_of
 
 
 def rows(site, query):
@@ -57,10 +37,10 @@ def test_filing_offers_open_deals_only_a_deal_closed_since_drops_out_and_one_cli
     ada = site.sign_in()
     page = ada.get("/review").text
     assert sorted(offered(page)) == ["Bob&#39;s big order", "Second order"] and "Which order?" in page
-    smartbcc(site, "deal", "close", str(site.seed.deal_id), "--won")         # closed after filing
+    admin(site, "deal", "close", str(site.seed.deal_id), "--won")         # closed after filing
     page = ada.get("/review").text
     assert offered(page) == ["Second order"]
-    [item] = json.loads(smartbcc(site, "review", "list", "--json"))
+    [item] = json.loads(admin(site, "review", "list", "--json"))
     assert [c["title"] for c in item["candidates"]] == ["Second order"]
     item_id = int(re.search(r'action="/review/(\d+)/resolve"', page).group(1))
     token = csrf_of(page)
@@ -83,7 +63,7 @@ def test_the_queue_shows_items_on_mail_the_user_may_see_admins_the_companys_and_
     site.send("Private choice")
     site.send("Shared choice")
     ids = site.ids()
-    smartbcc(site, "messages", "share", str(ids["Shared choice"]))
+    admin(site, "messages", "share", str(ids["Shared choice"]))
     by_pk = dict(rows(site, select(ReviewItem.message_pk, ReviewItem.id)))
     items = {subject: by_pk[pk] for subject, pk in ids.items()}
     colleague = site.sign_in("cy@acme.example")
@@ -98,10 +78,10 @@ def test_the_queue_shows_items_on_mail_the_user_may_see_admins_the_companys_and_
             "csrf": csrf_of(who.get("/review").text), "record": "none"}).text
     assert "Shared choice" not in site.sign_in("gus@globex.example").get("/review").text
     # a member without view rights on deals is offered none of them
-    smartbcc(site, "permission", "set", "cy@acme.example", "deal", "--view", "none")
+    admin(site, "permission", "set", "cy@acme.example", "deal", "--view", "none")
     assert offered(colleague.get("/review").text) == []
-    smartbcc(site, "permission", "set", "cy@acme.example", "deal", "--view", "all")
-    smartbcc(site, "user", "set-role", "cy@acme.example", "admin")
+    admin(site, "permission", "set", "cy@acme.example", "deal", "--view", "all")
+    admin(site, "user", "set-role", "cy@acme.example", "admin")
     page = colleague.get("/review").text
     # the admin acts on a colleague's private message without reading it: not its subject, not a link
     assert "A private message (not shown to you)" in page and "ada@acme.example's mail" in page

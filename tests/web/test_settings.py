@@ -4,19 +4,11 @@ never-log list, CRM mode and users."""
 
 from __future__ import annotations
 
-from click.testing import CliRunner
 from sqlalchemy import select, update
 
-from gateway.cli import cli
 from gateway.store.models import AlternateAddress, Deal, Exclusion, User
 from tests.support.gwtest import add_alternate, with_db
-from tests.support.webtest import csrf_of
-
-
-def smartbcc(site, *args: str) -> str:
-    done = CliRunner().invoke(cli, ["--database-url", site.settings.effective_database_url, *args])
-    assert done.exit_code == 0, done.output
-    return done.output
+from tests.support.webtest import admin, csrf_of
 
 
 def run(site, *statements) -> None:
@@ -79,7 +71,7 @@ def test_company_settings_are_for_admins_only(site):
         assert cy.post(path, data={"csrf": token, **data}).status_code == 404, path
     assert fetch(site, select(Exclusion.pattern)) == []
 
-    smartbcc(site, "user", "set-role", "cy@acme.example", "admin")
+    admin(site, "user", "set-role", "cy@acme.example", "admin")
     page = cy.get("/settings").text
     assert 'href="/settings/company"' in page
     page = cy.get("/settings/company").text
