@@ -8,13 +8,10 @@ prefixes (Re:, Fwd:, and the localized AW:, WG:, SV:, TR:, RIF:...), however man
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Iterable
 
-PREFIX = re.compile(r"^\s*(?:(?:re|fwd?|aw|wg|sv|vs|tr|rif|r|i|antw|doorst|rv|enc|odp|pd)"
-                    r"(?:\[\d+\])?\s*:\s*|\[(?:fwd?|re)\]\s*)", re.IGNORECASE)
-
+from gateway.mail.forwards import bare_subject
 
 @dataclass(frozen=True)
 class Party:
@@ -33,12 +30,7 @@ class Proposal:
 
 def clean_subject(subject: str) -> str:
     """``Fwd: RE: Quote`` -> ``Quote``."""
-    text = " ".join(subject.split())
-    while True:
-        shorter = PREFIX.sub("", text, count=1)
-        if shorter == text:
-            return text.strip()
-        text = shorter
+    return bare_subject(subject)
 
 
 def customer(forwarded_sender: Party | None, boxes: Iterable[Party], own: set[str], mail_domain: str) -> Party | None:

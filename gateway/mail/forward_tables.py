@@ -285,6 +285,10 @@ REPLY_PREFIXES = (
     "回复",           # zh-CN [TB]
 )
 
+# Prefixes a title drops as well, though they decide nothing about a message: ``VS`` (see above) and
+# Dutch Outlook's "Doorst" (doorgestuurd, forwarded).
+TITLE_ONLY_PREFIXES = ("vs", "doorst")
+
 # ------------------------------------------------------------------ Outlook 2019's reply-style first line
 
 # Outlook 2019 (Mac) starts a forward with the line it writes above a reply, per language [EFP]; under a

@@ -64,6 +64,9 @@ _INVISIBLE = dict.fromkeys(map(ord, "\ufeff\u200b\u200e\u200f\u202a\u202b\u202c\
 _SPACES = dict.fromkeys(map(ord, "\u00a0\u202f\u2007\u2009"), " ")
 _REPLY_PREFIX = re.compile(rf"\s*({_alternatives(tables.REPLY_PREFIXES)})\s*(\[\d+\])?\s*[:：]", re.I)
 _FORWARD_PREFIX = re.compile(rf"\s*({_alternatives(tables.FORWARD_PREFIXES)})\s*(\[\d+\])?\s*[:：]", re.I)
+# any reply or forward prefix, at the start of a subject, for a title made from it: "AW:", "Fwd[2]:", "[Fwd]"
+_ANY_PREFIX_WORDS = _alternatives((*tables.REPLY_PREFIXES, *tables.FORWARD_PREFIXES, *tables.TITLE_ONLY_PREFIXES))
+_ANY_PREFIX = re.compile(rf"^\s*(?:(?:{_ANY_PREFIX_WORDS})(?:\[\d+\])?\s*[:：]\s*|\[(?:fwd?|re)\]\s*)", re.I)
 _INTROS = tuple(
     re.compile(pattern.replace(" ", r"\s*")
                .replace("(?P<name>{N})", r"(?P<name>[^\"<>\[\]«»„”\n]{1,200}?)")
@@ -352,3 +355,14 @@ def _zone(text: str, default_tz: tzinfo) -> tuple[tzinfo, str]:
         if word in _ZONES:
             return timezone(timedelta(hours=_ZONES[word])), re.sub(rf"\b{word}\b", " ", text)
     return default_tz, text
+
+
+def bare_subject(subject: str) -> str:
+    """A subject without its reply and forward prefixes, however many are stacked: ``Fwd: RE: Quote`` ->
+    ``Quote`` (the prefixes of every client and language in gateway.mail.forward_tables)."""
+    text = " ".join(subject.split())
+    while True:
+        shorter = _ANY_PREFIX.sub("", text, count=1)
+        if shorter == text:
+            return text.strip()
+        text = shorter
