@@ -8,7 +8,6 @@ import errno
 import click
 
 from gateway.commands.output import App, emit_json, json_option, lines, pass_app, user_errors
-from gateway.services.deployment import initialize_database
 
 
 _LISTEN_ERRORS = {errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL, errno.EPERM}
@@ -19,6 +18,8 @@ _LISTEN_ERRORS = {errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL, errno.EPE
 @pass_app
 def init(app: App, as_json: bool) -> None:
     """Create the database schema, or bring it up to date (safe to run again)."""
+    from gateway.services.deployment import initialize_database
+
     settings = app.settings
     with user_errors(app):
         result = asyncio.run(initialize_database(settings))
