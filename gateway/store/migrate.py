@@ -33,6 +33,10 @@ class SchemaNotReady(RuntimeError):
     """The database has no schema, or an older one: `smartbcc init` fixes it."""
 
 
+class NoDatabase(SchemaNotReady):
+    """The SQLite database's file does not exist: only `smartbcc init` makes one."""
+
+
 def alembic_config() -> Config:
     from alembic.config import Config
 
