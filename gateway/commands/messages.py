@@ -33,23 +33,33 @@ def _record_options(command: Callable[..., None]) -> Callable[..., None]:
 @messages.command("list")
 @click.option("--company", "company_slug", metavar="SLUG", help="Only this company's messages.")
 @_record_options
+@click.option("--search", "-s", default="", metavar="WORDS",
+              help="Only messages whose subject, participants or body hold every word.")
+@click.option("--limit", type=click.IntRange(1), default=100, show_default=True, metavar="N",
+              help="List at most N messages.")
+@click.option("--before", type=int, metavar="ID",
+              help="The next page: messages older than message ID (the last one listed).")
 @json_option
 @pass_app
-def list_(app: App, company_slug: str | None, as_json: bool, **ids: int | None) -> None:
-    """List messages, newest first."""
+def list_(app: App, company_slug: str | None, search: str, limit: int, before: int | None, as_json: bool,
+          **ids: int | None) -> None:
+    """List messages, newest first, a page at a time."""
     from gateway.services import messages as service
 
     chosen = [(name[:-3], value) for name, value in ids.items() if value is not None]
     if len(chosen) > 1:
         raise click.UsageError("give at most one of --deal, --lead, --person, --project, --org")
     record = chosen[0] if chosen else None
-    views = with_db(app, lambda db: service.list_messages(db, company_slug, record))
+    views = with_db(app, lambda db: service.list_messages(db, company_slug, record, limit=limit, before=before,
+                                                          search=search))
     if as_json:
         emit_json(views)
         return
-    table(["ID", "RECEIVED", "FROM", "SUBJECT", "OWNER", "LINKS"],
-          [[v.id, v.received_at, v.from_email, v.subject, v.owner, v.links] for v in views],
+    table(["ID", "RECEIVED", "FROM", "SUBJECT", "OWNER", "FOLDER", "LINKS"],
+          [[v.id, v.received_at, v.from_email, v.subject, v.owner, v.folder, v.links] for v in views],
           empty="No messages.")
+    if len(views) == limit:
+        echo(f"(the newest {limit}; older ones: --before {views[-1].id})")
 
 
 @messages.command("show")

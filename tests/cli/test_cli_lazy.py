@@ -84,7 +84,7 @@ def test_shell_completion_of_commands_subcommands_and_options():
     assert {"company", "deal", "init", "user"} <= set(_complete([], ""))
     assert _complete(["--data-dir", "/tmp/x"], "rec") == ["recipients", "record", "record-email"]
     assert _complete(["company"], "s") == ["set", "set-domain", "show"]
-    assert _complete(["messages", "list"], "--co") == ["--company"]
+    assert _complete(["messages", "list"], "--l") == ["--lead", "--limit"]
     assert _complete(["user", "set-role", "ada@acme.example"], "") == ["member", "admin"]
     assert _complete([], "--data") == ["--data-dir", "--database-url"]
 
