@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from gateway.mail.address import normalize_domain
+from gateway.crm.domains import own_domains_of
 from gateway.routing.bcc_address import slug_for_domain, unique_slug
 from gateway.services.errors import Conflict, ServiceError, company_by_slug
 from gateway.store.database import Database
@@ -36,8 +37,6 @@ class CompanyDetails:
 
 
 def company_view(db: Database, company: Company) -> CompanyView:
-    from gateway.store.filing.context import own_domains_of   # filing's package: not for a command's start
-
     return CompanyView(company.id, company.name, company.slug, company.domain,
                        db.company_address(company.slug), company.crm_mode, company.created_at,
                        tuple(sorted(own_domains_of(company.domain, company.own_domains))))

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from gateway.mail.address import InvalidAddress, normalize_domain, normalize_email
 from gateway.config import ANTISPOOF_MODES, ANTISPOOF_POLICIES  # noqa: F401 (re-exported)
 from gateway.crm.conversion import ACTIVITIES, LEADS_TO, ConversionOptions
+from gateway.crm.domains import own_domains_of
 from gateway.crm.kinds import CLASSIC_CREATES, CRM_MODES, VISIBILITIES  # noqa: F401 (re-exported)
 from gateway.services.crm_mode import ConvertedLead, convert_active_leads
 from gateway.services.errors import Conflict, NotFound, ServiceError, company_by_slug, user_by_email
@@ -64,8 +65,6 @@ async def company_settings(db: Database, slug: str) -> CompanySettings:
 
 def own_domains(domain: str, setting: list[str] | None) -> tuple[str, ...]:
     """The company's own domains, sorted: the setting, or the company's domain while it was never changed."""
-    from gateway.store.filing.context import own_domains_of   # filing's package: not for a command's start
-
     return tuple(sorted(own_domains_of(domain, setting)))
 
 
