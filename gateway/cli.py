@@ -74,7 +74,8 @@ COMMANDS: dict[str, Entry] = {
 
 @click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", "config_file", metavar="FILE", help="TOML settings file (or SMARTBCC_CONFIG).")
-@click.option("--data-dir", metavar="DIR", help="Folder of the embedded SQLite database (SMARTBCC_DATA_DIR).")
+@click.option("--data-dir", metavar="DIR", help="Folder of the embedded SQLite database (SMARTBCC_DATA_DIR; "
+                                                 "default: $XDG_DATA_HOME/smartbcc or ~/.local/share/smartbcc).")
 @click.option("--database-url", metavar="URL",
               help="postgresql://user@host/db or sqlite:///path; empty: SQLite in the data folder.")
 @click.option("--mail-domain", metavar="DOMAIN", help="The gateway's mail domain (SMARTBCC_MAIL_DOMAIN).")
