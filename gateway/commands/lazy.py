@@ -68,8 +68,7 @@ class LazyGroup(SafeGroup):
     def shell_complete(self, ctx: click.Context, incomplete: str) -> list[CompletionItem]:
         """Command names (and their help) from the table, then the group's own options."""
         results = [CompletionItem(name, help=help) for name in self.list_commands(ctx)
-                   if name.startswith(incomplete) and name not in ctx._protected_args
-                   and (help := self._short_help(ctx, name, 45)) is not None]
+                   if name.startswith(incomplete) and (help := self._short_help(ctx, name, 45)) is not None]
         results.extend(click.Command.shell_complete(self, ctx, incomplete))
         return results
 
