@@ -1,6 +1,7 @@
 """Settings: built-in defaults, then a TOML file, then SMARTBCC_* environment, then command-line flags.
 
-The embedded default needs no file at all: SQLite in ``./data``, SMTP on 127.0.0.1:2525.
+The embedded default needs no file at all: SQLite in the user's data folder
+(``~/.local/share/smartbcc``, see :func:`default_data_dir`), SMTP on 127.0.0.1:2525.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ import dataclasses
 import ipaddress
 import os
 import tomllib
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -18,9 +19,25 @@ class ConfigError(ValueError):
     """A setting that cannot be used; the message names the setting and what to write instead."""
 
 
+def default_data_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Where the embedded database lives unless ``data_dir`` says otherwise: ``$XDG_DATA_HOME/smartbcc``,
+    else ``~/.local/share/smartbcc`` (the XDG base directory for a user's data). The same folder from
+    any working folder, so that every command finds the database `smartbcc init` made."""
+    environ = os.environ if environ is None else environ
+    base = environ.get("XDG_DATA_HOME", "")
+    if os.path.isabs(base):      # a relative value is to be ignored (XDG base directory specification)
+        return Path(base) / "smartbcc"
+    home = environ.get("HOME") or ""
+    try:
+        root = Path(home) if os.path.isabs(home) else Path.home()
+    except RuntimeError:         # no home folder at all: the working folder, as before
+        return Path("data").absolute()
+    return root / ".local" / "share" / "smartbcc"
+
+
 @dataclass(frozen=True)
 class Settings:
-    data_dir: Path = Path("data")
+    data_dir: Path = field(default_factory=default_data_dir)   # SMARTBCC_DATA_DIR; see default_data_dir
     database_url: str = ""            # empty: SQLite file in data_dir
     database_pool_size: int = 10      # PostgreSQL connections kept open per process (as many more on bursts)
     mail_domain: str = "bcc.localhost"
@@ -186,6 +203,7 @@ def load_settings(
     values.update(_from_mapping(env, "environment"))
     if overrides:
         values.update(_from_mapping({k: v for k, v in overrides.items() if v is not None}, "option"))
+    values.setdefault("data_dir", default_data_dir(environ))
     settings = Settings(**values)
     if settings.max_message_size <= 0 or settings.max_recipients <= 0:
         raise ConfigError("max_message_size and max_recipients must be above zero")

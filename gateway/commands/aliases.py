@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import click
 
 from gateway.commands.output import App, echo, emit_json, json_option, pass_app, table, with_db
-from gateway.services import aliases
-from gateway.services.aliases import AliasView
+
+if TYPE_CHECKING:
+    from gateway.services.aliases import AliasView
 
 _CODE = re.compile(r"\A\s*\d{4}-?\d{4}\s*\Z")
 company_option = click.option("--company", "company_slug", metavar="SLUG",
@@ -40,6 +42,8 @@ def add(app: App, user_email: str, alt_email: str, no_mail: bool, as_json: bool)
 
     A confirmation mail with a code goes to ALT_EMAIL when a smarthost is configured.
     """
+    from gateway.services import aliases
+
     view = with_db(app, lambda db: aliases.add_alias(db, user_email, alt_email, send_mail=not no_mail))
     _report(view, as_json, "added")
     unsent = not no_mail and not view.confirmation.startswith("sent")
@@ -60,6 +64,8 @@ def add(app: App, user_email: str, alt_email: str, no_mail: bool, as_json: bool)
 @pass_app
 def list_(app: App, company_slug: str | None, user_email: str | None, as_json: bool) -> None:
     """List alternate addresses with their status (pending, expired, verified, revoked)."""
+    from gateway.services import aliases
+
     views = with_db(app, lambda db: aliases.list_aliases(db, company_slug, user_email))
     if as_json:
         emit_json(views)
@@ -75,6 +81,8 @@ def list_(app: App, company_slug: str | None, user_email: str | None, as_json: b
 @pass_app
 def revoke(app: App, alt_email: str, company_slug: str | None, as_json: bool) -> None:
     """Revoke an alternate address: mail from it is refused from now on."""
+    from gateway.services import aliases
+
     view = with_db(app, lambda db: aliases.revoke_alias(db, alt_email, company_slug))
     _report(view, as_json, "revoked")
 
@@ -88,6 +96,8 @@ def revoke(app: App, alt_email: str, company_slug: str | None, as_json: bool) ->
 def verify(app: App, code_or_email: str, force: bool, company_slug: str | None, as_json: bool) -> None:
     """Verify an alternate address: `verify CODE` with the code from its confirmation mail, or
     `verify --force ALT_EMAIL` as an admin override."""
+    from gateway.services import aliases
+
     if force:
         view = with_db(app, lambda db: aliases.force_verify_alias(db, code_or_email, company_slug))
     elif _CODE.match(code_or_email):
@@ -107,5 +117,7 @@ def verify(app: App, code_or_email: str, force: bool, company_slug: str | None, 
 @pass_app
 def resend(app: App, alt_email: str, company_slug: str | None, as_json: bool) -> None:
     """Send a pending (or expired) alternate address a new confirmation code."""
+    from gateway.services import aliases
+
     view = with_db(app, lambda db: aliases.resend_confirmation(db, alt_email, company_slug))
     _report(view, as_json, "confirmation sent")

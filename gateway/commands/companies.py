@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Callable
+from typing import TYPE_CHECKING, Callable
 
 import click
 
 from gateway.commands.output import App, echo, emit_json, json_option, jsonable, lines, pass_app, table, with_db
+from gateway.config import ANTISPOOF_MODES, ANTISPOOF_POLICIES
 from gateway.crm.conversion import ACTIVITIES, LEADS_TO
-from gateway.services import companies, preferences
+from gateway.crm.kinds import CLASSIC_CREATES, CRM_MODES
+
+if TYPE_CHECKING:
+    from gateway.services.preferences import CompanySettings
 
 
 @click.group()
@@ -23,6 +27,8 @@ def company() -> None:
 @pass_app
 def add(app: App, name: str, domain: str, as_json: bool) -> None:
     """Add a company; its Bcc address is derived from DOMAIN (acme.com -> acme@<mail domain>)."""
+    from gateway.services import companies
+
     view = with_db(app, lambda db: companies.add_company(db, name, domain))
     if as_json:
         emit_json(view)
@@ -36,6 +42,8 @@ def add(app: App, name: str, domain: str, as_json: bool) -> None:
 @pass_app
 def list_(app: App, as_json: bool) -> None:
     """List the companies."""
+    from gateway.services import companies
+
     views = with_db(app, companies.list_companies)
     if as_json:
         emit_json(views)
@@ -51,6 +59,8 @@ def list_(app: App, as_json: bool) -> None:
 @pass_app
 def show(app: App, slug: str, as_json: bool) -> None:
     """Show a company with the number of its users, contacts, deals and messages."""
+    from gateway.services import companies
+
     details = with_db(app, lambda db: companies.company_details(db, slug))
     if as_json:
         emit_json({**jsonable(details.company), "counts": details.counts})
@@ -72,6 +82,8 @@ def show(app: App, slug: str, as_json: bool) -> None:
 @pass_app
 def set_domain(app: App, slug: str, new_domain: str, grace_days: int | None, as_json: bool) -> None:
     """Change SLUG's domain, and so its company address; the old address keeps working for a while."""
+    from gateway.services import companies
+
     change = with_db(app, lambda db: companies.change_domain(db, slug, new_domain, grace_days))
     if as_json:
         emit_json(change)
@@ -84,7 +96,7 @@ def set_domain(app: App, slug: str, new_domain: str, grace_days: int | None, as_
         echo("The company address is unchanged.")
 
 
-def _print_company(view: preferences.CompanySettings) -> None:
+def _print_company(view: CompanySettings) -> None:
     lines([("company", view.slug), ("crm mode", view.crm_mode), ("classic creates", view.classic_creates),
            ("deal for new inquiry", view.deal_for_new_inquiry), ("max new contacts", view.max_new_contacts),
            ("anti-spoofing", view.antispoof_mode or "(deployment setting)"),
@@ -105,15 +117,15 @@ def _print_company(view: preferences.CompanySettings) -> None:
 
 @company.command("set")
 @click.argument("slug")
-@click.option("--crm-mode", type=click.Choice(preferences.CRM_MODES), help="simple (no leads) or classic.")
-@click.option("--classic-creates", type=click.Choice(preferences.CLASSIC_CREATES),
+@click.option("--crm-mode", type=click.Choice(CRM_MODES), help="simple (no leads) or classic.")
+@click.option("--classic-creates", type=click.Choice(CLASSIC_CREATES),
               help="Classic mode: an unknown address becomes a lead or a contact.")
 @click.option("--deal-for-new-inquiry/--no-deal-for-new-inquiry", default=None,
               help="Simple mode: a forwarded inquiry from an unknown customer opens a deal.")
 @click.option("--max-new-contacts", type=int, help="Bound on the records one message may create.")
-@click.option("--antispoof", type=click.Choice((*preferences.ANTISPOOF_MODES, "deployment")),
+@click.option("--antispoof", type=click.Choice((*ANTISPOOF_MODES, "deployment")),
               help="Anti-spoofing mode for this company (deployment: use the deployment's).")
-@click.option("--antispoof-policy", type=click.Choice((*preferences.ANTISPOOF_POLICIES, "deployment")))
+@click.option("--antispoof-policy", type=click.Choice((*ANTISPOOF_POLICIES, "deployment")))
 @click.option("--leads-to", type=click.Choice(LEADS_TO),
               help="Classic -> simple: each active lead's deal gets a contact, a company or both (default contact).")
 @click.option("--pipeline", metavar="NAME", help="Classic -> simple: the pipeline of the new deals (default: default).")
@@ -122,7 +134,7 @@ def _print_company(view: preferences.CompanySettings) -> None:
                    "(default keep).")
 @click.option("--allow-any-address/--no-allow-any-address", default=None,
               help="Mail sent from a record may go to any address, not only its contacts' and companies'.")
-@click.option("--any-address-creates", type=click.Choice(preferences.CLASSIC_CREATES),
+@click.option("--any-address-creates", type=click.Choice(CLASSIC_CREATES),
               help="With --allow-any-address: an address new to the CRM becomes a lead or a contact "
                    "(contact in simple mode).")
 @click.option("--own-domain", "add_own_domains", multiple=True, metavar="DOMAIN",
@@ -146,6 +158,8 @@ def company_set(app: App, slug: str, crm_mode: str | None, classic_creates: str 
     Switching from classic to simple mode converts every active lead into a deal (see --leads-to,
     --pipeline, --activities); switching back to classic converts nothing.
     """
+    from gateway.services import preferences
+
     view = with_db(app, lambda db: preferences.set_company(
         db, slug, crm_mode=crm_mode, classic_creates=classic_creates, deal_for_new_inquiry=deal_for_new_inquiry,
         max_new_contacts=max_new_contacts, antispoof_mode=antispoof, antispoof_policy=antispoof_policy,
@@ -161,6 +175,8 @@ def _exclusion_command(add: bool) -> Callable[..., None]:
     @json_option
     @pass_app
     def command(app: App, slug: str, address_or_domain: str, as_json: bool) -> None:
+        from gateway.services import preferences
+
         change = preferences.add_exclusion if add else preferences.remove_exclusion
         view = with_db(app, lambda db: change(db, slug, address_or_domain))
         emit_json(view) if as_json else _print_company(view)

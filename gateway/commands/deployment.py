@@ -8,7 +8,6 @@ import errno
 import click
 
 from gateway.commands.output import App, emit_json, json_option, lines, pass_app, user_errors
-from gateway.services.deployment import initialize_database
 
 
 _LISTEN_ERRORS = {errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL, errno.EPERM}
@@ -19,14 +18,19 @@ _LISTEN_ERRORS = {errno.EADDRINUSE, errno.EACCES, errno.EADDRNOTAVAIL, errno.EPE
 @pass_app
 def init(app: App, as_json: bool) -> None:
     """Create the database schema, or bring it up to date (safe to run again)."""
+    from gateway.services.deployment import initialize_database
+    from gateway.store.engine import sqlite_file
+
     settings = app.settings
     with user_errors(app):
+        path = sqlite_file(settings)
         result = asyncio.run(initialize_database(settings))
     if as_json:
-        emit_json({"database": result.database, "mail_domain": settings.mail_domain,
+        emit_json({"database": result.database, "path": str(path) if path else None,
+                   "mail_domain": settings.mail_domain,
                    "revision_before": result.before, "revision": result.after, "state": result.state})
         return
-    lines([("database", result.database), ("mail domain", settings.mail_domain),
+    lines([("database", str(path) if path else result.database), ("mail domain", settings.mail_domain),
            ("schema", f"{result.after} ({result.state})")])
 
 

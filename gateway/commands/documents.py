@@ -6,13 +6,17 @@ company and is linked to it.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from gateway.commands.output import App, echo, emit_json, json_option, lines, pass_app, table, text, with_db
 from gateway.commands.records import company_required, org_option, person_option
+from gateway.crm.kinds import DOCUMENT_KINDS
 from gateway.crm.recipients import NOUNS
-from gateway.services import documents
-from gateway.services.documents import DOCUMENT_KINDS, DocumentView
+
+if TYPE_CHECKING:
+    from gateway.services.documents import DocumentView
 
 
 def _show(view: DocumentView) -> None:
@@ -41,6 +45,8 @@ def document_group(kind: str) -> click.Group:
     @pass_app
     def add(app: App, company_slug: str, title: str, person_id: int | None, org_id: int | None,
             as_json: bool) -> None:
+        from gateway.services import documents
+
         view = with_db(app, lambda db: documents.add_document(db, kind, company_slug, title, person_id, org_id))
         if as_json:
             emit_json(view)
@@ -52,6 +58,8 @@ def document_group(kind: str) -> click.Group:
     @json_option
     @pass_app
     def list_(app: App, company_slug: str, as_json: bool) -> None:
+        from gateway.services import documents
+
         views = with_db(app, lambda db: documents.list_documents(db, kind, company_slug))
         if as_json:
             emit_json(views)
@@ -65,6 +73,8 @@ def document_group(kind: str) -> click.Group:
     @json_option
     @pass_app
     def show(app: App, record_id: int, as_json: bool) -> None:
+        from gateway.services import documents
+
         view = with_db(app, lambda db: documents.show_document(db, kind, record_id))
         emit_json(view) if as_json else _show(view)
 

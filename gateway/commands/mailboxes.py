@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import click
 
 from gateway.commands.output import App, echo, emit_json, json_option, lines, pass_app, table, with_db
-from gateway.imap import SECURITIES
-from gateway.services import mailboxes
-from gateway.store.database import Database
-from gateway.sync import Intake, Report, sync_mailbox
+
+if TYPE_CHECKING:
+    from gateway.services.mailboxes import MailboxView
+    from gateway.store.database import Database
+    from gateway.sync import Report
 
 
 @click.group("mailbox")
@@ -18,7 +19,7 @@ def mailbox() -> None:
     """Connected mailboxes: a user's IMAP mailbox synced into smartbcc and filed like Bcc'd mail."""
 
 
-def _progress(view: mailboxes.MailboxView) -> str:
+def _progress(view: MailboxView) -> str:
     return f"{view.progress_done}/{view.progress_total}" if view.progress_total else "-"
 
 
@@ -40,6 +41,9 @@ def connect(app: App, user_email: str, server: str, username: str, password_file
             ca_file: str, days: int | None, as_json: bool) -> None:
     """Connect USER_EMAIL's IMAP mailbox: the server is reached and the credentials tried first; the
     running server (`smartbcc serve`) then syncs it in the background."""
+    from gateway.imap import SECURITIES
+    from gateway.services import mailboxes
+
     assert security in SECURITIES
     password = password_file.readline().rstrip("\r\n")
     view = with_db(app, lambda db: mailboxes.connect(db, user_email, server, username, password, security,
@@ -58,6 +62,8 @@ def connect(app: App, user_email: str, server: str, username: str, password_file
 @pass_app
 def list_(app: App, user_email: str | None, company_slug: str | None, as_json: bool) -> None:
     """List connected mailboxes with their unread count, status and sync progress."""
+    from gateway.services import mailboxes
+
     views = with_db(app, lambda db: mailboxes.list_mailboxes(db, user_email, company_slug))
     if as_json:
         emit_json(views)
@@ -74,6 +80,9 @@ def list_(app: App, user_email: str | None, company_slug: str | None, as_json: b
 @pass_app
 def sync(app: App, mailbox_id: int, request: bool, as_json: bool) -> None:
     """Sync mailbox MAILBOX_ID now, here (or, with --request, in the running server)."""
+    from gateway.services import mailboxes
+    from gateway.sync import Intake, sync_mailbox
+
     if request:
         with_db(app, lambda db: mailboxes.request_sync(db, mailbox_id))
         if as_json:
@@ -82,7 +91,7 @@ def sync(app: App, mailbox_id: int, request: bool, as_json: bool) -> None:
         echo(f"Asked the running server to sync mailbox {mailbox_id}")
         return
 
-    async def work(db: Database) -> tuple[Report, mailboxes.MailboxView]:
+    async def work(db: Database) -> tuple[Report, MailboxView]:
         await mailboxes.mailbox_of(db, mailbox_id)
         intake = Intake.standalone(db, app.settings)
         try:
@@ -108,6 +117,8 @@ def sync(app: App, mailbox_id: int, request: bool, as_json: bool) -> None:
 @pass_app
 def disconnect(app: App, mailbox_id: int, as_json: bool) -> None:
     """Forget mailbox MAILBOX_ID and its password; the mail it brought stays."""
+    from gateway.services import mailboxes
+
     view = with_db(app, lambda db: mailboxes.disconnect(db, mailbox_id))
     if as_json:
         emit_json(view)
@@ -123,6 +134,8 @@ def disconnect(app: App, mailbox_id: int, as_json: bool) -> None:
 def autofile(app: App, company_slug: str, choice: str, as_json: bool) -> None:
     """Whether synced mail from or to known contacts is filed on their records at once (on, the default)
     or only when a user saves it to the CRM (off)."""
+    from gateway.services import mailboxes
+
     value = with_db(app, lambda db: mailboxes.set_autofile(db, company_slug, choice == "on"))
     if as_json:
         emit_json({"company": company_slug, "mailbox_autofile": value})

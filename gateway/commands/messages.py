@@ -13,8 +13,6 @@ import click
 from gateway.commands.output import App, echo, emit_json, json_option, jsonable, lines, pass_app, table, text, with_db
 from gateway.crm.kinds import RECORD_KINDS, Kind
 from gateway.commands.records import one_record, record_options
-from gateway.services import messages as service
-from gateway.services import review
 
 # the order of their options in the help
 _RECORD_KINDS = (Kind.DEAL, Kind.LEAD, Kind.PERSON, Kind.PROJECT, Kind.ORG)
@@ -35,21 +33,33 @@ def _record_options(command: Callable[..., None]) -> Callable[..., None]:
 @messages.command("list")
 @click.option("--company", "company_slug", metavar="SLUG", help="Only this company's messages.")
 @_record_options
+@click.option("--search", "-s", default="", metavar="WORDS",
+              help="Only messages whose subject, participants or body hold every word.")
+@click.option("--limit", type=click.IntRange(1), default=100, show_default=True, metavar="N",
+              help="List at most N messages.")
+@click.option("--before", type=int, metavar="ID",
+              help="The next page: messages older than message ID (the last one listed).")
 @json_option
 @pass_app
-def list_(app: App, company_slug: str | None, as_json: bool, **ids: int | None) -> None:
-    """List messages, newest first."""
+def list_(app: App, company_slug: str | None, search: str, limit: int, before: int | None, as_json: bool,
+          **ids: int | None) -> None:
+    """List messages, newest first, a page at a time."""
+    from gateway.services import messages as service
+
     chosen = [(name[:-3], value) for name, value in ids.items() if value is not None]
     if len(chosen) > 1:
         raise click.UsageError("give at most one of --deal, --lead, --person, --project, --org")
     record = chosen[0] if chosen else None
-    views = with_db(app, lambda db: service.list_messages(db, company_slug, record))
+    views = with_db(app, lambda db: service.list_messages(db, company_slug, record, limit=limit, before=before,
+                                                          search=search))
     if as_json:
         emit_json(views)
         return
-    table(["ID", "RECEIVED", "FROM", "SUBJECT", "OWNER", "LINKS"],
-          [[v.id, v.received_at, v.from_email, v.subject, v.owner, v.links] for v in views],
+    table(["ID", "RECEIVED", "FROM", "SUBJECT", "OWNER", "FOLDER", "LINKS"],
+          [[v.id, v.received_at, v.from_email, v.subject, v.owner, v.folder, v.links] for v in views],
           empty="No messages.")
+    if len(views) == limit:
+        echo(f"(the newest {limit}; older ones: --before {views[-1].id})")
 
 
 @messages.command("show")
@@ -58,6 +68,8 @@ def list_(app: App, company_slug: str | None, as_json: bool, **ids: int | None) 
 @pass_app
 def show(app: App, message_id: int, as_json: bool) -> None:
     """Show a message: parsed fields, attachments, sender authorization and links."""
+    from gateway.services import messages as service
+
     details = with_db(app, lambda db: service.message_details(db, message_id))
     if as_json:
         emit_json(details)
@@ -103,6 +115,8 @@ def export(app: App, message_id: int, output: str | None, as_json: bool) -> None
     if output is None and not as_json and sys.stdout.isatty():
         raise click.ClickException("the raw message is not written to a terminal (its bytes may hold control "
                                    "codes): give --output FILE, or redirect to a file or a pipe")
+    from gateway.services import messages as service
+
     raw = with_db(app, lambda db: service.message_raw(db, message_id))
     if output is None and not as_json:
         click.echo(raw, nl=False)      # bytes for a file or a pipe, exactly as received
@@ -126,6 +140,8 @@ def export(app: App, message_id: int, output: str | None, as_json: bool) -> None
 @pass_app
 def delete(app: App, message_id: int, as_json: bool) -> None:
     """Delete a message with its links, raw bytes and attachments: no record shows it any more."""
+    from gateway.services import messages as service
+
     summary = with_db(app, lambda db: service.delete_message(db, message_id))
     if as_json:
         emit_json(summary)
@@ -139,6 +155,8 @@ def _link_command(unlink: bool) -> Callable[..., None]:
     @json_option
     @pass_app
     def command(app: App, message_id: int, as_json: bool, **records: int | None) -> None:
+        from gateway.services import review
+
         kind, record_id = one_record(records, RECORD_KINDS)
         change = review.unlink_message if unlink else review.link_message
         result = with_db(app, lambda db: change(db, message_id, kind, record_id))
@@ -155,6 +173,8 @@ def _visibility_command(visibility: str) -> Callable[..., None]:
     @json_option
     @pass_app
     def command(app: App, message_id: int, as_json: bool) -> None:
+        from gateway.services import review
+
         now = with_db(app, lambda db: review.set_visibility(db, message_id, visibility))
         if as_json:
             emit_json({"id": message_id, "visibility": now})

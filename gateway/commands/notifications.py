@@ -9,9 +9,6 @@ from __future__ import annotations
 import click
 
 from gateway.commands.output import App, echo, emit_json, json_option, pass_app, table, with_db
-from gateway.services import digest as digest_service
-from gateway.services import tasks as task_service
-from gateway.services.smarthost import OutboundError
 
 
 @click.group()
@@ -23,6 +20,8 @@ def notifications() -> None:
 @pass_app
 def check(app: App) -> None:
     """Notify the owners of tasks that became overdue (each task once)."""
+    from gateway.services import tasks as task_service
+
     count = with_db(app, task_service.notify_overdue)
     echo(f"Notified {count} overdue task(s).")
 
@@ -32,6 +31,9 @@ def check(app: App) -> None:
 @pass_app
 def digest(app: App, as_json: bool) -> None:
     """Mail the digest now to each user who chose it: their unread notifications no digest carried yet."""
+    from gateway.services import digest as digest_service
+    from gateway.services.smarthost import OutboundError
+
     try:
         sent = with_db(app, lambda db: digest_service.send_digests(db, app.settings))
     except OutboundError as error:
@@ -48,5 +50,7 @@ def digest(app: App, as_json: bool) -> None:
 @pass_app
 def set_digest(app: App, email: str, choice: str) -> None:
     """Choose whether a user gets the daily digest."""
+    from gateway.services import digest as digest_service
+
     with_db(app, lambda db: digest_service.set_digest(db, email, choice == "on"))
     echo(f"Daily digest {choice} for {email}.")

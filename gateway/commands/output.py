@@ -11,25 +11,21 @@ JSON output stays exact JSON whose strings carry those characters as ``\\uXXXX``
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import json
 import re
+import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Awaitable, Callable, Iterable, Iterator, Sequence, TypeVar
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Iterable, Iterator, Sequence, TypeVar
 
 import click
-from sqlalchemy.exc import DBAPIError
 
-from gateway.mail.address import InvalidAddress
 from gateway.config import ConfigError, Settings, load_settings
-from gateway.services.smarthost import OutboundError
-from gateway.services import ServiceError
-from gateway.services.aliases import VerificationError
-from gateway.store.database import Database
-from gateway.store.migrate import SchemaNotReady
+
+if TYPE_CHECKING:
+    from gateway.store.database import Database
 
 T = TypeVar("T")
 # What a terminal may act on: C0 controls (tab and newline are decided by the caller), DEL, C1 controls,
@@ -38,7 +34,26 @@ _TERMINAL_UNSAFE = "\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u2
 _UNSAFE_LINE = re.compile(f"[\t\n{_TERMINAL_UNSAFE}]")
 _UNSAFE_TEXT = re.compile(f"[{_TERMINAL_UNSAFE}]")
 _UNSAFE_IN_JSON = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-USER_ERRORS = (ServiceError, ConfigError, InvalidAddress, SchemaNotReady, OutboundError, VerificationError)
+# The errors a user can fix, by module and class. This module imports none of them (a command starts
+# without importing the store or the services it does not use): an error is of one of these classes only
+# if that class's module was imported, so they are looked up among the modules already imported.
+USER_ERRORS = (("gateway.services.errors", "ServiceError"), ("gateway.config", "ConfigError"),
+               ("gateway.mail.address", "InvalidAddress"), ("gateway.store.migrate", "SchemaNotReady"),
+               ("gateway.services.smarthost", "OutboundError"), ("gateway.services.aliases", "VerificationError"))
+DATABASE_ERRORS = (("sqlalchemy.exc", "DBAPIError"),)
+
+
+def _is_one_of(error: BaseException, classes: Sequence[tuple[str, str]]) -> bool:
+    for module, name in classes:
+        loaded = sys.modules.get(module)
+        if loaded is not None and isinstance(error, getattr(loaded, name)):
+            return True
+    return False
+
+
+def is_user_error(error: BaseException) -> bool:
+    """Whether ``error`` is one a user can fix (its message says what to fix)."""
+    return _is_one_of(error, USER_ERRORS)
 
 
 @dataclass
@@ -69,9 +84,11 @@ def user_errors(app: App | None = None) -> Iterator[None]:
         yield
     except click.ClickException:
         raise
-    except USER_ERRORS as error:
-        raise click.ClickException(str(error)) from None
-    except (DBAPIError, OSError, asyncio.TimeoutError) as error:
+    except Exception as error:
+        if is_user_error(error):
+            raise click.ClickException(str(error)) from None
+        if not (isinstance(error, (OSError, TimeoutError)) or _is_one_of(error, DATABASE_ERRORS)):
+            raise
         where = ""
         if app is not None:
             from gateway.services.deployment import database_display
@@ -86,6 +103,10 @@ def user_errors(app: App | None = None) -> Iterator[None]:
 
 def with_db(app: App, work: Callable[[Database], Awaitable[T]]) -> T:
     """Open the database, run ``work(db)`` in a fresh event loop, close the database."""
+    import asyncio
+
+    from gateway.store.database import Database
+
     settings = app.settings
 
     async def main() -> T:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from gateway.commands.output import App, choice, emit_json, json_option, pass_app, table, with_db
 from gateway.crm.recipients import LEVELS, NOUNS, SENDING_KINDS
-from gateway.services import permissions as service
+
+if TYPE_CHECKING:
+    from gateway.services.permissions import UserRights
 
 
 @click.group()
@@ -18,7 +22,7 @@ def permission() -> None:
     """
 
 
-def _print(view: service.UserRights) -> None:
+def _print(view: UserRights) -> None:
     table(["KIND", "VIEW", "EDIT", ""],
           [[f"{r.kind} ({NOUNS[r.kind]})", r.view, r.edit, "(default)" if r.default else ""] for r in view.rights])
 
@@ -34,6 +38,8 @@ def set_(app: App, email: str, kind: str, view: str | None, edit: str | None, as
     """Set USER_EMAIL's rights on KIND (lead, person, org, deal, project, invoice, quote, smart, or all)."""
     if view is None and edit is None:
         raise click.UsageError("say what changes: --view and/or --edit (none, own or all)")
+    from gateway.services import permissions as service
+
     rights = with_db(app, lambda db: service.set_rights(db, email, kind, view=view, edit=edit))
     emit_json(rights) if as_json else _print(rights)
 
@@ -44,5 +50,7 @@ def set_(app: App, email: str, kind: str, view: str | None, edit: str | None, as
 @pass_app
 def list_(app: App, email: str, as_json: bool) -> None:
     """USER_EMAIL's rights on every kind of record."""
+    from gateway.services import permissions as service
+
     rights = with_db(app, lambda db: service.list_rights(db, email))
     emit_json(rights) if as_json else _print(rights)

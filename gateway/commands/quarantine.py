@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
-from gateway.services import quarantine as service
 from gateway.commands.output import App, echo, emit_json, json_option, pass_app, table, with_db
-from gateway.store.database import Database
+
+if TYPE_CHECKING:
+    from gateway.services.quarantine import Replayed
+    from gateway.store.database import Database
 
 
 @click.group()
@@ -20,6 +24,8 @@ def quarantine() -> None:
 @pass_app
 def list_(app: App, include_replayed: bool, as_json: bool) -> None:
     """List waiting entries, oldest first, with why each could not be filed."""
+    from gateway.services import quarantine as service
+
     entries = with_db(app, lambda db: service.list_entries(db, include_replayed))
     if as_json:
         emit_json(entries)
@@ -36,7 +42,9 @@ def list_(app: App, include_replayed: bool, as_json: bool) -> None:
 @pass_app
 def replay(app: App, entry_id: int, as_json: bool) -> None:
     """File entry ID the way live delivery does; a message stored before is not stored twice."""
-    async def work(db: Database) -> service.Replayed:
+    from gateway.services import quarantine as service
+
+    async def work(db: Database) -> Replayed:
         try:
             return await service.replay(db, entry_id)
         except service.QuarantineError as error:
@@ -59,6 +67,7 @@ def discard(app: App, entry_id: int, yes: bool) -> None:
     """Delete entry ID and its raw message for good (after asking, unless --yes)."""
     if not yes:
         click.confirm(f"Delete quarantined message {entry_id} for good?", abort=True)
+    from gateway.services import quarantine as service
 
     async def work(db: Database) -> None:
         try:

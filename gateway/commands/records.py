@@ -3,15 +3,16 @@ and `record set-owner KIND ID EMAIL`."""
 
 from __future__ import annotations
 
-from typing import Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
 import click
 
 from gateway.commands.output import App, echo, emit_json, json_option, lines, pass_app, table, text, with_db
-from gateway.crm.kinds import Kind
-from gateway.services import records
-from gateway.services.records import CLOSED_STATUSES, NOUNS, RecordView
-from gateway.store.database import Database
+from gateway.crm.kinds import CLOSED_STATUSES, Kind, RECORD_NOUNS as NOUNS
+
+if TYPE_CHECKING:
+    from gateway.services.records import RecordView
+    from gateway.store.database import Database
 
 company_required = click.option("--company", "company_slug", required=True, metavar="SLUG",
                                 help="The company the record belongs to.")
@@ -68,6 +69,8 @@ def _show(view: RecordView) -> None:
 def add_person(app: App, company_slug: str, email: str, name: str, org_id: int | None, owner: str | None,
                as_json: bool) -> None:
     """Add a contact."""
+    from gateway.services import records
+
     _added(with_db(app, lambda db: records.add_person(db, company_slug, email, name, org_id, owner)), as_json)
 
 
@@ -80,6 +83,8 @@ def add_person(app: App, company_slug: str, email: str, name: str, org_id: int |
 @pass_app
 def add_org(app: App, company_slug: str, name: str, domain: str | None, owner: str | None, as_json: bool) -> None:
     """Add an organization."""
+    from gateway.services import records
+
     _added(with_db(app, lambda db: records.add_org(db, company_slug, name, domain, owner)), as_json)
 
 
@@ -94,6 +99,8 @@ def _add_dealish(kind: str) -> click.Command:
     @pass_app
     def command(app: App, company_slug: str, title: str, person_id: int | None, org_id: int | None,
                 owner: str | None, as_json: bool, **extra: str) -> None:
+        from gateway.services import records
+
         _added(with_db(app, lambda db: records.add_record(
             db, kind, company_slug, title, person_id, org_id, owner, **extra)), as_json)
     if kind == Kind.LEAD:
@@ -112,6 +119,8 @@ def _list(kind: str) -> click.Command:
     @json_option
     @pass_app
     def command(app: App, company_slug: str, as_json: bool) -> None:
+        from gateway.services import records
+
         views = with_db(app, lambda db: records.list_records(db, kind, company_slug))
         if as_json:
             emit_json(views)
@@ -146,7 +155,21 @@ def _close_options(kind: str) -> tuple[Callable[[Any], Any], ...]:
                  for status in reversed(CLOSED_STATUSES[kind]))
 
 
+async def _show_record(db: Database, kind: str, record_id: int) -> RecordView:
+    from gateway.services import records
+
+    return await records.show_record(db, kind, record_id)
+
+
+async def _rotate_address(db: Database, kind: str, record_id: int) -> RecordView:
+    from gateway.services import records
+
+    return await records.rotate_address(db, kind, record_id)
+
+
 async def _close(db: Database, kind: str, record_id: int, status: str | None) -> RecordView:
+    from gateway.services import records
+
     if status is None:
         raise click.UsageError(f"say how it ends: {' or '.join('--' + s for s in CLOSED_STATUSES[kind])}")
     return await records.close_record(db, kind, record_id, status)
@@ -159,6 +182,8 @@ def _set_owner(kind: str) -> click.Command:
     @json_option
     @pass_app
     def command(app: App, record_id: int, owner: str, as_json: bool) -> None:
+        from gateway.services import records
+
         view = with_db(app, lambda db: records.set_owner(db, kind, record_id, owner))
         if as_json:
             emit_json(view)
@@ -175,9 +200,9 @@ def record_group(kind: str) -> click.Group:
     group.add_command(adder)
     group.add_command(_list(kind))
     group.add_command(_by_id(kind, "show", f"Show a {NOUNS[kind]}, its address and its messages.",
-                             records.show_record, ""))
+                             _show_record, ""))
     group.add_command(_by_id(kind, "rotate-address", "Give it a new Bcc address; the old one is refused.",
-                             records.rotate_address, "has a new address"))
+                             _rotate_address, "has a new address"))
     group.add_command(_set_owner(kind))
     if kind in CLOSED_STATUSES:
         group.add_command(_by_id(kind, "close", f"Close the {kind}.", _close, "is now {status}",

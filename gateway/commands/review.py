@@ -7,7 +7,6 @@ import click
 from gateway.commands.output import App, choice, echo, emit_json, json_option, pass_app, table, with_db
 from gateway.crm.kinds import DEALISH_KINDS as DEALISH
 from gateway.commands.records import one_record, record_options
-from gateway.services import review
 
 
 @click.group("review")
@@ -22,6 +21,8 @@ def review_group() -> None:
 @pass_app
 def review_list(app: App, company_slug: str | None, include_resolved: bool, as_json: bool) -> None:
     """List messages waiting for a choice, with the candidates best first."""
+    from gateway.services import review
+
     views = with_db(app, lambda db: review.list_reviews(db, company_slug, include_resolved))
     if as_json:
         emit_json(views)
@@ -42,6 +43,8 @@ def review_resolve(app: App, message_id: int, dismiss: str | None, as_json: bool
     """Link MESSAGE_ID to the chosen deal, lead or project (or dismiss with --none KIND)."""
     if dismiss is not None and any(v is not None for v in records.values()):
         raise click.UsageError("give either a record or --none KIND, not both")
+    from gateway.services import review
+
     kind, record_id = (dismiss, None) if dismiss is not None else one_record(records, DEALISH)
     views = with_db(app, lambda db: review.resolve_review(db, message_id, kind, record_id))
     if as_json:

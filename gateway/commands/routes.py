@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
 import click
 
 from gateway.commands.output import (
-    USER_ERRORS, App, database_reason, emit_json, json_option, lines, pass_app, user_errors,
+    App, database_reason, emit_json, is_user_error, json_option, lines, pass_app, user_errors,
 )
-from gateway.services.routes import RouteExplanation, explain_route
-from gateway.store.database import Database
+
+if TYPE_CHECKING:
+    from gateway.services.routes import RouteExplanation
 
 
 @click.group()
@@ -19,14 +21,16 @@ def routes() -> None:
 
 
 async def _explain(app: App, address: str) -> RouteExplanation:
+    from gateway.services.routes import explain_route
+    from gateway.store.database import Database
+
     settings = app.settings
     try:
         db = await Database.open(settings)
-    except USER_ERRORS as error:
-        return await explain_route(address, settings.mail_domain, None, f"database not checked: {error}")
     except Exception as error:  # noqa: BLE001 - the pure decision is still worth showing
-        return await explain_route(address, settings.mail_domain, None,
-                                   f"database not reachable: {database_reason(error)}")
+        note = (f"database not checked: {error}" if is_user_error(error)
+                else f"database not reachable: {database_reason(error)}")
+        return await explain_route(address, settings.mail_domain, None, note)
     try:
         return await explain_route(address, settings.mail_domain, db)
     finally:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import mimetypes
 from pathlib import Path
-from typing import IO, Awaitable, Callable
+from typing import IO, TYPE_CHECKING, Callable
 
 import click
 
 from gateway.commands.output import App, choice, echo, emit_json, json_option, pass_app, table, with_db
 from gateway.crm.recipients import NOUNS, OWN_ADDRESS_KINDS, SENDING_KINDS, RecipientList
-from gateway.services import record_emails, sending
-from gateway.store.database import Database
-from gateway.web.sanitize import clean
+
+if TYPE_CHECKING:
+    from gateway.services.record_emails import RecordAddresses
 
 kind_argument = click.argument("kind", type=choice(SENDING_KINDS), metavar="KIND")
 id_argument = click.argument("record_id", type=int, metavar="ID")
@@ -40,6 +40,8 @@ def _print_recipients(listing: RecipientList) -> None:
 def recipients(app: App, kind: str, record_id: int, user_email: str, as_json: bool) -> None:
     """Who may receive mail sent from a record (KIND: lead, person, org, deal, project, invoice, quote,
     smart), by Bitrix24's rules: the record's own addresses and its contact's and company's."""
+    from gateway.services import sending
+
     listing = with_db(app, lambda db: sending.list_recipients(db, kind, record_id, user_email))
     emit_json(listing) if as_json else _print_recipients(listing)
 
@@ -76,6 +78,9 @@ def send(app: App, kind: str, record_id: int, user_email: str, to: tuple[str, ..
     its bounces come back to it."""
     if body_file is None and html_file is None:
         raise click.UsageError("give the body: --body-file FILE, --html-file FILE, or both")
+    from gateway.services import sending
+    from gateway.web.sanitize import clean
+
     html = clean(_body(html_file, "HTML"), allow_remote=True).html if html_file is not None else ""
     uploads = tuple(sending.Upload(path.name, mimetypes.guess_type(path.name)[0] or "application/octet-stream",
                                    path.read_bytes()) for path in attach)
@@ -100,29 +105,31 @@ def record_email() -> None:
     """The addresses of a lead, contact (person) or organization (org), besides its own email field."""
 
 
-def _print_addresses(view: record_emails.RecordAddresses) -> None:
+def _print_addresses(view: RecordAddresses) -> None:
     table(["EMAIL", "FIELD", "LAST USED"],
           [[a.email, "own field" if a.primary else "added", a.last_used_at] for a in view.addresses],
           empty=f"{NOUNS[view.kind].capitalize()} {view.record_id} has no address.")
 
 
-def _address_command(change: Callable[[Database, str, int, str], Awaitable[record_emails.RecordAddresses]]
-                     ) -> Callable[..., None]:
+def _address_command(add: bool) -> Callable[..., None]:
     @click.argument("kind", type=choice(OWN_ADDRESS_KINDS), metavar="KIND")
     @id_argument
     @click.argument("email")
     @json_option
     @pass_app
     def command(app: App, kind: str, record_id: int, email: str, as_json: bool) -> None:
+        from gateway.services import record_emails
+
+        change = record_emails.add_address if add else record_emails.remove_address
         view = with_db(app, lambda db: change(db, kind, record_id, email))
         emit_json(view) if as_json else _print_addresses(view)
     return command
 
 
 record_email.command("add", help="Give a lead, person or org another address (KIND ID EMAIL).")(
-    _address_command(record_emails.add_address))
+    _address_command(True))
 record_email.command("remove", help="Take an added address off a lead, person or org (KIND ID EMAIL).")(
-    _address_command(record_emails.remove_address))
+    _address_command(False))
 
 
 @record_email.command("list")
@@ -132,5 +139,7 @@ record_email.command("remove", help="Take an added address off a lead, person or
 @pass_app
 def list_addresses(app: App, kind: str, record_id: int, as_json: bool) -> None:
     """A lead's, person's or org's addresses, with when mail sent from the CRM last went to each."""
+    from gateway.services import record_emails
+
     view = with_db(app, lambda db: record_emails.list_addresses(db, kind, record_id))
     emit_json(view) if as_json else _print_addresses(view)

@@ -7,7 +7,7 @@ from typing import IO, Callable
 import click
 
 from gateway.commands.output import App, echo, emit_json, json_option, lines, pass_app, table, with_db
-from gateway.services import preferences, users, web_auth
+from gateway.crm.kinds import ROLES, VISIBILITIES
 
 
 @click.group()
@@ -23,6 +23,8 @@ def user() -> None:
 @pass_app
 def add(app: App, email: str, company_slug: str, name: str, as_json: bool) -> None:
     """Add a user with login address EMAIL (unique in the deployment)."""
+    from gateway.services import users
+
     view = with_db(app, lambda db: users.add_user(db, email, company_slug, name))
     if as_json:
         emit_json(view)
@@ -36,6 +38,8 @@ def add(app: App, email: str, company_slug: str, name: str, as_json: bool) -> No
 @pass_app
 def list_(app: App, company_slug: str | None, as_json: bool) -> None:
     """List users."""
+    from gateway.services import users
+
     views = with_db(app, lambda db: users.list_users(db, company_slug))
     if as_json:
         emit_json(views)
@@ -49,6 +53,8 @@ def _set_active(active: bool) -> Callable[..., None]:
     @json_option
     @pass_app
     def command(app: App, email: str, as_json: bool) -> None:
+        from gateway.services import users
+
         view = with_db(app, lambda db: users.set_user_active(db, email, active))
         if as_json:
             emit_json(view)
@@ -64,11 +70,13 @@ user.command("deactivate", help="Refuse the user's mail from now on; their recor
 
 @user.command("set-role")
 @click.argument("email")
-@click.argument("role", type=click.Choice(users.ROLES))
+@click.argument("role", type=click.Choice(ROLES))
 @json_option
 @pass_app
 def set_role(app: App, email: str, role: str, as_json: bool) -> None:
     """Make EMAIL an admin of their company (company settings on the web) or a member."""
+    from gateway.services import users
+
     view = with_db(app, lambda db: users.set_role(db, email, role))
     if as_json:
         emit_json(view)
@@ -84,6 +92,8 @@ def set_role(app: App, email: str, role: str, as_json: bool) -> None:
 @pass_app
 def set_password(app: App, email: str, password_file: IO[str] | None, as_json: bool) -> None:
     """Set the web mailbox password of the user EMAIL (kept as an argon2 hash); their sessions end."""
+    from gateway.services import web_auth
+
     if password_file is not None:
         password = password_file.readline().rstrip("\r\n")
     else:
@@ -98,12 +108,14 @@ def set_password(app: App, email: str, password_file: IO[str] | None, as_json: b
 @user.command("set")
 @click.argument("email")
 @click.option("--auto-link/--no-auto-link", default=None, help="Link a contact's only open deal automatically.")
-@click.option("--default-sharing", type=click.Choice(preferences.VISIBILITIES),
+@click.option("--default-sharing", type=click.Choice(VISIBILITIES),
               help="Visibility stamped on mail received from now on.")
 @json_option
 @pass_app
 def user_set(app: App, email: str, auto_link: bool | None, default_sharing: str | None, as_json: bool) -> None:
     """Change a user's filing preferences."""
+    from gateway.services import preferences
+
     view = with_db(app, lambda db: preferences.set_user(db, email, auto_link=auto_link,
                                                         default_visibility=default_sharing))
     if as_json:

@@ -8,7 +8,6 @@ import errno
 import click
 
 from gateway.commands.output import App, echo, emit_json, json_option, pass_app, table, user_errors, with_db
-from gateway.services import web_auth
 
 
 @click.command()
@@ -45,6 +44,8 @@ def token() -> None:
 @pass_app
 def create(app: App, email: str, name: str, as_json: bool) -> None:
     """Make a token for the user EMAIL; it is shown once, only its hash is kept."""
+    from gateway.services import web_auth
+
     view, secret = with_db(app, lambda db: web_auth.create_token(db, email, name))
     if as_json:
         emit_json({"id": view.id, "user": view.user, "name": view.name, "token": secret})
@@ -58,6 +59,8 @@ def create(app: App, email: str, name: str, as_json: bool) -> None:
 @pass_app
 def list_(app: App, email: str | None, as_json: bool) -> None:
     """List tokens (of one user with EMAIL); never their secrets."""
+    from gateway.services import web_auth
+
     views = with_db(app, lambda db: web_auth.list_tokens(db, email))
     if as_json:
         emit_json(views)
@@ -72,6 +75,8 @@ def list_(app: App, email: str | None, as_json: bool) -> None:
 @pass_app
 def revoke(app: App, token_id: int, as_json: bool) -> None:
     """Revoke a token by its id: it stops working at once."""
+    from gateway.services import web_auth
+
     view = with_db(app, lambda db: web_auth.revoke_token(db, token_id))
     if as_json:
         emit_json(view)

@@ -102,3 +102,12 @@ class NotificationKind(StrEnum):
     OVERDUE = "overdue"      # a task of theirs is past its due date
     TASK = "task"            # a colleague planned a task for them
     MAILBOX = "mailbox"      # a connected mailbox of theirs stopped syncing (its credentials stopped working)
+
+
+# the values a company's and a user's settings take (gateway.services.preferences, .users, .activities
+# check them; the CLI offers them as choices without importing those services)
+CRM_MODES = ("simple", "classic")              # simple has no leads
+CLASSIC_CREATES = ("lead", "contact")          # classic mode: what an unknown participant becomes
+VISIBILITIES = ("private", "shared")           # a message seen by its owner only, or by colleagues
+ROLES = ("member", "admin")                    # a user's role in their company
+ACTIVITY_STATUSES = ("planned", "completed")

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import unicodedata
 
-from email_validator import EmailNotValidError, validate_email
-
 
 class InvalidAddress(ValueError):
     """An address that cannot be a mailbox; the message says what is wrong with it."""
@@ -66,7 +64,10 @@ def validate_mailbox(address: str) -> str:
     """Check an address typed by an admin and return its normalized form.
 
     Uses email-validator's syntax rules (no DNS look-up), so a typo gets an answer that names it.
+    Imported here: only addresses typed by an admin need it, and it takes a while to import.
     """
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         checked = validate_email(address, check_deliverability=False, allow_smtputf8=True)
     except EmailNotValidError as error:

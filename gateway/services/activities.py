@@ -12,11 +12,10 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 
 from gateway.crm.recipients import NOUNS
+from gateway.crm.kinds import ACTIVITY_STATUSES as STATUSES  # noqa: F401 (re-exported)
 from gateway.services.errors import NotFound, ServiceError, record_by_id, user_by_email
 from gateway.store.database import Database
 from gateway.store.models import Activity, Link, User, utcnow
-
-STATUSES = ("planned", "completed")
 
 
 @dataclass(frozen=True)

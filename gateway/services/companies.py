@@ -9,10 +9,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from gateway.mail.address import normalize_domain
+from gateway.crm.domains import own_domains_of
 from gateway.routing.bcc_address import slug_for_domain, unique_slug
 from gateway.services.errors import Conflict, ServiceError, company_by_slug
 from gateway.store.database import Database
-from gateway.store.filing.context import own_domains_of
 from gateway.store.models import (
     AlternateAddress, Company, Deal, FormerSlug, Lead, Message, Organization, Person, Project, User, utcnow,
 )

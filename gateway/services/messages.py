@@ -1,4 +1,5 @@
-"""Stored messages: list, show (every parsed field, attachments, links), export the raw bytes, delete."""
+"""Stored messages: list (pages, search), show (every parsed field, attachments, links), export the raw
+bytes, delete."""
 
 from __future__ import annotations
 
@@ -6,19 +7,22 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import and_, case, column, delete, false, func, literal, or_, select, table, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.crm.kinds import Direction
 from gateway.services.bounces import BounceView, bounces_of, delivery_status
 from gateway.services.errors import NotFound, ServiceError, company_by_slug
 from gateway.services.records import NOUNS
 from gateway.store import raw
 from gateway.store.database import Database
 from gateway.store.models import (
-    RECORD_MODELS, Attachment, Company, Link, Message, MessageRaw, ReviewItem, User,
+    RECORD_MODELS, Attachment, Company, Link, MailboxEntry, MailFolder, Message, MessageRaw, ReviewItem, User,
 )
 
 _OWN_COLUMNS = ("id", "company_id", "owner_user_id")
+LIST_LIMIT = 100          # messages a list shows unless asked for more or fewer
+MAX_LIST_LIMIT = 10_000
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,10 @@ class MessageSummary:
     subject: str
     owner: str            # the owning user's login address
     links: int
+    message_id: str = ""  # the Message-ID header
+    direction: str = ""   # outgoing (the user's own mail) or incoming (a customer's, forwarded or synced)
+    visibility: str = ""  # private (its owner only) or shared
+    folder: str = ""      # where its owner has it: inbox, sent, spam, trash, or the name of a folder of theirs
 
 
 @dataclass(frozen=True)
@@ -69,15 +77,50 @@ async def _message(session: AsyncSession, message_pk: int) -> Message:
     return message
 
 
-async def list_messages(db: Database, company_slug: str | None = None,
-                        record: tuple[str, int] | None = None) -> list[MessageSummary]:
-    """Messages newest first; of one company, and/or those linked to one record."""
+def _matching(db: Database, words: list[str]) -> Any:
+    """The messages whose subject, participants or body hold every word (the last one as a prefix on
+    SQLite), from the full-text index the web mailbox searches (gateway.services.mailbox)."""
+    if db.engine.dialect.name == "postgresql":
+        return Message.id.in_(text(
+            "SELECT message_pk FROM message_search WHERE document @@ websearch_to_tsquery('simple', :q)"
+        ).bindparams(q=" ".join(words)))
+    phrases = ['"' + word.replace('"', '""') + '"' for word in words]
+    phrases[-1] += "*"
+    index = table("message_search", column("rowid"))
+    return Message.id.in_(select(index.c.rowid).where(
+        text("message_search MATCH :q").bindparams(q=" ".join(phrases))))
+
+
+async def list_messages(db: Database, company_slug: str | None = None, record: tuple[str, int] | None = None,
+                        *, limit: int = LIST_LIMIT, before: int | None = None,
+                        search: str = "") -> list[MessageSummary]:
+    """Messages newest first, ``limit`` of them; of one company, and/or those linked to one record,
+    and/or matching ``search``. ``before`` (the last id of the previous page) turns to the next page."""
+    if not 1 <= limit <= MAX_LIST_LIMIT:
+        raise ServiceError(f"the limit is a number of messages from 1 to {MAX_LIST_LIMIT}, not {limit}")
     links = (select(func.count()).where(Link.message_pk == Message.id).correlate(Message).scalar_subquery())
+    entry = and_(MailboxEntry.user_id == Message.owner_user_id, MailboxEntry.message_pk == Message.id)
+    default = case((Message.direction == Direction.OUTGOING, literal("sent")), else_=literal("inbox"))
+    folder = func.coalesce(MailFolder.name, MailboxEntry.folder, default)
     query = (select(Message.id, Company.slug, Message.received_at, Message.from_email, Message.from_name,
-                    Message.subject, User.email, links)
+                    Message.subject, User.email, links, Message.message_id, Message.direction,
+                    Message.visibility, folder)
              .join(Company, Message.company_id == Company.id).join(User, Message.owner_user_id == User.id)
-             .order_by(Message.received_at.desc(), Message.id.desc()))
+             .outerjoin(MailboxEntry, entry).outerjoin(MailFolder, MailFolder.id == MailboxEntry.folder_id)
+             .order_by(Message.received_at.desc(), Message.id.desc()).limit(limit))
+    if search.strip():
+        from gateway.services.mailbox import search_terms
+
+        words = search_terms(search)
+        # a search of nothing but punctuation finds nothing, as in the web mailbox
+        query = query.where(_matching(db, words) if words else false())
     async with db.sessions() as session:
+        if before is not None:
+            at = await session.scalar(select(Message.received_at).where(Message.id == before))
+            if at is None:
+                raise NotFound(f"no message with id {before}: --before takes the last id of the previous page")
+            query = query.where(Message.received_at <= at,
+                                or_(Message.received_at < at, and_(Message.received_at == at, Message.id < before)))
         company = None
         if company_slug is not None:
             company = await company_by_slug(session, company_slug)
@@ -135,7 +178,8 @@ async def delete_message(db: Database, message_pk: int) -> MessageSummary:
         owner = await session.get(User, message.owner_user_id)
         count = (await session.execute(select(func.count()).where(Link.message_pk == message.id))).scalar_one()
         summary = MessageSummary(message.id, company.slug, message.received_at, message.from_email,
-                                 message.from_name, message.subject, owner.email if owner else "", count)
+                                 message.from_name, message.subject, owner.email if owner else "", count,
+                                 message.message_id, message.direction, message.visibility)
         upload = await session.scalar(select(MessageRaw.upload).where(MessageRaw.message_pk == message.id))
         if upload is not None:
             await session.run_sync(raw.drop, upload)

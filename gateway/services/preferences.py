@@ -11,18 +11,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 
 from gateway.mail.address import InvalidAddress, normalize_domain, normalize_email
+from gateway.config import ANTISPOOF_MODES, ANTISPOOF_POLICIES  # noqa: F401 (re-exported)
 from gateway.crm.conversion import ACTIVITIES, LEADS_TO, ConversionOptions
+from gateway.crm.domains import own_domains_of
+from gateway.crm.kinds import CLASSIC_CREATES, CRM_MODES, VISIBILITIES  # noqa: F401 (re-exported)
 from gateway.services.crm_mode import ConvertedLead, convert_active_leads
 from gateway.services.errors import Conflict, NotFound, ServiceError, company_by_slug, user_by_email
 from gateway.store.database import Database, rows_matched
-from gateway.store.filing.context import own_domains_of
 from gateway.store.models import Exclusion, utcnow
-
-CRM_MODES = ("simple", "classic")
-CLASSIC_CREATES = ("lead", "contact")
-ANTISPOOF_MODES = ("none", "upstream", "verify")
-ANTISPOOF_POLICIES = ("default", "strict")
-VISIBILITIES = ("private", "shared")
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from gateway.mail.address import validate_mailbox
+from gateway.crm.kinds import ROLES  # noqa: F401 (re-exported)
 from gateway.services.errors import Conflict, ServiceError, company_by_slug, user_by_email
-from gateway.services.web_auth import end_sessions
 from gateway.store.database import Database
 from gateway.store.models import AlternateAddress, Company, User
 
@@ -26,9 +26,6 @@ class UserView:
     default_visibility: str
     created_at: datetime
     role: str = "member"
-
-
-ROLES = ("member", "admin")
 
 
 def user_view(user: User, company: Company) -> UserView:
@@ -72,6 +69,8 @@ async def list_users(db: Database, company_slug: str | None = None) -> list[User
 async def set_user_active(db: Database, email: str, active: bool) -> UserView:
     """Activate or deactivate a user; an inactive user's mail is refused and their web sessions end,
     their records stay."""
+    from gateway.services.web_auth import end_sessions   # argon2 and the smarthost: not for `user list`
+
     async with db.writing() as session, session.begin():
         user = await user_by_email(session, email)
         user.active = active

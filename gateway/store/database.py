@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Result
@@ -12,7 +13,7 @@ from gateway.mail.address import normalize_domain
 from gateway.config import Settings
 from gateway.routing.bcc_address import company_address, record_address, record_token
 from gateway.store import migrate
-from gateway.store.engine import WRITER, make_engine, make_sessionmaker
+from gateway.store.engine import WRITER, make_engine, make_sessionmaker, sqlite_file
 from gateway.store.reader import Reader
 from gateway.store.writer import Writer
 
@@ -33,7 +34,12 @@ class Database:
 
     @classmethod
     async def open(cls, settings: Settings) -> "Database":
-        """Open a database whose schema is current (else SchemaNotReady says to run `smartbcc init`)."""
+        """Open a database whose schema is current (else SchemaNotReady says to run `smartbcc init`).
+        An SQLite file that does not exist is not made (NoDatabase): only :func:`initialize` makes one,
+        so that a command run with the wrong data folder leaves no empty database behind."""
+        missing = missing_database(settings)
+        if missing is not None:
+            raise migrate.NoDatabase(missing)
         engine = make_engine(settings)
         try:
             await migrate.check_ready(engine)
@@ -64,6 +70,19 @@ class Database:
     def record_address(self, slug: str, company_id: int, kind: str, record_id: int, version: int) -> str:
         token = self.record_token(company_id, kind, record_id, version)
         return record_address(slug, kind, record_id, token, self.mail_domain)
+
+
+def missing_database(settings: Settings) -> str | None:
+    """What to tell when the SQLite database's file does not exist (None: it does, or it is PostgreSQL)."""
+    path = sqlite_file(settings)
+    if path is None or path.exists():
+        return None
+    if not settings.is_embedded:
+        return f"no database at {path}: run `smartbcc init` first (or check --database-url / SMARTBCC_DATABASE_URL)"
+    told = f"no database at {path}: run `smartbcc init` first (or pass --data-dir DIR / SMARTBCC_DATA_DIR)"
+    if Path("data", path.name).exists() and path.parent != Path("data").absolute():
+        told += "; ./data holds one (the default folder of earlier versions): pass --data-dir data to use it"
+    return told
 
 
 async def initialize(settings: Settings) -> tuple[str | None, str | None]:

@@ -62,6 +62,14 @@ def normalize_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def sqlite_file(settings: Settings) -> Path | None:
+    """The file of an SQLite database (absolute); None for PostgreSQL or an in-memory database."""
+    url = make_url(normalize_url(settings.effective_database_url))
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return Path(url.database).absolute()
+
+
 def make_engine(settings: Settings) -> AsyncEngine:
     url = normalize_url(settings.effective_database_url)
     if url.startswith("sqlite"):

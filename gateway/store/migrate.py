@@ -1,22 +1,30 @@
-"""Create or upgrade the schema (Alembic), and the values a deployment keeps in its database."""
+"""Create or upgrade the schema (Alembic), and the values a deployment keeps in its database.
+
+Checking that a database is current (every command does, on opening it) imports no Alembic: the newest
+revision is read off the migration files and the database's from Alembic's own table.
+"""
 
 from __future__ import annotations
 
+import ast
+import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, insert, select, text
+from sqlalchemy import Connection, inspect, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.store.models import DeploymentSetting
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).with_name("migrations")
+# `revision: str = '0002'` and `down_revision: Union[...] = '0001'` (or None, or a tuple for a merge)
+_REVISION_LINE = re.compile(r"^(down_revision|revision)\b[^=\n]*=\s*(.+?)\s*$", re.MULTILINE)
 ADDRESS_KEY = "address_key"
 _PG_LOCK = 7_230_411   # advisory lock id: one `smartbcc init` at a time on a shared PostgreSQL
 
@@ -25,7 +33,13 @@ class SchemaNotReady(RuntimeError):
     """The database has no schema, or an older one: `smartbcc init` fixes it."""
 
 
+class NoDatabase(SchemaNotReady):
+    """The SQLite database's file does not exist: only `smartbcc init` makes one."""
+
+
 def alembic_config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
@@ -33,11 +47,27 @@ def alembic_config() -> Config:
 
 @lru_cache(maxsize=1)
 def head_revision() -> str | None:
-    """The newest revision the installed code knows (read once per process)."""
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    """The newest revision the installed code knows (read once per process): the one revision of the
+    migration files that no other revises; the same as Alembic's head (tests/integration/test_schema.py)."""
+    revisions: set[str] = set()
+    revised: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        found = dict((name, ast.literal_eval(value))
+                     for name, value in _REVISION_LINE.findall(path.read_text(encoding="utf-8")))
+        if "revision" not in found:
+            continue
+        revisions.add(found["revision"])
+        down = found.get("down_revision")
+        revised.update([down] if isinstance(down, str) else down or ())
+    heads = revisions - revised
+    if len(heads) > 1:
+        raise RuntimeError(f"the migrations have several heads ({', '.join(sorted(heads))}): merge them")
+    return heads.pop() if heads else None
 
 
 def _upgrade(connection: Connection) -> None:
+    from alembic import command
+
     if connection.dialect.name == "postgresql":
         connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK})
     config = alembic_config()
@@ -46,7 +76,11 @@ def _upgrade(connection: Connection) -> None:
 
 
 def _current(connection: Connection) -> str | None:
-    return MigrationContext.configure(connection).get_current_revision()
+    """The database's revision, from Alembic's table (None: no schema yet)."""
+    if not inspect(connection).has_table("alembic_version"):
+        return None
+    versions = connection.execute(text("SELECT version_num FROM alembic_version")).scalars().all()
+    return versions[0] if len(versions) == 1 else None
 
 
 async def upgrade(engine: AsyncEngine) -> tuple[str | None, str | None]:

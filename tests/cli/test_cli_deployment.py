@@ -25,7 +25,10 @@ def test_init_is_idempotent(bare, settings):
     assert (again["revision_before"], again["state"]) == (first["revision"], "already up to date")
     assert again["database"] == database_display(settings) and again["mail_domain"] == "bcc.example.net"
     text = bare.ok("init")
-    assert "already up to date" in text and database_display(settings) in text
+    # where the database is: the SQLite file's absolute path, else the URL without its password
+    where = str(settings.data_dir.absolute() / "smartbcc.db") if settings.is_embedded else database_display(settings)
+    assert "already up to date" in text and f"database:    {where}\n" in text
+    assert again["path"] == (where if settings.is_embedded else None)
 
 
 def test_database_url_is_shown_without_password(settings):
@@ -33,12 +36,17 @@ def test_database_url_is_shown_without_password(settings):
     assert "s3cret" not in shown and shown == "postgresql+asyncpg://smartbcc:***@db.internal/bcc"
 
 
-def test_every_command_asks_for_init_first(bare):
+def test_every_command_asks_for_init_first(bare, settings):
+    """On SQLite no command but init makes the database: the file is not there, and stays missing."""
+    database = settings.data_dir.absolute() / "smartbcc.db"
+    told = (f"no database at {database}: run `smartbcc init` first (or pass --data-dir DIR / SMARTBCC_DATA_DIR)"
+            if settings.is_embedded else "the database has no schema yet: run `smartbcc init` first")
     for args in (("company", "list"), ("company", "add", "A", "--domain", "a.example"), ("user", "list"),
                  ("alias", "list"), ("deal", "list", "--company", "acme"), ("messages", "list"),
                  ("messages", "export", "1"), ("serve", "--port", "0")):
         error = bare.fails(*args)
-        assert "the database has no schema yet: run `smartbcc init` first" in error, args
+        assert told in error, args
+    assert not database.exists() and not settings.data_dir.exists()
 
 
 def test_settings_and_database_errors_are_clean(smartbcc, tmp_path, monkeypatch):
@@ -85,7 +93,7 @@ def _run(settings, *args: str) -> subprocess.CompletedProcess:
 def test_console_script_exit_codes(bare, settings):
     missing = _run(settings, "company", "list")
     assert missing.returncode == 1 and missing.stdout == b""
-    assert missing.stderr.decode() == "Error: the database has no schema yet: run `smartbcc init` first\n"
+    assert missing.stderr.decode().startswith(f"Error: no database at {settings.data_dir / 'smartbcc.db'}: ")
     bare.ok("init")
     unknown = _run(settings, "company", "show", "acmee", "--json")
     assert unknown.returncode == 1 and unknown.stdout == b""

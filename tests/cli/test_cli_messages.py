@@ -5,6 +5,10 @@ from __future__ import annotations
 import base64
 import hashlib
 
+from sqlalchemy import select
+
+from gateway.store.database import Database
+from gateway.store.models import MailboxEntry, MailFolder, Message, User
 from tests.support.clitest import RAW, run_db, store_message
 
 
@@ -23,7 +27,9 @@ def test_list_and_filters(seeded, smartbcc, settings):
     assert [m["id"] for m in listed] == [other, quote]     # newest first
     assert listed[1] | {"received_at": None} == {
         "id": quote, "company": "acme", "received_at": None, "from_email": "ada@acme.example",
-        "from_name": "Ada", "subject": "Quote", "owner": "ada@acme.example", "links": 2}
+        "from_name": "Ada", "subject": "Quote", "owner": "ada@acme.example", "links": 2,
+        "message_id": f"<Quote.{len(RAW)}@acme.example>", "direction": "outgoing", "visibility": "private",
+        "folder": "sent"}
     assert [m["id"] for m in smartbcc.json("messages", "list", "--deal", seeded.deal["id"])] == [quote]
     assert [m["id"] for m in smartbcc.json("messages", "list", "--company", "acme",
                                            "--person", seeded.person["id"])] == [other, quote]
@@ -39,6 +45,42 @@ def test_list_and_filters(seeded, smartbcc, settings):
     ]:
         assert message in smartbcc.fails(*args), args
     assert "at most one of" in smartbcc.fails("messages", "list", "--deal", "1", "--lead", "2", code=2)
+
+
+def test_list_pages_searches_and_names_the_owners_folder(seeded, smartbcc, settings):
+    quote, other = _stored(settings, seeded)
+    hostile = store_message(settings, "Offer \x1b]0;owned\x07 \u202eevil")
+
+    async def file_away(db: Database) -> None:      # ada keeps the quote in a folder of hers, the other in Spam
+        async with db.sessions() as session, session.begin():
+            user_id = await session.scalar(select(User.id).where(User.email == "ada@acme.example"))
+            folder = MailFolder(user_id=user_id, name="Clients")
+            session.add(folder)
+            await session.flush()
+            for message, where, folder_id in ((quote, "folder", folder.id), (other, "spam", None)):
+                at = await session.scalar(select(Message.received_at).where(Message.id == message))
+                session.add(MailboxEntry(user_id=user_id, message_pk=message, folder=where, folder_id=folder_id,
+                                         received_at=at))
+    run_db(settings, file_away)
+    listed = {m["id"]: m["folder"] for m in smartbcc.json("messages", "list")}
+    assert listed == {hostile: "sent", other: "spam", quote: "Clients"}
+
+    first = smartbcc.json("messages", "list", "--limit", 2)
+    assert [m["id"] for m in first] == [hostile, other]
+    assert [m["id"] for m in smartbcc.json("messages", "list", "--limit", 2, "--before", other)] == [quote]
+    assert smartbcc.json("messages", "list", "--before", quote) == []
+    text = smartbcc.ok("messages", "list", "--limit", 2)
+    assert f"older ones: --before {other}" in text
+    assert "\x1b" not in text and "\u202e" not in text and "Offer \\x1b]0;owned\\x07 \\u202eevil" in text
+
+    assert [m["id"] for m in smartbcc.json("messages", "list", "--search", "quote")] == [quote]
+    assert [m["id"] for m in smartbcc.json("messages", "list", "--search", "offer evil")] == [hostile]
+    assert [m["id"] for m in smartbcc.json("messages", "list", "-s", "bob", "--limit", 1, "--before", hostile)] == [
+        other]
+    assert smartbcc.json("messages", "list", "--search", "!!") == []
+    assert "no message with id 9999" in smartbcc.fails("messages", "list", "--before", 9999)
+    assert "0 is not in the range x>=1" in smartbcc.fails("messages", "list", "--limit", 0, code=2)
+    assert "from 1 to 10000, not 10001" in smartbcc.fails("messages", "list", "--limit", 10_001)
 
 
 def test_show_has_every_stored_field(seeded, smartbcc, settings):

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import text
 
 from gateway.store import migrate
@@ -33,6 +34,13 @@ def test_migrations_match_the_models(settings):
         finally:
             await engine.dispose()
     assert asyncio.run(main()) == []
+
+
+def test_the_head_read_off_the_migration_files_is_alembics():
+    """Opening a database compares its revision with head_revision(), which reads the files without
+    Alembic: it must name the revision Alembic upgrades to (and the database stores)."""
+    head = ScriptDirectory.from_config(migrate.alembic_config()).get_current_head()
+    assert head is not None and migrate.head_revision() == head
 
 
 def test_init_is_idempotent_and_keeps_the_address_key(settings):

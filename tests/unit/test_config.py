@@ -8,11 +8,19 @@ from gateway.config import ConfigError, Settings, load_settings
 
 
 def test_embedded_defaults():
-    settings = load_settings(environ={})
-    assert settings == Settings()
-    assert settings.effective_database_url.startswith("sqlite+aiosqlite:///")
-    assert settings.effective_database_url.endswith("/data/smartbcc.db")
+    settings = load_settings(environ={"HOME": "/home/ada"})
+    assert settings == Settings(data_dir=Path("/home/ada/.local/share/smartbcc"))
+    assert settings.effective_database_url == "sqlite+aiosqlite:////home/ada/.local/share/smartbcc/smartbcc.db"
     assert (settings.host, settings.port, settings.max_message_size) == ("127.0.0.1", 2525, 20 * 1024 * 1024)
+
+
+def test_the_data_folder_is_the_users_data_folder_not_the_working_folder():
+    assert load_settings(environ={"HOME": "/home/ada", "XDG_DATA_HOME": "/srv/xdg"}).data_dir == Path(
+        "/srv/xdg/smartbcc")
+    assert load_settings(environ={"HOME": "/home/ada", "XDG_DATA_HOME": "relative"}).data_dir == Path(
+        "/home/ada/.local/share/smartbcc")      # a relative XDG_DATA_HOME is ignored, as the specification says
+    assert load_settings(environ={"HOME": "/home/ada", "SMARTBCC_DATA_DIR": "/var/lib/smartbcc"}).data_dir == Path(
+        "/var/lib/smartbcc")
 
 
 def test_layers_later_wins(tmp_path: Path):

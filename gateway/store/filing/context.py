@@ -16,6 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from gateway.crm.domains import own_domains_of
 from gateway.mail.address import split_email
 from gateway.routing.links import (
     DEALISH_KINDS, FilingContext, KnownLead, KnownPerson, OpenRecord, RecordRef, participants,
@@ -41,11 +42,6 @@ class CompanyFacts:
     deal_for_new_inquiry: bool
     own_domains: frozenset[str] = frozenset()
     create_orgs: bool = False
-
-
-def own_domains_of(domain: str, own_domains: list[str] | None) -> frozenset[str]:
-    """The company's own domains: the setting, or the company's domain while it is unset."""
-    return frozenset(own_domains if own_domains is not None else [domain])
 
 
 _COMPANY_ID: BindParameter[int] = bindparam("company_id")
