@@ -25,6 +25,7 @@ from gateway.commands.routes import routes
 from gateway.commands.sending import recipients, record_email, send
 from gateway.commands.users import user
 from gateway.commands.web import token, web
+from gateway.commands.webhooks import webhook
 
 
 @click.group(cls=SafeGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -49,6 +50,7 @@ for command in (init, serve, company, user, alias, *RECORD_GROUPS, messages, rou
     cli.add_command(command)
 cli.add_command(web)
 cli.add_command(token)
+cli.add_command(webhook)
 
 
 def main() -> None:

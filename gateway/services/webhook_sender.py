@@ -1,0 +1,199 @@
+"""Sending the webhook outbox: claim the deliveries that are due, POST each, record what happened.
+
+A round claims up to :data:`BATCH` due deliveries in one short transaction: their ``next_attempt_at``
+moves past the attempt's longest possible end (the claim's lease) and their attempt is counted, so
+another process serving the same database skips them (on PostgreSQL, ``FOR UPDATE SKIP LOCKED`` lets
+two processes claim at once without waiting for each other; SQLite has one writer at a time). Then
+each is POSTed, signed (gateway.services.webhooks.sign); a 2xx answer marks it delivered, anything
+else (another status, a redirect, a timeout, a refused connection) schedules the next attempt after
+``webhook_retry_first`` seconds, doubling up to ``webhook_retry_max``, with a fifth of jitter either way;
+after ``webhook_attempts`` attempts it is dead (`smartbcc webhook replay`).
+
+Delivery is at least once: a process stopped in the middle of an attempt leaves the claim, which lapses,
+and the delivery is sent again with the same ``Smartbcc-Delivery`` id. The deliveries of one endpoint
+are sent in the order they were written, one at a time, but a failed one is retried later while the
+next ones go: the order is not guaranteed.
+
+Neither the URL (some carry a token in their path) nor the secret nor the payload is logged: an endpoint
+is named by its id, a delivery by its id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import socket
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+import httpx
+from sqlalchemy import select, update
+
+from gateway.config import Settings
+from gateway.services.webhooks import not_public, sign, unseal_secret
+from gateway.store.database import Database
+from gateway.store.models import WebhookDelivery, WebhookEndpoint, utcnow
+
+log = logging.getLogger("smartbcc.webhooks")
+BATCH = 50            # deliveries claimed at once
+USER_AGENT = "smartbcc-webhooks/1"
+
+
+@dataclass(frozen=True)
+class Claimed:
+    id: int
+    uid: str
+    endpoint_id: int
+    event: str
+    body: str
+    attempts: int          # counting this one
+    url: str
+    secret: str            # sealed
+
+
+@dataclass(frozen=True)
+class Attempt:
+    delivery_id: int
+    state: str             # delivered, pending (to be retried) or dead
+    status: int | None
+    error: str
+
+
+def retry_delay(settings: Settings, attempts: int) -> float:
+    """Seconds before the next attempt of a delivery that failed ``attempts`` times."""
+    delay = min(settings.webhook_retry_max, settings.webhook_retry_first * 2 ** min(attempts - 1, 60))
+    return delay * random.uniform(0.8, 1.2)
+
+
+def lease(settings: Settings) -> float:
+    """Seconds a claim holds a delivery: its attempt has ended by then (resolving, connecting, answering)."""
+    return 2 * settings.webhook_timeout + 1
+
+
+async def claim(db: Database, settings: Settings, now: datetime, only: int | None = None) -> list[Claimed]:
+    """Claim the due deliveries of active endpoints, oldest first (or the one ``only``, if it is due)."""
+    due = (select(WebhookDelivery.id).join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+           .where(WebhookDelivery.state == "pending", WebhookDelivery.next_attempt_at <= now,
+                  WebhookEndpoint.active.is_(True))
+           .order_by(WebhookDelivery.id).limit(BATCH).with_for_update(skip_locked=True, of=WebhookDelivery))
+    if only is not None:
+        due = due.where(WebhookDelivery.id == only)
+    async with db.writing() as session, session.begin():
+        ids = list(await session.scalars(due))
+        if not ids:
+            return []
+        await session.execute(update(WebhookDelivery).where(WebhookDelivery.id.in_(ids)).values(
+            next_attempt_at=now + timedelta(seconds=lease(settings)), attempts=WebhookDelivery.attempts + 1))
+        rows = await session.execute(
+            select(WebhookDelivery.id, WebhookDelivery.uid, WebhookDelivery.endpoint_id, WebhookDelivery.event,
+                   WebhookDelivery.body, WebhookDelivery.attempts, WebhookEndpoint.url, WebhookEndpoint.secret)
+            .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+            .where(WebhookDelivery.id.in_(ids)).order_by(WebhookDelivery.id))
+        return [Claimed(*row) for row in rows]
+
+
+async def _refuse_private(settings: Settings, url: str) -> str:
+    """Why the URL's host may not be reached ("" when it may): it resolves to a non-public address."""
+    if settings.webhook_allow_private:
+        return ""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    for info in infos:
+        address = str(info[4][0])
+        if not_public(address):
+            return f"refused: {host} resolves to the private address {address} (webhook_allow_private)"
+    return ""
+
+
+async def attempt(client: httpx.AsyncClient, settings: Settings, item: Claimed) -> tuple[int | None, str]:
+    """POST one delivery; (the HTTP status, "") when an answer came, else (None, why not)."""
+    try:
+        refused = await _refuse_private(settings, item.url)
+        if refused:
+            return None, refused
+        body = item.body.encode()
+        headers = {
+            "Content-Type": "application/json", "User-Agent": USER_AGENT,
+            "Smartbcc-Event": item.event, "Smartbcc-Delivery": item.uid,
+            "Smartbcc-Signature": sign(unseal_secret(settings, item.secret), int(time.time()), body),
+        }
+        async with client.stream("POST", item.url, content=body, headers=headers,
+                                 timeout=settings.webhook_timeout) as response:
+            return response.status_code, ""      # the answer's body is not read
+    except httpx.TimeoutException:
+        return None, f"no answer within {settings.webhook_timeout:g} s"
+    except (httpx.HTTPError, OSError, ValueError) as error:
+        return None, f"{type(error).__name__}: {error}"[:500]
+
+
+async def record(db: Database, settings: Settings, item: Claimed, status: int | None, error: str) -> Attempt:
+    """Mark the delivery delivered, due again later, or dead. A delivery replayed or claimed again
+    meanwhile (its claim lapsed) is left to that."""
+    now = utcnow()
+    values: dict[str, object] = {"last_status": status, "last_error": error}
+    if status is not None and 200 <= status < 300:
+        values.update(state="delivered", delivered_at=now, last_error="")
+    elif item.attempts >= settings.webhook_attempts:
+        values.update(state="dead", dead_at=now, last_error=error or f"HTTP {status}")
+    else:
+        values.update(next_attempt_at=now + timedelta(seconds=retry_delay(settings, item.attempts)),
+                      last_error=error or f"HTTP {status}")
+    async with db.writing() as session, session.begin():
+        await session.execute(update(WebhookDelivery).where(
+            WebhookDelivery.id == item.id, WebhookDelivery.state == "pending",
+            WebhookDelivery.attempts == item.attempts).values(**values))
+    state = str(values.get("state", "pending"))
+    level = logging.INFO if state == "delivered" else logging.WARNING
+    log.log(level, "webhook delivery %d (%s, endpoint %d, attempt %d): %s", item.id, item.event, item.endpoint_id,
+            item.attempts, state if state != "pending" else f"failed ({values['last_error']}), retried later")
+    return Attempt(item.id, state, status, str(values["last_error"]))
+
+
+class Sender:
+    """Sends the outbox: :meth:`run` in `smartbcc serve`, :meth:`round` once (`smartbcc webhook test`)."""
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+        self.client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
+
+    async def round(self, only: int | None = None) -> list[Attempt]:
+        """Claim what is due and send it: one endpoint's deliveries in turn, the endpoints at once."""
+        claimed = await claim(self.db, self.settings, utcnow(), only)
+        by_endpoint: dict[int, list[Claimed]] = defaultdict(list)
+        for item in claimed:
+            by_endpoint[item.endpoint_id].append(item)
+        done = await asyncio.gather(*(self._send(items) for items in by_endpoint.values()))
+        return [outcome for outcomes in done for outcome in outcomes]
+
+    async def _send(self, items: list[Claimed]) -> list[Attempt]:
+        outcomes = []
+        for item in items:
+            status, error = await attempt(self.client, self.settings, item)
+            outcomes.append(await record(self.db, self.settings, item, status, error))
+        return outcomes
+
+    async def run(self, quiet: asyncio.Event) -> None:
+        """Send what is due every ``webhook_interval`` seconds (at once again after a full round) until
+        ``quiet`` is set."""
+        while not quiet.is_set():
+            sent = 0
+            try:
+                sent = len(await self.round())
+            except Exception as error:     # the database is unavailable: the next round tries again
+                log.warning("could not send webhooks (%r); trying again", error)
+            if sent >= BATCH:
+                continue
+            try:
+                await asyncio.wait_for(quiet.wait(), self.settings.webhook_interval)
+            except asyncio.TimeoutError:
+                pass
+
+    async def close(self) -> None:
+        await self.client.aclose()
