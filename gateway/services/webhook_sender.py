@@ -79,11 +79,14 @@ async def claim(db: Database, settings: Settings, now: datetime, only: int | Non
     due = (select(WebhookDelivery.id).join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
            .where(WebhookDelivery.state == "pending", WebhookDelivery.next_attempt_at <= now,
                   WebhookEndpoint.active.is_(True))
-           .order_by(WebhookDelivery.id).limit(BATCH).with_for_update(skip_locked=True, of=WebhookDelivery))
+           .order_by(WebhookDelivery.id).limit(BATCH))
     if only is not None:
         due = due.where(WebhookDelivery.id == only)
+    async with db.sessions() as session:     # a plain read first: no write lock taken while nothing is due
+        if await session.scalar(due.limit(1)) is None:
+            return []
     async with db.writing() as session, session.begin():
-        ids = list(await session.scalars(due))
+        ids = list(await session.scalars(due.with_for_update(skip_locked=True, of=WebhookDelivery)))
         if not ids:
             return []
         await session.execute(update(WebhookDelivery).where(WebhookDelivery.id.in_(ids)).values(

@@ -239,6 +239,12 @@ async def ping(db: Database, endpoint_id: int) -> int:
                                         .where(WebhookDelivery.endpoint_id == endpoint_id)) or 0)
 
 
+async def contact_created(session: AsyncSession, person: Any, message_pk: int | None = None) -> None:
+    """Tell the company's endpoints of a contact made in ``session``'s transaction (flushed: it has its id)."""
+    await session.run_sync(outbox.enqueue, person.company_id,
+                           [(outbox.CONTACT_CREATED, outbox.contact_data(person, message_pk))])
+
+
 def unseal_secret(settings: Settings, sealed: str) -> str:
     try:
         return secrets.unseal(settings, sealed)

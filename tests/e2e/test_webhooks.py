@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -19,12 +20,12 @@ from sqlalchemy import func, select
 
 from gateway.cli import cli
 from gateway.config import Settings
-from gateway.services import webhook_sender
+from gateway.services import sending, webhook_sender
 from gateway.store import outbox
 from gateway.store.database import Database
 from gateway.store.filing import batch as filing_batch
-from gateway.store.models import Message, Person, WebhookDelivery, utcnow
-from tests.support.gwtest import ThreadedGateway, count, seed, with_db
+from gateway.store.models import Deal, Message, Person, WebhookDelivery, utcnow
+from tests.support.gwtest import ThreadedGateway, add_bobs, count, seed, with_db
 from tests.support.rawsmtp import COMPANY, USER, Raw, message, wait_for
 from tests.support.receiver import Receiver, verify
 from tests.support.replies import assert_reply
@@ -225,3 +226,33 @@ def test_a_claim_of_a_stopped_process_lapses_and_two_claims_never_share(settings
         finally:
             await other.close()
     with_db(settings, both)
+
+
+DSN = (Path(__file__).parent.parent / "data" / "dsn_bounce.eml").read_bytes()
+
+
+def test_review_items_and_bounces_are_told_too(gateway, smarthost):
+    settings = gateway.settings
+    add_bobs(settings, gateway.seed, Deal, **{"Bob's second order": "open"})     # two open deals: a review
+    with Receiver() as receiver:
+        add_endpoint(settings, receiver.url, "review.opened", "bounce.recorded")
+        assert_reply(send(gateway, message(subject="Which deal?")), "250 2.0.0")
+        sent = with_db(settings, lambda db: sending.send_from_record(
+            db, "deal", gateway.seed.deal_id, USER, "bob@customer.example", "Your quote", "Hi Bob"))
+        report = DSN.replace(b"To: acme@bcc.example.net", b"To: " + sent.envelope_sender.encode())
+        with Raw(gateway.host, gateway.port) as smtp:
+            smtp.ehlo()
+            assert smtp.cmd("MAIL FROM:<>")[0] == 250
+            assert smtp.cmd(f"RCPT TO:<{sent.envelope_sender}>")[0] == 250
+            assert_reply(smtp.data(report), "250 2.0.0")
+        wait_for(lambda: receiver.delivered("review.opened") and receiver.delivered("bounce.recorded"), timeout=30)
+        assert sorted(r.event for r in receiver.received) == ["bounce.recorded", "review.opened"]  # nothing else
+        [review] = receiver.delivered("review.opened")
+        item = review.payload["data"]["review_item"]
+        assert (item["kind"], item["person_id"]) == ("deal", gateway.seed.person_id)
+        assert gateway.seed.deal_id in item["candidates"]
+        assert review.payload["data"]["message"]["subject"] == "Which deal?"
+        [bounce] = receiver.delivered("bounce.recorded")
+        told = bounce.payload["data"]["bounce"]
+        assert (told["message_pk"], told["record"]) == (sent.message_pk, {"kind": "deal", "id": gateway.seed.deal_id})
+        assert [(r["recipient"], r["status"]) for r in told["reports"]] == [("nobody@customer.example", "5.1.1")]
