@@ -7,7 +7,7 @@ import click
 
 from gateway.commands.output import App, choice, echo, emit_json, json_option, jsonable, pass_app, table, with_db
 from gateway.services import webhooks as service
-from gateway.services.webhook_sender import Attempt, Sender
+from gateway.services.webhook_sender import Attempt, Sender, lease
 from gateway.store.database import Database
 from gateway.store.outbox import EVENTS
 
@@ -143,7 +143,7 @@ def test(app: App, endpoint_id: int, as_json: bool) -> None:
     """Send a ping event to an endpoint now, from here, and say how it answered (a failed ping is retried
     by `smartbcc serve` like any delivery)."""
     async def work(db: Database) -> list[Attempt]:
-        delivery = await service.ping(db, endpoint_id)
+        delivery = await service.ping(db, endpoint_id, hold=lease(app.settings))
         sender = Sender(db, app.settings)
         try:
             return await sender.round(only=delivery)

@@ -31,7 +31,7 @@ from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from gateway.config import Settings
 from gateway.services.webhooks import not_public, sign, unseal_secret
@@ -41,6 +41,8 @@ from gateway.store.models import WebhookDelivery, WebhookEndpoint, utcnow
 log = logging.getLogger("smartbcc.webhooks")
 BATCH = 50            # deliveries claimed at once
 USER_AGENT = "smartbcc-webhooks/1"
+KEEP_DELIVERED = timedelta(days=7)    # delivered deliveries are listed this long, then deleted
+PRUNE_EVERY = 3600.0                  # seconds between two deletions of those, in each serving process
 
 
 @dataclass(frozen=True)
@@ -75,13 +77,13 @@ def lease(settings: Settings) -> float:
 
 
 async def claim(db: Database, settings: Settings, now: datetime, only: int | None = None) -> list[Claimed]:
-    """Claim the due deliveries of active endpoints, oldest first (or the one ``only``, if it is due)."""
+    """Claim the due deliveries of active endpoints, oldest first (or the one ``only``, due or not)."""
     due = (select(WebhookDelivery.id).join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
-           .where(WebhookDelivery.state == "pending", WebhookDelivery.next_attempt_at <= now,
-                  WebhookEndpoint.active.is_(True))
+           .where(WebhookDelivery.state == "pending", WebhookEndpoint.active.is_(True))
            .order_by(WebhookDelivery.id).limit(BATCH))
-    if only is not None:
-        due = due.where(WebhookDelivery.id == only)
+    # ``only``: a ping `smartbcc webhook test` wrote held back from the serving processes (its due time
+    # in the future, as if claimed), for the command to send
+    due = due.where(WebhookDelivery.id == only) if only is not None else due.where(WebhookDelivery.next_attempt_at <= now)
     async with db.sessions() as session:     # a plain read first: no write lock taken while nothing is due
         if await session.scalar(due.limit(1)) is None:
             return []
@@ -131,8 +133,8 @@ async def attempt(client: httpx.AsyncClient, settings: Settings, item: Claimed) 
             return response.status_code, ""      # the answer's body is not read
     except httpx.TimeoutException:
         return None, f"no answer within {settings.webhook_timeout:g} s"
-    except (httpx.HTTPError, OSError, ValueError) as error:
-        return None, f"{type(error).__name__}: {error}"[:500]
+    except (httpx.HTTPError, OSError, ValueError) as error:     # the URL is not repeated (it may hold a token)
+        return None, f"{type(error).__name__}: {error}".replace(item.url, "<url>")[:500]
 
 
 async def record(db: Database, settings: Settings, item: Claimed, status: int | None, error: str) -> Attempt:
@@ -156,6 +158,15 @@ async def record(db: Database, settings: Settings, item: Claimed, status: int | 
     log.log(level, "webhook delivery %d (%s, endpoint %d, attempt %d): %s", item.id, item.event, item.endpoint_id,
             item.attempts, state if state != "pending" else f"failed ({values['last_error']}), retried later")
     return Attempt(item.id, state, status, str(values["last_error"]))
+
+
+async def prune(db: Database, now: datetime) -> int:
+    """Delete the deliveries delivered more than :data:`KEEP_DELIVERED` ago (dead ones stay until
+    replayed or their endpoint is removed); returns how many."""
+    async with db.writing() as session, session.begin():
+        result = await session.execute(delete(WebhookDelivery).where(
+            WebhookDelivery.state == "delivered", WebhookDelivery.delivered_at < now - KEEP_DELIVERED))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
 class Sender:
@@ -184,10 +195,14 @@ class Sender:
 
     async def run(self, quiet: asyncio.Event) -> None:
         """Send what is due every ``webhook_interval`` seconds (at once again after a full round) until
-        ``quiet`` is set."""
+        ``quiet`` is set; now and then, forget the deliveries delivered long ago."""
+        pruned = -PRUNE_EVERY
         while not quiet.is_set():
             sent = 0
             try:
+                if time.monotonic() - pruned >= PRUNE_EVERY:
+                    pruned = time.monotonic()
+                    await prune(self.db, utcnow())
                 sent = len(await self.round())
             except Exception as error:     # the database is unavailable: the next round tries again
                 log.warning("could not send webhooks (%r); trying again", error)

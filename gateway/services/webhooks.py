@@ -14,7 +14,7 @@ import hmac
 import ipaddress
 import secrets as random_secrets
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -225,8 +225,9 @@ async def replay(db: Database, delivery_ids: list[int] | None = None, *, endpoin
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-async def ping(db: Database, endpoint_id: int) -> int:
-    """Put a ``ping`` event in the outbox for this endpoint alone; returns its delivery's row id."""
+async def ping(db: Database, endpoint_id: int, hold: float = 0.0) -> int:
+    """Put a ``ping`` event in the outbox for this endpoint alone, due in ``hold`` seconds (the caller
+    sends it before the serving processes would); returns its delivery's row id."""
     async with db.writing() as session, session.begin():
         endpoint, _ = await _endpoint(session, endpoint_id)
         if not endpoint.active:
@@ -235,8 +236,11 @@ async def ping(db: Database, endpoint_id: int) -> int:
         data: dict[str, Any] = {"endpoint_id": endpoint_id, "events": list(endpoint.events)}
         await session.run_sync(lambda sync: outbox.enqueue(sync, endpoint.company_id, [(outbox.PING, data)],
                                                            endpoint_id=endpoint_id))
-        return int(await session.scalar(select(func.max(WebhookDelivery.id))
-                                        .where(WebhookDelivery.endpoint_id == endpoint_id)) or 0)
+        pk = int(await session.scalar(select(func.max(WebhookDelivery.id))
+                                      .where(WebhookDelivery.endpoint_id == endpoint_id)) or 0)
+        await session.execute(update(WebhookDelivery).where(WebhookDelivery.id == pk)
+                              .values(next_attempt_at=utcnow() + timedelta(seconds=hold)))
+        return pk
 
 
 async def contact_created(session: AsyncSession, person: Any, message_pk: int | None = None) -> None:

@@ -34,10 +34,10 @@ BOUNCE_RECORDED = "bounce.recorded"
 PING = "ping"                      # `smartbcc webhook test`: sent to one endpoint, whatever it wants
 EVENTS = (MESSAGE_FILED, CONTACT_CREATED, REVIEW_OPENED, BOUNCE_RECORDED)
 
-_ENDPOINTS = (select(WebhookEndpoint.id, WebhookEndpoint.events, Company.slug)
-              .join(Company, Company.id == WebhookEndpoint.company_id)
+_ENDPOINTS = (select(WebhookEndpoint.id, WebhookEndpoint.events)
               .where(WebhookEndpoint.company_id == bindparam("company_id"), WebhookEndpoint.active.is_(True))
               .order_by(WebhookEndpoint.id))
+_SLUG = select(Company.slug).where(Company.id == bindparam("company_id"))
 _INSERT = insert(WebhookDelivery)
 # what the events of a filed message tell, read only when an endpoint wants them
 _MESSAGE = select(Message.message_id, Message.subject, Message.date, Message.direction, Message.from_email,
@@ -67,9 +67,11 @@ def listeners(session: Session, company_id: int) -> Listeners | None:
     """The company's active endpoints (None: it has none), read once per transaction."""
     cache: dict[int, Listeners | None] = session.info.setdefault(_CACHE, {})
     if company_id not in cache:
-        rows = session.connection().execute(_ENDPOINTS, {"company_id": company_id}).all()
-        cache[company_id] = (Listeners(company_id, rows[0].slug, tuple((r.id, frozenset(r.events)) for r in rows))
-                             if rows else None)
+        connection = session.connection()
+        rows = connection.execute(_ENDPOINTS, {"company_id": company_id}).all()
+        cache[company_id] = None if not rows else Listeners(
+            company_id, connection.execute(_SLUG, {"company_id": company_id}).scalar_one(),
+            tuple((r.id, frozenset(r.events)) for r in rows))
     return cache[company_id]
 
 

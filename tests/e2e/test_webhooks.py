@@ -38,7 +38,8 @@ pytestmark = pytest.mark.gateway_settings(**FAST)
 def smartbcc(settings: Settings, *args: object, private: bool = True):
     options = ["--data-dir", str(settings.data_dir), "--database-url", settings.database_url,
                "--mail-domain", settings.mail_domain]
-    env = {"SMARTBCC_WEBHOOK_ALLOW_PRIVATE": "true" if private else "false"}
+    env = {f"SMARTBCC_{name.upper()}": str(value) for name, value in FAST.items()}    # as the gateway's
+    env["SMARTBCC_WEBHOOK_ALLOW_PRIVATE"] = "true" if private else "false"
     return CliRunner().invoke(cli, [*options, *map(str, args)], env=env)
 
 
@@ -117,6 +118,10 @@ def test_filed_mail_reaches_the_endpoint_signed_after_failed_attempts(gateway):
         shown = smartbcc(settings, "webhook", "list", "--json")
         assert shown.exit_code == 0 and secret not in shown.output
         assert json.loads(shown.output)[0]["url"] == receiver.url
+        pinged = smartbcc(settings, "webhook", "test", endpoint)
+        assert pinged.exit_code == 0 and "delivered (HTTP status 200" in pinged.output, pinged.output
+        [ping] = receiver.delivered("ping")
+        assert verify(secret, ping.signature, ping.body) and ping.payload["data"]["endpoint_id"] == endpoint
 
 
 async def _person(db: Database, email: str) -> int:
@@ -163,7 +168,11 @@ def test_dead_after_the_last_attempt_and_replay_delivers_it(gateway):
         assert [r.delivery for r in receiver.received] == [dead.uid] * 4
         listed = smartbcc(settings, "webhook", "deliveries", "--dead", "--json")
         assert [d["delivery_id"] for d in json.loads(listed.output)] == [dead.uid]
-        assert "1" in smartbcc(settings, "webhook", "list").output.splitlines()[1].split()[-1]   # DEAD: 1
+        assert smartbcc(settings, "webhook", "list").output.splitlines()[1].split()[-2:] == ["0", "1"]
+        # an inactive endpoint gets no new events
+        assert smartbcc(settings, "webhook", "disable", endpoint).exit_code == 0
+        assert smartbcc(settings, "person", "add", "--company", "acme", "--email", "erin@else.example").exit_code == 0
+        assert enable_and_count(settings, endpoint) == 1
         receiver.fail_first = 0
         replay = smartbcc(settings, "webhook", "replay", "--all-dead", "--endpoint", endpoint)
         assert replay.exit_code == 0 and "1 delivery queued again" in replay.output
@@ -172,8 +181,23 @@ def test_dead_after_the_last_attempt_and_replay_delivers_it(gateway):
         assert ok.delivery == delivered.uid == dead.uid and verify(secret, ok.signature, ok.body)
         assert ok.payload["data"]["contact"]["email"] == "dave@else.example"
         assert ok.payload["data"]["message_pk"] is None
-        missing = smartbcc(settings, "webhook", "replay", "999")
-        assert missing.exit_code != 0 and "no webhook delivery with id 999" in missing.output
+        for wrong in (("replay", "999"), ("remove", "999"), ("replay",), ("add", "ftp://x.example/", "--company",
+                                                                          "acme"), ("add", "https://x.example/",
+                                                                                    "--company", "nope")):
+            refused = smartbcc(settings, "webhook", *wrong)
+            assert refused.exit_code != 0 and "Traceback" not in refused.output, refused.output
+        receiver.fail_first = 1                   # a ping answered 500: said, and retried by the gateway
+        failing = smartbcc(settings, "webhook", "test", endpoint)
+        assert failing.exit_code == 1 and "pending (HTTP status 500, HTTP 500)" in failing.output, failing.output
+        settled(settings, "delivered", 2)
+        # delivered deliveries are forgotten after a week; the others stay
+        pruned = with_db(settings, lambda db: webhook_sender.prune(db, utcnow() + timedelta(days=8)))
+        assert pruned == 2 and count(settings, WebhookDelivery) == 0
+
+
+def enable_and_count(settings: Settings, endpoint: int) -> int:
+    assert smartbcc(settings, "webhook", "enable", endpoint).exit_code == 0
+    return count(settings, WebhookDelivery)
 
 
 def test_nothing_lost_when_receiver_and_gateway_restart(settings):
