@@ -9,10 +9,13 @@ else (another status, a redirect, a timeout, a refused connection) schedules the
 ``webhook_retry_first`` seconds, doubling up to ``webhook_retry_max``, with a fifth of jitter either way;
 after ``webhook_attempts`` attempts it is dead (`smartbcc webhook replay`).
 
-Delivery is at least once: a process stopped in the middle of an attempt leaves the claim, which lapses,
-and the delivery is sent again with the same ``Smartbcc-Delivery`` id. The deliveries of one endpoint
-are sent in the order they were written, one at a time, but a failed one is retried later while the
-next ones go: the order is not guaranteed.
+A round sends each endpoint's deliveries in the order they were written, one at a time, until one fails
+(the others are due again at once, their attempt not counted: a failing endpoint is not hammered) or
+the round has lasted ``webhook_timeout`` (an attempt started then ends before the claims lapse); then
+it records every outcome in one transaction. A failed delivery is retried later while the next ones
+go: the order is not guaranteed. Delivery is at least once: a process stopped in the middle of a round
+leaves its claims, which lapse, and the deliveries are sent again with the same ``Smartbcc-Delivery``
+id.
 
 Neither the URL (some carry a token in their path) nor the secret nor the payload is logged: an endpoint
 is named by its id, a delivery by its id.
@@ -117,47 +120,63 @@ async def _refuse_private(settings: Settings, url: str) -> str:
 
 
 async def attempt(client: httpx.AsyncClient, settings: Settings, item: Claimed) -> tuple[int | None, str]:
-    """POST one delivery; (the HTTP status, "") when an answer came, else (None, why not)."""
+    """POST one delivery; (the HTTP status, "") when an answer came, else (None, why not). The whole
+    attempt (resolving the host, connecting, sending, the answer's head) takes ``webhook_timeout`` at most."""
     try:
-        refused = await _refuse_private(settings, item.url)
-        if refused:
-            return None, refused
-        body = item.body.encode()
-        headers = {
-            "Content-Type": "application/json", "User-Agent": USER_AGENT,
-            "Smartbcc-Event": item.event, "Smartbcc-Delivery": item.uid,
-            "Smartbcc-Signature": sign(unseal_secret(settings, item.secret), int(time.time()), body),
-        }
-        async with client.stream("POST", item.url, content=body, headers=headers,
-                                 timeout=settings.webhook_timeout) as response:
-            return response.status_code, ""      # the answer's body is not read
-    except httpx.TimeoutException:
+        async with asyncio.timeout(settings.webhook_timeout):
+            refused = await _refuse_private(settings, item.url)
+            if refused:
+                return None, refused
+            body = item.body.encode()
+            headers = {
+                "Content-Type": "application/json", "User-Agent": USER_AGENT,
+                "Smartbcc-Event": item.event, "Smartbcc-Delivery": item.uid,
+                "Smartbcc-Signature": sign(unseal_secret(settings, item.secret), int(time.time()), body),
+            }
+            async with client.stream("POST", item.url, content=body, headers=headers,
+                                     timeout=settings.webhook_timeout) as response:
+                return response.status_code, ""      # the answer's body is not read
+    except (TimeoutError, httpx.TimeoutException):
         return None, f"no answer within {settings.webhook_timeout:g} s"
     except (httpx.HTTPError, OSError, ValueError) as error:     # the URL is not repeated (it may hold a token)
         return None, f"{type(error).__name__}: {error}".replace(item.url, "<url>")[:500]
 
 
-async def record(db: Database, settings: Settings, item: Claimed, status: int | None, error: str) -> Attempt:
-    """Mark the delivery delivered, due again later, or dead. A delivery replayed or claimed again
-    meanwhile (its claim lapsed) is left to that."""
-    now = utcnow()
-    values: dict[str, object] = {"last_status": status, "last_error": error}
+def outcome(settings: Settings, item: Claimed, status: int | None, error: str, now: datetime) -> dict[str, object]:
+    """What an attempt makes of its delivery: delivered (a 2xx), due again later, or dead."""
+    values: dict[str, object] = {"last_status": status, "last_error": error or f"HTTP {status}"}
     if status is not None and 200 <= status < 300:
         values.update(state="delivered", delivered_at=now, last_error="")
     elif item.attempts >= settings.webhook_attempts:
-        values.update(state="dead", dead_at=now, last_error=error or f"HTTP {status}")
+        values.update(state="dead", dead_at=now)
     else:
-        values.update(next_attempt_at=now + timedelta(seconds=retry_delay(settings, item.attempts)),
-                      last_error=error or f"HTTP {status}")
+        values.update(next_attempt_at=now + timedelta(seconds=retry_delay(settings, item.attempts)))
+    return values
+
+
+async def finish(db: Database, settings: Settings, tried: list[tuple[Claimed, int | None, str]],
+                 untried: list[Claimed]) -> list[Attempt]:
+    """Record a round in one transaction: each attempt's outcome; the deliveries not tried are due again
+    at once, their attempt not counted. A delivery replayed or claimed again meanwhile (its claim lapsed)
+    is left to that."""
+    now = utcnow()
+    attempts = []
     async with db.writing() as session, session.begin():
-        await session.execute(update(WebhookDelivery).where(
-            WebhookDelivery.id == item.id, WebhookDelivery.state == "pending",
-            WebhookDelivery.attempts == item.attempts).values(**values))
-    state = str(values.get("state", "pending"))
-    level = logging.INFO if state == "delivered" else logging.WARNING
-    log.log(level, "webhook delivery %d (%s, endpoint %d, attempt %d): %s", item.id, item.event, item.endpoint_id,
-            item.attempts, state if state != "pending" else f"failed ({values['last_error']}), retried later")
-    return Attempt(item.id, state, status, str(values["last_error"]))
+        for item, status, error in tried:
+            values = outcome(settings, item, status, error, now)
+            await session.execute(update(WebhookDelivery).where(
+                WebhookDelivery.id == item.id, WebhookDelivery.state == "pending",
+                WebhookDelivery.attempts == item.attempts).values(**values))
+            attempts.append(Attempt(item.id, str(values.get("state", "pending")), status, str(values["last_error"])))
+        if untried:
+            await session.execute(update(WebhookDelivery).where(
+                WebhookDelivery.id.in_([item.id for item in untried]), WebhookDelivery.state == "pending")
+                .values(attempts=WebhookDelivery.attempts - 1, next_attempt_at=now))
+    for (item, _, _), done in zip(tried, attempts):
+        log.log(logging.INFO if done.state == "delivered" else logging.WARNING,
+                "webhook delivery %d (%s, endpoint %d, attempt %d): %s", item.id, item.event, item.endpoint_id,
+                item.attempts, done.state if done.state != "pending" else f"failed ({done.error}), retried later")
+    return attempts
 
 
 async def prune(db: Database, now: datetime) -> int:
@@ -178,20 +197,34 @@ class Sender:
         self.client = httpx.AsyncClient(follow_redirects=False, trust_env=False)
 
     async def round(self, only: int | None = None) -> list[Attempt]:
-        """Claim what is due and send it: one endpoint's deliveries in turn, the endpoints at once."""
+        """Claim what is due and send it: the endpoints at once, each one's deliveries in turn (see
+        :meth:`_send`), and record the round."""
         claimed = await claim(self.db, self.settings, utcnow(), only)
+        if not claimed:
+            return []
         by_endpoint: dict[int, list[Claimed]] = defaultdict(list)
         for item in claimed:
             by_endpoint[item.endpoint_id].append(item)
-        done = await asyncio.gather(*(self._send(items) for items in by_endpoint.values()))
-        return [outcome for outcomes in done for outcome in outcomes]
+        started = asyncio.get_running_loop().time()
+        sent = await asyncio.gather(*(self._send(items, started) for items in by_endpoint.values()))
+        return await finish(self.db, self.settings, [one for tried, _ in sent for one in tried],
+                            [item for _, untried in sent for item in untried])
 
-    async def _send(self, items: list[Claimed]) -> list[Attempt]:
-        outcomes = []
-        for item in items:
+    async def _send(self, items: list[Claimed], started: float) -> tuple[list[tuple[Claimed, int | None, str]],
+                                                                         list[Claimed]]:
+        """One endpoint's deliveries in order, until one fails (the endpoint is not hammered while it
+        fails) or the round has lasted ``webhook_timeout``: an attempt started then still ends before
+        the claims lapse. Returns the attempts, and the deliveries not tried."""
+        loop = asyncio.get_running_loop()
+        tried: list[tuple[Claimed, int | None, str]] = []
+        for n, item in enumerate(items):
+            if loop.time() - started >= self.settings.webhook_timeout:
+                return tried, items[n:]
             status, error = await attempt(self.client, self.settings, item)
-            outcomes.append(await record(self.db, self.settings, item, status, error))
-        return outcomes
+            tried.append((item, status, error))
+            if status is None or not 200 <= status < 300:
+                return tried, items[n + 1:]
+        return tried, []
 
     async def run(self, quiet: asyncio.Event) -> None:
         """Send what is due every ``webhook_interval`` seconds (at once again after a full round) until
