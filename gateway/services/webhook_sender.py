@@ -39,6 +39,7 @@ from sqlalchemy import delete, select, update
 from gateway.config import Settings
 from gateway.services.webhooks import not_public, sign, unseal_secret
 from gateway.store.database import Database
+from gateway.store.faults import describe
 from gateway.store.models import WebhookDelivery, WebhookEndpoint, utcnow
 
 log = logging.getLogger("smartbcc.webhooks")
@@ -182,9 +183,12 @@ async def finish(db: Database, settings: Settings, tried: list[tuple[Claimed, in
 async def prune(db: Database, now: datetime) -> int:
     """Delete the deliveries delivered more than :data:`KEEP_DELIVERED` ago (dead ones stay until
     replayed or their endpoint is removed); returns how many."""
+    old = (WebhookDelivery.state == "delivered", WebhookDelivery.delivered_at < now - KEEP_DELIVERED)
+    async with db.sessions() as session:     # a plain read first: no write lock taken for nothing
+        if await session.scalar(select(WebhookDelivery.id).where(*old).limit(1)) is None:
+            return 0
     async with db.writing() as session, session.begin():
-        result = await session.execute(delete(WebhookDelivery).where(
-            WebhookDelivery.state == "delivered", WebhookDelivery.delivered_at < now - KEEP_DELIVERED))
+        result = await session.execute(delete(WebhookDelivery).where(*old))
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
@@ -230,6 +234,7 @@ class Sender:
         """Send what is due every ``webhook_interval`` seconds (at once again after a full round) until
         ``quiet`` is set; now and then, forget the deliveries delivered long ago."""
         pruned = -PRUNE_EVERY
+        warned: float | None = None       # when a failure was last logged: a line a minute while it lasts
         while not quiet.is_set():
             sent = 0
             try:
@@ -237,8 +242,11 @@ class Sender:
                     pruned = time.monotonic()
                     await prune(self.db, utcnow())
                 sent = len(await self.round())
+                warned = None
             except Exception as error:     # the database is unavailable: the next round tries again
-                log.warning("could not send webhooks (%r); trying again", error)
+                if warned is None or time.monotonic() - warned >= 60:
+                    warned = time.monotonic()
+                    log.warning("could not send webhooks (%s); trying again", describe(error))
             if sent >= BATCH:
                 continue
             try:
