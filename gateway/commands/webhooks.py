@@ -152,12 +152,10 @@ def test(app: App, endpoint_id: int, as_json: bool) -> None:
     outcomes = with_db(app, work)
     if as_json:
         emit_json(outcomes)
-        return
-    if not outcomes:
+    elif not outcomes:
         echo("The ping was queued; `smartbcc serve` sends it.")
-        return
-    for outcome in outcomes:
+    for outcome in [] if as_json else outcomes:
         why = f", {outcome.error}" if outcome.error else ""
         echo(f"Ping delivery {outcome.delivery_id}: {outcome.state} (HTTP status {outcome.status or '-'}{why})")
-    if any(outcome.state != "delivered" for outcome in outcomes):
+    if any(outcome.state != "delivered" for outcome in outcomes):     # not answered 2xx: exit 1
         raise click.exceptions.Exit(1)
