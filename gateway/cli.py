@@ -69,6 +69,9 @@ COMMANDS: dict[str, Entry] = {
                      "Connected mailboxes: a user's IMAP mailbox synced into smartbcc and filed like Bcc'd mail."),
     "notifications": Entry("gateway.commands.notifications:notifications",
                            "Notifications: overdue tasks and the daily mail digest."),
+    "webhook": Entry("gateway.commands.webhooks:webhook",
+                     "Webhooks: URLs of a company's that hear of filed mail, new contacts, review items and "
+                     "bounces."),
 }
 
 

@@ -113,6 +113,13 @@ class Settings:
     mailbox_first_days: int = 30         # a mailbox's first sync takes the mail of this many days back
     mailbox_timeout: float = 30.0        # seconds an IMAP server may take to answer, then the sync retries later
     mailbox_syncs: int = 2               # mailboxes synced at once by `smartbcc serve`
+    # webhooks (gateway.services.webhooks, docs/WEBHOOKS.md): the outbox `smartbcc serve` sends
+    webhook_interval: float = 1.0        # seconds between two looks at the outbox; 0: this process sends none
+    webhook_timeout: float = 10.0        # seconds an endpoint may take to answer, then the attempt failed
+    webhook_retry_first: float = 30.0    # seconds before the first retry; doubling with each attempt...
+    webhook_retry_max: float = 3600.0    # ...up to this many between two attempts
+    webhook_attempts: int = 30           # attempts in all (about 23 hours with the above), then dead
+    webhook_allow_private: bool = False  # allow endpoints on loopback, private and link-local addresses
 
     @property
     def effective_database_url(self) -> str:
@@ -213,6 +220,7 @@ def load_settings(
         raise ConfigError(f"metrics_port {settings.metrics_port} is outside 0-65535 (0 turns metrics off)")
     check_web(settings)
     check_mailboxes(settings)
+    check_webhooks(settings)
     check_antispoof(settings)
     check_limits(settings)
     return settings
@@ -249,6 +257,15 @@ def check_limits(settings: Settings) -> None:
     if settings.require_tls and not settings.tls_cert_file:
         raise ConfigError("require_tls needs a certificate: set tls_cert_file and tls_key_file, "
                           "or turn require_tls off")
+
+
+def check_webhooks(settings: Settings) -> None:
+    """Raise ConfigError naming the webhook setting that cannot be used."""
+    for name in ("webhook_timeout", "webhook_retry_first", "webhook_retry_max", "webhook_attempts"):
+        if not getattr(settings, name) > 0:
+            raise ConfigError(f"{name} must be above zero, not {getattr(settings, name)!r}")
+    if settings.webhook_interval < 0:
+        raise ConfigError(f"webhook_interval must be zero (send none) or more, not {settings.webhook_interval!r}")
 
 
 def check_mailboxes(settings: Settings) -> None:

@@ -19,6 +19,7 @@ from gateway.ops.metrics import Metrics
 from gateway.ops.monitoring import Monitoring
 from gateway.store import raw
 from gateway.services import digest, tasks
+from gateway.services.webhook_sender import Sender
 from gateway.store.database import Database
 from gateway.sync import Intake, Scheduler
 from gateway.sync.intake import parser_for
@@ -43,6 +44,8 @@ class RunningGateway:
     mailboxes: Scheduler | None = None       # the connected mailboxes' syncs (gateway.sync)
     notifier: asyncio.Task[None] | None = None
     quiet: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)   # set: the notifier stops
+    webhooks: asyncio.Task[None] | None = None     # sends the webhook outbox (gateway.services.webhook_sender)
+    webhook_sender: Sender | None = None
 
     @property
     def port(self) -> int:
@@ -86,6 +89,12 @@ class RunningGateway:
                 await asyncio.wait_for(self.notifier, max(1.0, deadline - loop.time()))
             except asyncio.TimeoutError:
                 log.warning("the check of overdue tasks and digests did not finish; stopped it")
+        if self.webhooks is not None and self.webhook_sender is not None:
+            try:         # an attempt cut short is sent again once its claim lapses (at least once)
+                await asyncio.wait_for(self.webhooks, max(1.0, deadline - loop.time()))
+            except asyncio.TimeoutError:
+                log.warning("webhook deliveries under way did not finish; they are sent again later")
+            await self.webhook_sender.close()
         await self.db.close()
 
 
@@ -168,6 +177,9 @@ async def start(settings: Settings) -> RunningGateway:
     gateway.mailboxes.start()
     if settings.notice_interval > 0:
         gateway.notifier = loop.create_task(_notices_now_and_then(db, settings, gateway.quiet))
+    if settings.webhook_interval > 0:
+        gateway.webhook_sender = Sender(db, settings)
+        gateway.webhooks = loop.create_task(gateway.webhook_sender.run(gateway.quiet))
     return gateway
 
 

@@ -4,8 +4,8 @@ Every message sent from a record leaves with an envelope sender of its own, ``<s
 <mail_domain>`` (VERP): the token names the message, so a delivery report (RFC 3464) that comes back to
 it is filed on that message without guessing from its text. The SMTP server accepts mail to a current
 token only (:func:`gateway.store.lookup.resolve_recipient`); :func:`file_bounce` keeps the report whole,
-marks the message bounced when the report says delivery failed, and tells the sender (a notification),
-in one transaction before the 250.
+marks the message bounced when the report says delivery failed, and tells the sender (a notification)
+and the company's webhooks (``bounce.recorded``), in one transaction before the 250.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.crm.kinds import NOUNS, NotificationKind
 from gateway.mail.dsn import Report, read_reports
 from gateway.services.notifications import notify
+from gateway.store import outbox
 from gateway.store.database import Database
 from gateway.store.models import Bounce, Message, OutboundMail, utcnow
 
@@ -81,6 +82,11 @@ async def file_bounce(db: Database, outbound_id: int, raw: bytes, envelope_from:
                          text=f"Your mail \"{subject}\" from {NOUNS.get(sent.record_kind, sent.record_kind)} "
                               f"{sent.record_id} was not delivered to {who}: {failed[0].diagnostic}",
                          message_pk=sent.message_pk, record_kind=sent.record_kind, record_id=sent.record_id)
+            event = {"bounce": {"ids": [row.id for row in rows], "outbound_id": sent.id, "message_pk": sent.message_pk,
+                                "record": {"kind": sent.record_kind, "id": sent.record_id}, "user_id": sent.user_id,
+                                "reports": [{"recipient": r.recipient, "action": r.action, "status": r.status,
+                                             "diagnostic": r.diagnostic} for r in failed]}}
+            await session.run_sync(outbox.enqueue, sent.company_id, [(outbox.BOUNCE_RECORDED, event)])
         return BounceFiled(sent.id, sent.message_pk, tuple(row.id for row in rows), bool(failed))
 
 

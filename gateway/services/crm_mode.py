@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.crm.conversion import ConversionOptions, LeadFacts, plan_conversion
 from gateway.crm.kinds import Kind, LinkRule, Status
+from gateway.services import webhooks
 from gateway.store.database import rows_matched
 from gateway.store.models import (
     Activity, Company, Deal, Lead, Link, Organization, Person, RecordEmail, ReviewItem,
@@ -82,6 +83,7 @@ async def _convert(session: AsyncSession, lead: Lead, options: ConversionOptions
         person = Person(email=email, name=name, org_id=org_id, **made)
         session.add(person)
         await session.flush()
+        await webhooks.contact_created(session, person, lead.created_from_message_id)
         person_id = person.id
         created.append("contact")
     deal = Deal(title=plan.title, person_id=person_id, org_id=org_id, pipeline=options.pipeline, **made)

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.crm.kinds import CLOSED_STATUSES, Kind, RECORD_NOUNS as NOUNS  # noqa: F401 (re-exported)
 from gateway.mail.address import normalize_domain, validate_mailbox
+from gateway.services import webhooks
 from gateway.services.errors import Conflict, NotFound, ServiceError, company_by_slug, user_by_email
 from gateway.store.database import Database
 from gateway.store.models import RECORD_MODELS, Company, Link, Message, Organization, Person, User, utcnow
@@ -118,6 +119,8 @@ async def add_person(db: Database, company_slug: str, email: str, name: str = ""
             person = Person(company_id=company.id, email=email, name=name.strip(), org_id=org_id,
                             owner_user_id=await _owner(session, company, owner))
             session.add(person)
+            await session.flush()
+            await webhooks.contact_created(session, person)
     except IntegrityError:
         raise Conflict(f"a contact for {email} was just added; see `smartbcc person list`") from None
     return record_view(db, company, Kind.PERSON, person)

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from gateway.crm.kinds import NOUNS, Kind, LinkRule
 from gateway.crm.prefill import Party, Proposal, customer, propose
 from gateway.mail.address import InvalidAddress, normalize_domain, validate_mailbox
+from gateway.services import webhooks
 from gateway.services.errors import Conflict, ServiceError
 from gateway.services.mailbox import visible
 from gateway.services.visibility import Sight, Viewer, sight
@@ -121,6 +122,7 @@ async def _person(session: AsyncSession, who: Sight, email: str, name: str, mess
                     org_id=org.id if org is not None and who.may_view(Kind.ORG, org.owner_user_id) else None)
     session.add(person)
     await session.flush()
+    await webhooks.contact_created(session, person, message_pk)
     return person, True
 
 

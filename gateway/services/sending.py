@@ -36,6 +36,7 @@ from gateway.crm.recipients import (
 )
 from gateway.routing.links import RecordRef
 from gateway.auth.senders import Authorization
+from gateway.services import webhooks
 from gateway.services.bounces import bounce_address, new_token
 from gateway.services.errors import NotFound, ServiceError, record_by_id, user_by_email
 from gateway.services.permissions import rights_of
@@ -327,6 +328,8 @@ async def send_from_record(db: Database, kind: str, record_id: int, user_email: 
                 row: Any = Person(**made) if verdict.creates == "contact" else Lead(title=address, **made)
                 session.add(row)
                 await session.flush()
+                if verdict.creates == "contact":
+                    await webhooks.contact_created(session, row)
                 holder = (Kind.PERSON if verdict.creates == "contact" else Kind.LEAD, row.id)
                 created.append(holder)
             used_by = (verdict.recipient.kind, verdict.recipient.record_id) if verdict.recipient else holder

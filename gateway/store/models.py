@@ -176,7 +176,9 @@ class Person(_Record, Base):
     """A contact. ``email`` is normalized; one contact per address within a company."""
 
     __tablename__ = "persons"
-    __table_args__ = (UniqueConstraint("company_id", "email"),)
+    # the second: the contacts a message made, which its webhook events name (gateway.store.outbox)
+    __table_args__ = (UniqueConstraint("company_id", "email"),
+                      Index("ix_persons_created_from_message_id", "created_from_message_id"))
     email: Mapped[str] = mapped_column(String(320))
     name: Mapped[str] = mapped_column(String(200), default="")
     org_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), default=None, index=True)
@@ -677,3 +679,43 @@ class MailboxCopy(Base):
                                                    index=True)
     seen: Mapped[bool] = mapped_column(Boolean, default=False)
     state: Mapped[str] = mapped_column(String(16), default="filed")
+
+
+class WebhookEndpoint(Base):
+    """A URL of a company's that hears of its events (gateway.services.webhooks): which events it wants,
+    and the secret its deliveries are signed with (Fernet-encrypted with the deployment's key, as the
+    passwords of connected mailboxes). An inactive endpoint gets no new events; those waiting stay."""
+
+    __tablename__ = "webhook_endpoints"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"), index=True)
+    url: Mapped[str] = mapped_column(String(2000))
+    events: Mapped[list] = mapped_column(JSON, default=list)      # event types (gateway.store.outbox.EVENTS)
+    secret: Mapped[str] = mapped_column(Text)                     # the signing secret, Fernet-encrypted
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One event for one endpoint, in the outbox: written in the transaction of what it reports, POSTed
+    by `smartbcc serve` until the endpoint answers 2xx (``delivered``) or the attempts run out (``dead``,
+    until replayed). ``uid`` is the delivery's id for the receiver (the same on every attempt);
+    ``body`` the JSON exactly as it is sent and signed; ``next_attempt_at`` when it is due, or, while
+    an attempt is under way, when that attempt's claim lapses."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_due", "state", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uid: Mapped[str] = mapped_column(String(36), unique=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id", ondelete="CASCADE"))
+    endpoint_id: Mapped[int] = mapped_column(ForeignKey("webhook_endpoints.id", ondelete="CASCADE"), index=True)
+    event: Mapped[str] = mapped_column(String(32))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    state: Mapped[str] = mapped_column(String(16), default="pending")     # pending, delivered, dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_status: Mapped[int | None] = mapped_column(Integer, default=None)   # the last HTTP status
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    delivered_at: Mapped[datetime | None] = mapped_column(default=None)
+    dead_at: Mapped[datetime | None] = mapped_column(default=None)

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gateway.routing.links import plan_filing
-from gateway.store import raw
+from gateway.store import outbox, raw
 from gateway.store.database import Database
 from gateway.store.faults import is_transient
 from gateway.store.filing.context import load_context, load_owners, owner_of
@@ -47,7 +47,9 @@ def file_in(session: Session, db: Database, delivery: Delivery) -> Stored:
         return Stored(message_pk, known.seen is None, 0, 0)
     links_added, records = apply_plan(session, message_pk, plan, delivery.company_id, owner,
                                        fresh=known.seen is None)
-    return Stored(message_pk, known.seen is None, links_added, records)
+    stored = Stored(message_pk, known.seen is None, links_added, records)
+    outbox.message_filed(session, delivery.company_id, stored)     # its webhook events, in this transaction
+    return stored
 
 
 class Retry(Exception):
