@@ -23,6 +23,7 @@ from gateway.commands.records import RECORD_GROUPS
 from gateway.commands.review import review_group
 from gateway.commands.routes import routes
 from gateway.commands.sending import recipients, record_email, send
+from gateway.commands.transfer import export_command, import_command
 from gateway.commands.users import user
 from gateway.commands.web import token, web
 
@@ -49,6 +50,8 @@ for command in (init, serve, company, user, alias, *RECORD_GROUPS, messages, rou
     cli.add_command(command)
 cli.add_command(web)
 cli.add_command(token)
+cli.add_command(import_command)
+cli.add_command(export_command)
 
 
 def main() -> None:
