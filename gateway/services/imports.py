@@ -19,9 +19,10 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Callable, Mapping
 
-from sqlalchemy import or_, select
+from sqlalchemy import insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.crm import csv_formats as formats
@@ -254,12 +255,33 @@ def check_row(kind: str, line: int, values: Mapping[str, Any], owners: Owners, c
     return row
 
 
+class New(SimpleNamespace):
+    """A record this batch makes: its values, and its id once the batch's one INSERT of its kind ran."""
+
+    id: int | None = None
+
+
 class Batch:
-    """One transaction's rows applied: the lookups of a batch, then one flush."""
+    """One transaction's rows applied: the lookups of a batch, one multi-row INSERT per table, one flush."""
 
     def __init__(self, session: AsyncSession, company: Company, kind: str, report: ImportReport) -> None:
         self.session, self.company, self.kind, self.report = session, company, kind, report
+        self.made: dict[Any, list[New]] = {}                   # model -> the records to insert
         self.new_emails: list[tuple[Any, str, str]] = []      # (record, kind, address) to add once it has an id
+
+    def new(self, model: Any, **values: Any) -> New:
+        record = New(company_id=self.company.id, owner_user_id=None, **values)
+        self.made.setdefault(model, []).append(record)
+        return record
+
+    async def insert(self, model: Any) -> None:
+        """Write the new records of ``model`` in one statement and give each its id."""
+        made = self.made.pop(model, [])
+        if made:
+            values = [{k: v for k, v in vars(record).items() if k != "id"} for record in made]
+            ids = await self.session.scalars(insert(model).returning(model.id, sort_by_parameter_order=True), values)
+            for record, record_id in zip(made, ids):
+                record.id = record_id
 
     async def by_email(self, kind: str, emails: set[str]) -> dict[str, Any]:
         """The records of ``kind`` that have one of these addresses, by address."""
@@ -281,18 +303,18 @@ class Batch:
             found.update({email: records[i] for email, i in ids.items() if i in records})
         return found
 
-    async def organizations(self, names: set[str]) -> dict[str, Organization]:
-        """The organizations of these exact names; those missing are made (and counted)."""
+    async def organizations(self, names: set[str]) -> dict[str, Any]:
+        """The organizations of these exact names; those missing are made (and counted) at once."""
         if not names:
             return {}
-        found: dict[str, Organization] = {}
+        found: dict[str, Any] = {}
         for org in await self.session.scalars(select(Organization).where(
                 Organization.company_id == self.company.id, Organization.name.in_(names)).order_by(Organization.id)):
             found.setdefault(org.name, org)
         for name in sorted(names - set(found)):
-            found[name] = Organization(company_id=self.company.id, name=name)
-            self.session.add(found[name])
+            found[name] = self.new(Organization, name=name, domain=None)
             self.report.organizations_created += 1
+        await self.insert(Organization)
         return found
 
     def add_addresses(self, record: Any, kind: str, emails: list[str], index: dict[str, Any]) -> str:
@@ -306,10 +328,13 @@ class Batch:
         return f"kept by another record, not added: {', '.join(taken)}" if taken else ""
 
     async def finish(self) -> None:
-        await self.session.flush()
-        for record, kind, email in self.new_emails:
-            self.session.add(RecordEmail(company_id=self.company.id, kind=kind, record_id=record.id, email=email))
-        await self.session.flush()
+        for model in list(self.made):
+            await self.insert(model)
+        await self.session.flush()       # the merged records' filled fields
+        if self.new_emails:
+            await self.session.execute(insert(RecordEmail), [
+                {"company_id": self.company.id, "kind": kind, "record_id": record.id, "email": email}
+                for record, kind, email in self.new_emails])
 
     @staticmethod
     def fill(record: Any, **values: Any) -> None:
@@ -321,15 +346,13 @@ class Batch:
     async def people(self, rows: list[Row]) -> list[tuple[Row, Any, str, str]]:
         index = await self.by_email(Kind.PERSON, {e for row in rows for e in row.emails})
         orgs = await self.organizations({row.org for row in rows if row.org})
-        await self.session.flush()
         done = []
         for row in rows:
             org = orgs.get(row.org)
             match = next((index[e] for e in row.emails if e in index), None)
             if match is None:
-                match = Person(company_id=self.company.id, email=row.emails[0], name=row.name,
-                               org_id=org.id if org else None, owner_user_id=row.owner_id)
-                self.session.add(match)
+                match = self.new(Person, email=row.emails[0], name=row.name, org_id=org.id if org else None)
+                match.owner_user_id = row.owner_id
                 action = "created"
             else:
                 self.fill(match, name=row.name, org_id=org.id if org else None, owner_user_id=row.owner_id)
@@ -343,11 +366,10 @@ class Batch:
         for row in rows:
             match = next((index[e] for e in row.emails if e in index), None)
             if match is None:
-                match = Lead(company_id=self.company.id, title=row.title, name=row.name,
-                             email=row.emails[0] if row.emails else None, company_name=row.company_name,
-                             status=row.status, owner_user_id=row.owner_id,
-                             closed_at=utcnow() if row.status != Status.OPEN else None)
-                self.session.add(match)
+                match = self.new(Lead, title=row.title, name=row.name, email=row.emails[0] if row.emails else None,
+                                 company_name=row.company_name, status=row.status,
+                                 closed_at=utcnow() if row.status != Status.OPEN else None)
+                match.owner_user_id = row.owner_id
                 action = "created"
             else:
                 self.fill(match, name=row.name, company_name=row.company_name, owner_user_id=row.owner_id)
@@ -372,9 +394,8 @@ class Batch:
             match = (next((index[e] for e in row.emails if e in index), None)
                      or (by_domain.get(row.domain) if row.domain else None) or by_name.get(row.name))
             if match is None:
-                match = Organization(company_id=self.company.id, name=row.name, domain=row.domain,
-                                     owner_user_id=row.owner_id)
-                self.session.add(match)
+                match = self.new(Organization, name=row.name, domain=row.domain)
+                match.owner_user_id = row.owner_id
                 action = "created"
             else:
                 self.fill(match, domain=row.domain, owner_user_id=row.owner_id)
@@ -387,7 +408,6 @@ class Batch:
 
     async def deals(self, rows: list[Row]) -> list[tuple[Row, Any, str, str]]:
         orgs = await self.organizations({row.org for row in rows if row.org})
-        await self.session.flush()
         people = await self.by_email(Kind.PERSON, {row.person_email for row in rows if row.person_email})
         named: dict[str, list[int]] = {}
         names = {row.person for row in rows if row.person and not row.person_email}
@@ -397,12 +417,10 @@ class Batch:
                 named.setdefault(name, []).append(pid)
         for row in rows:
             if row.person_email and row.person_email not in people:
-                people[row.person_email] = Person(company_id=self.company.id, email=row.person_email,
-                                                  name=row.person[:LIMITS["name"]],
-                                                  org_id=orgs[row.org].id if row.org else None)
-                self.session.add(people[row.person_email])
+                people[row.person_email] = self.new(Person, email=row.person_email, name=row.person[:LIMITS["name"]],
+                                                    org_id=orgs[row.org].id if row.org else None)
                 self.report.contacts_created += 1
-        await self.session.flush()
+        await self.insert(Person)
         existing: dict[tuple[str, int | None, int | None], Any] = {}
         for deal in await self.session.scalars(select(Deal).where(
                 Deal.company_id == self.company.id, Deal.title.in_({row.title for row in rows})).order_by(Deal.id)):
@@ -420,10 +438,9 @@ class Batch:
             closed = utcnow() if row.status != Status.OPEN else None
             match = existing.get((row.title, person_id, org_id))
             if match is None:
-                match = Deal(company_id=self.company.id, title=row.title, status=row.status, closed_at=closed,
-                             pipeline=row.pipeline or "default", person_id=person_id, org_id=org_id,
-                             owner_user_id=row.owner_id)
-                self.session.add(match)
+                match = self.new(Deal, title=row.title, status=row.status, closed_at=closed,
+                                 pipeline=row.pipeline or "default", person_id=person_id, org_id=org_id)
+                match.owner_user_id = row.owner_id
                 existing[(row.title, person_id, org_id)] = match
                 action = "created"
             else:
