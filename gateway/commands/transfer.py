@@ -20,6 +20,7 @@ from gateway.services.imports import ImportReport, RowOutcome
 
 MERGED_BY: dict[str, str] = {Kind.PERSON: "with the same address", Kind.LEAD: "with the same address",
              Kind.ORG: "with the same address, domain or name", Kind.DEAL: "with the same title, contact and organization"}
+SHOWN = 20          # rows listed under Notes and Refused; --json lists up to a thousand, --report all
 KINDS = click.Choice(list(imports.KIND_NAMES), case_sensitive=False)
 
 
@@ -60,16 +61,19 @@ def _print(report: ImportReport) -> None:
         echo(f"  not kept (smartbcc has no field for them): {count} {what}")
     if report.unused_columns:
         echo(f"  columns not read: {printable(', '.join(report.unused_columns))}")
-    if report.notes:
-        echo("Notes:")
-        for row in report.notes:
-            echo(f"  line {row.line}: {printable(row.note)}" + (f" ({printable(row.label)})" if row.label else ""))
-    if report.refusals:
-        echo("Refused:")
-        for row in report.refusals:
-            echo(f"  line {row.line}: {printable(row.note)}" + (f" ({printable(row.label)})" if row.label else ""))
-        if report.refused > len(report.refusals):
-            echo(f"  ... and {report.refused - len(report.refusals)} more (see --report FILE)")
+    _outcomes("Notes", report.notes, len(report.notes))
+    _outcomes("Refused", report.refusals, report.refused)
+
+
+def _outcomes(title: str, rows: list[RowOutcome], total: int) -> None:
+    """The first SHOWN rows of a list; the rest are in --report FILE and --json."""
+    if not rows:
+        return
+    echo(f"{title}:")
+    for row in rows[:SHOWN]:
+        echo(f"  line {row.line}: {printable(row.note)}" + (f" ({printable(row.label)})" if row.label else ""))
+    if total > SHOWN:
+        echo(f"  ... and {total - SHOWN} more (every row is in --report FILE)")
 
 
 @click.command("import")

@@ -205,8 +205,8 @@ def mapping_shape(kind: str, columns: Mapping[str, object]) -> Shape:
 def full_name(values: Mapping[str, object]) -> str:
     """The ``name`` column, or the first, middle and last names joined."""
     name = values.get("name")
-    if isinstance(name, str) and name:
-        return _SPACES.sub(" ", name)
+    if isinstance(name, str) and name.strip():
+        return _SPACES.sub(" ", name).strip()
     parts = [values.get(part) for part in ("first_name", "middle_name", "last_name")]
     return " ".join(p for p in parts if isinstance(p, str) and p)
 
@@ -251,14 +251,19 @@ def status(text: str | None, allowed: tuple[str, ...]) -> str:
     return found
 
 
+def _runs_as_formula(cell: str) -> bool:
+    """Whether a spreadsheet would run the cell, or it reads as a cell :func:`neutralize` wrote."""
+    return cell.startswith(_FORMULA_START) or (cell.startswith("'") and _runs_as_formula(cell[1:]))
+
+
 def neutralize(cell: str) -> str:
     """A cell a spreadsheet would run as a formula (``=``, ``+``, ``-``, ``@``...) gets a leading ``'``."""
-    return "'" + cell if cell.startswith(_FORMULA_START) else cell
+    return "'" + cell if _runs_as_formula(cell) else cell
 
 
 def unneutralize(cell: str) -> str:
     """What :func:`neutralize` wrote, read back."""
-    return cell[1:] if cell.startswith("'") and cell[1:].startswith(_FORMULA_START) else cell
+    return cell[1:] if cell.startswith("'") and _runs_as_formula(cell[1:]) else cell
 
 
 def domain_of(website: str) -> str:
