@@ -13,7 +13,7 @@ from typing import Callable, TextIO
 import click
 
 from gateway.commands.output import App, echo, emit_json, json_option, pass_app, printable, user_errors, with_db
-from gateway.crm.csv_formats import SOURCES
+from gateway.crm.csv_formats import SOURCES, neutralize
 from gateway.crm.kinds import NOUNS, Kind
 from gateway.services import exports, imports
 from gateway.services.imports import ImportReport, RowOutcome
@@ -42,7 +42,8 @@ def _report_writer(stack: ExitStack, path: str | None) -> Callable[[RowOutcome],
         handle = stack.enter_context(open(path, "w", encoding="utf-8", newline=""))
     writer = csv.writer(handle)
     writer.writerow(["line", "action", "id", "label", "note"])
-    return lambda row: writer.writerow([row.line, row.action, row.record_id or "", row.label, row.note])
+    return lambda row: writer.writerow([row.line, row.action, row.record_id or "", neutralize(row.label),
+                                        neutralize(row.note)])
 
 
 def _print(report: ImportReport) -> None:

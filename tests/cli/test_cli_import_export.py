@@ -37,6 +37,7 @@ def test_pipedrive_people_dry_run_merge_refuse_report(seeded, smartbcc, tmp_path
         ("2", "created"), ("3", "merged"), ("4", "refused"), ("5", "refused"), ("6", "merged"), ("7", "refused"),
         ("8", "created"), ("9", "created")]
     assert rows[1]["id"] == str(seeded.person["id"])                           # BOB@ is Bob: merged, not doubled
+    assert rows[-1]["label"].startswith("'=HYPERLINK(")                        # the report opens in spreadsheets too
 
     people_now = {p["Email"]: p for p in exported(smartbcc, "person")}
     assert set(people_now) == {"bob@customer.example", "ada@engines.example", "evil@evil.example",
