@@ -13,12 +13,15 @@ Where the column names come from (what the exports of each CRM hold):
 - Pipedrive: exports name each column ``Kind - Field`` (``Person - Name``, ``Person - Email - Work``,
   ``Person - Phone - Mobile``, ``Person - Organization``, ``Organization - Name``, ``Deal - Title``,
   ``Deal - Value``, ``Deal - Status``, ``Deal - Contact person``, ``Deal - Organization``, ``Lead - Title``),
-  one column per labelled email and phone (Work, Home, Mobile, Other). Seen in the export readers of public
-  repositories found through code search (scripts reading ``Person - Email - Work``/``Home``/``Other`` and
-  ``Deal - Value``, ``Deal - Contact person``) and Pipedrive's help article "Exporting data from Pipedrive".
+  one column per labelled email and phone (Work, Home, Mobile, Other). Seen in the readers of Pipedrive
+  exports in public repositories found through code search (scripts reading ``Person - Email - Work``/
+  ``Home``/``Other``, ``Person - Phone - Mobile``, ``Deal - Value``, ``Deal - Contact person``), and in
+  https://getcapt.com/blog/pipedrive-import-csv (``Person - Name``, ``Person - Email``, ``Organization -
+  Name``; Pipedrive's own merge of duplicates fills the empty fields and keeps the rest, as ours does).
 - HubSpot: the contacts export (``Record ID``, ``First Name``, ``Last Name``, ``Email``, ``Phone Number``,
   ``Company Name``, ``Contact owner``, ``Additional email addresses`` with ``;`` between addresses, per
-  HubSpot's knowledge base article on importing records: "separate the values with semi-colons"), companies
+  HubSpot's knowledge base article on importing records, as public repositories quote it: "To include
+  multiple emails or domains in a cell, separate the values with semi-colons"), companies
   (``Company name``, ``Company Domain Name``, ``Company owner``) and deals (``Deal Name``, ``Amount``,
   ``Deal Stage``, ``Pipeline``, ``Deal owner``, ``Associated Company``). Spreadsheets saved from it by Excel
   are often UTF-16 with a BOM and tab-separated ("Unicode text").
@@ -26,9 +29,10 @@ Where the column names come from (what the exports of each CRM hold):
   e-mail``, ``Work phone``, ``Mobile phone``, ``Company``, ``Responsible person``) or in the portal's
   language; the Russian names (``Имя``, ``Фамилия``, ``Рабочий e-mail``, ``Рабочий телефон``, ``Мобильный
   телефон``, ``Название компании``, ``Ответственный``, ``Корпоративный сайт``) as public scripts reading
-  Bitrix24 company exports use them. Bitrix24's own training course (lesson 1418, importing users from CSV)
-  says a file may use ``,`` ``;`` tab or space between values and the portal's encoding (windows-1251 on
-  older Russian portals, UTF-8 otherwise).
+  Bitrix24 company exports use them. Bitrix24's own training course (importing users from CSV,
+  https://training.bitrix24.com/support/training/course/?COURSE_ID=26&LESSON_ID=1418) says a file may
+  use ``,`` ``;`` tab or space between values, in the portal's own encoding (UTF-8, or windows-1251 on
+  older Russian installations).
 """
 
 from __future__ import annotations
