@@ -209,8 +209,6 @@ def check_row(kind: str, line: int, values: Mapping[str, Any], owners: Owners, c
     if len(name) > LIMITS["name"]:
         raise ValueError(f"name longer than {LIMITS['name']} characters")
     row = Row(line, "", name=name, emails=emails, owner_id=owners.find(_text(values, "owner"), company))
-    if values.get("phones"):
-        not_kept["phone numbers"] = not_kept.get("phone numbers", 0) + len(values["phones"])
     if kind == Kind.PERSON:
         if not emails:
             raise ValueError("no name and no email address" if not name else
@@ -231,14 +229,14 @@ def check_row(kind: str, line: int, values: Mapping[str, Any], owners: Owners, c
         if not row.title:
             raise ValueError("no title, name, company or email address")
         row.title = row.title[:LIMITS["title"]]
-        row.status = formats.status(_text(values, "status"), CLOSED_STATUSES[Kind.LEAD])
+        # a lead converted elsewhere has no deal here to point to: it comes in open, or lost
+        row.status = formats.status(_text(values, "status"), (Status.LOST,))
     else:
         row.title = _text(values, "title")
         if not row.title:
             raise ValueError("no title: a deal needs one")
         if values.get("value"):
             formats.number(_text(values, "value"))
-            not_kept["deal values"] = not_kept.get("deal values", 0) + 1
         row.status = formats.status(_text(values, "status"), CLOSED_STATUSES[Kind.DEAL])
         row.pipeline = _text(values, "pipeline")
         row.org = _text(values, "org")
@@ -252,6 +250,9 @@ def check_row(kind: str, line: int, values: Mapping[str, Any], owners: Owners, c
             if row.person_email and formats.email_in(row.person):
                 row.person = row.person.replace(address, "").strip(" ()<>\"'")
     row.label = row.title or row.name or (emails[0] if emails else "")
+    for field, what in (("phones", "phone numbers"), ("value", "deal values")):
+        if values.get(field):
+            not_kept[what] = not_kept.get(what, 0) + (len(values[field]) if field == "phones" else 1)
     return row
 
 
