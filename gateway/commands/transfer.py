@@ -19,7 +19,8 @@ from gateway.services import exports, imports
 from gateway.services.imports import ImportReport, RowOutcome
 
 MERGED_BY: dict[str, str] = {Kind.PERSON: "with the same address", Kind.LEAD: "with the same address",
-             Kind.ORG: "with the same address, domain or name", Kind.DEAL: "with the same title, contact and organization"}
+             Kind.ORG: "with the same address, domain or name",
+             Kind.DEAL: "with the same title, contact and organization"}
 SHOWN = 20          # rows listed under Notes and Refused; --json lists up to a thousand, --report all
 KINDS = click.Choice(list(imports.KIND_NAMES), case_sensitive=False)
 
@@ -86,7 +87,8 @@ def _outcomes(title: str, rows: list[RowOutcome], total: int) -> None:
                    "(default: told by the header row).")
 @click.option("--dry-run", is_flag=True, help="Make the same pass and report, writing nothing.")
 @click.option("--encoding", help="The file's encoding (default: found: UTF-8/16 by BOM, UTF-8, windows-1251/1252).")
-@click.option("--delimiter", help="The character between values (default: the one the header row uses most).")
+@click.option("--delimiter", help="The character between values, or tab, comma, semicolon, pipe (default: the one of "
+                   "these the header row uses most).")
 @click.option("--ignore-owners", is_flag=True, help="Leave the owner column unread (owners unknown here).")
 @click.option("--report", "report_file", metavar="FILE", help="Write every row's outcome to FILE as CSV.")
 @json_option

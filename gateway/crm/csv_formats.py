@@ -118,7 +118,8 @@ SHAPES: dict[str, dict[str, Shape]] = {
         Kind.LEAD: {"title": ("Title",), "name": ("Name",), "emails": ("Email", "Other emails"),
                     "company_name": ("Company name",), "status": ("Status",), "owner": ("Owner",)},
         Kind.DEAL: {"title": ("Title",), "status": ("Status",), "pipeline": ("Pipeline",),
-                    "person": ("Contact",), "person_email": ("Contact email",), "org": ("Organization",), "owner": ("Owner",)},
+                    "person": ("Contact",), "person_email": ("Contact email",), "org": ("Organization",),
+                    "owner": ("Owner",)},
     },
 }
 

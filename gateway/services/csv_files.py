@@ -20,6 +20,7 @@ from gateway.services.errors import ServiceError
 SAMPLE = 65536
 DELIMITERS = ",;\t|"
 DELIMITER_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+DELIMITER_WORDS = {**{name: d for d, name in DELIMITER_NAMES.items()}, "\\t": "\t"}     # --delimiter tab
 _HIGH_WORD = re.compile(rb"[A-Za-z\x80-\xff]*[\x80-\xff][A-Za-z\x80-\xff]*")
 _QUOTED = re.compile(r'"[^"]*"')
 
@@ -74,7 +75,8 @@ class CsvFile:
             raise ServiceError(f"unknown encoding {self.encoding!r} (utf-8, utf-16, cp1251, cp1252, latin-1...)")
         self.text = io.TextIOWrapper(self.binary, encoding=self.encoding, newline="")
         head = sample.decode(self.encoding, errors="ignore").lstrip("\ufeff").splitlines()
-        self.delimiter = delimiter or detect_delimiter(head[0] if head else "")
+        given = DELIMITER_WORDS.get(delimiter or "", delimiter)
+        self.delimiter = given or detect_delimiter(head[0] if head else "")
         if len(self.delimiter) != 1:
             self.close()
             raise ServiceError(f"the delimiter is one character, not {self.delimiter!r}")

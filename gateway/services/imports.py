@@ -300,7 +300,8 @@ class Batch:
             if email not in found:
                 ids[email] = record_id
         if ids:
-            records = {r.id: r for r in await self.session.scalars(select(model).where(model.id.in_(set(ids.values()))))}
+            records = {r.id: r for r in await self.session.scalars(
+                select(model).where(model.id.in_(set(ids.values()))))}
             found.update({email: records[i] for email, i in ids.items() if i in records})
         return found
 
@@ -517,7 +518,8 @@ async def _apply(session: AsyncSession, company: Company, kind: str, rows: list[
     """Write one batch (one transaction, but for a dry run's), then count its rows in line order."""
     async def work() -> list[tuple[Row, Any, str, str]]:
         batch = Batch(session, company, kind, report)
-        apply: dict[str, Callable[[list[Row]], Any]] = {Kind.PERSON: batch.people, Kind.ORG: batch.orgs, Kind.LEAD: batch.leads, Kind.DEAL: batch.deals}
+        apply: dict[str, Callable[[list[Row]], Any]] = {
+            Kind.PERSON: batch.people, Kind.ORG: batch.orgs, Kind.LEAD: batch.leads, Kind.DEAL: batch.deals}
         done = await apply[kind](rows)
         await batch.finish()
         return done

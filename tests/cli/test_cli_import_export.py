@@ -48,7 +48,8 @@ def test_pipedrive_people_dry_run_merge_refuse_report(seeded, smartbcc, tmp_path
     assert (ada["Name"], ada["Other emails"], ada["Organization"], ada["Owner"]) == (
         "Ada Lovelace", "ada.home@mail.example", "Analytical Engines", "ada@acme.example")  # owner by name "Ada"
     bob = people_now["bob@customer.example"]
-    assert (bob["Name"], bob["Other emails"], bob["Organization"]) == ("Bob", "bob.private@mail.example", "Customer Inc")
+    assert (bob["Name"], bob["Other emails"], bob["Organization"]) == (
+        "Bob", "bob.private@mail.example", "Customer Inc")
     assert people_now["evil@evil.example"]["Name"] == "Evil\x1b[31mRed"           # kept exactly, escaped on screens
     assert people_now["formula@evil.example"]["Name"] == '\'=HYPERLINK("http://evil.example")'   # not a formula
 
@@ -92,7 +93,8 @@ def test_organizations_and_deals(seeded, smartbcc):
     assert "'Nobody Known' not linked" in deals["notes"][0]["note"]
     got = {d["Title"]: d for d in exported(smartbcc, "deal")}
     assert set(got) == {"Big order", "Rollout", "Support contract"}
-    assert (got["Big order"]["Contact email"], got["Big order"]["Owner"]) == ("bob@customer.example", "ada@acme.example")
+    assert (got["Big order"]["Contact email"], got["Big order"]["Owner"]) == (
+        "bob@customer.example", "ada@acme.example")
     assert (got["Rollout"]["Status"], got["Rollout"]["Pipeline"], got["Rollout"]["Contact"],
             got["Rollout"]["Organization"]) == ("won", "Enterprise", "Grace Hopper", "US Navy")   # no second US Navy
     assert (got["Support contract"]["Status"], got["Support contract"]["Organization"]) == ("lost", "Customer Inc")

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from gateway.crm import csv_formats as formats
-from gateway.services.csv_files import detect_delimiter, detect_encoding
+from gateway.services.csv_files import CsvFile, detect_delimiter, detect_encoding
 
 
 @pytest.mark.parametrize(("header", "source"), [
@@ -94,3 +94,14 @@ def test_encodings(data, encoding):
 ])
 def test_delimiters(line, delimiter):
     assert detect_delimiter(line) == delimiter
+
+
+def test_a_file_read_row_by_row(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_bytes(codecs.BOM_UTF16_LE + 'Name\tEmail\n\n"Ada\nLovelace"\tada@x.example\n'.encode("utf-16-le"))
+    named = CsvFile(path, None, "tab")
+    try:
+        assert (named.encoding, named.delimiter) == ("utf-16", "\t")
+        assert list(named.rows()) == [(1, ["Name", "Email"]), (3, ["Ada\nLovelace", "ada@x.example"])]
+    finally:
+        named.close()
