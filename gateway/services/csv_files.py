@@ -3,7 +3,8 @@
 Encodings: a BOM says UTF-8 or UTF-16 (HubSpot and Excel's "Unicode text" are UTF-16); without one, NUL
 bytes every other byte say UTF-16 too; text that decodes as UTF-8 is UTF-8; otherwise windows-1251 when
 the 8-bit letters make whole words (Russian Bitrix24 portals), windows-1252 when they sit among ASCII
-letters (accents). The delimiter is the one of ``, ; TAB |`` found most in the header line, outside quotes.
+letters (accents). The delimiter is the one of ``, ; TAB |`` found most in the header line, outside quotes,
+or the one an Excel ``sep=;`` first line names.
 """
 
 from __future__ import annotations
@@ -76,6 +77,12 @@ class CsvFile:
         self.text = io.TextIOWrapper(self.binary, encoding=self.encoding, newline="")
         head = sample.decode(self.encoding, errors="ignore").lstrip("\ufeff").splitlines()
         given = DELIMITER_WORDS.get(delimiter or "", delimiter)
+        self.offset = 0
+        if head and len(head[0].strip()) == 5 and head[0].lower().startswith("sep="):   # Excel's "sep=;" line
+            given = given or head[0][4]
+            self.text.readline()
+            self.offset = 1
+            head = head[1:]
         self.delimiter = given or detect_delimiter(head[0] if head else "")
         if len(self.delimiter) != 1:
             self.close()
@@ -91,13 +98,13 @@ class CsvFile:
         """(first line number of the row, its cells) for each row that is not empty; NUL characters
         (which no database column takes) are dropped."""
         while True:
-            start = self.reader.line_num + 1
+            start = self.reader.line_num + 1 + self.offset
             try:
                 row = next(self.reader)
             except StopIteration:
                 return
             except UnicodeDecodeError:
-                raise ServiceError(f"{self.path}: after line {self.reader.line_num} the file is not "
+                raise ServiceError(f"{self.path}: after line {self.reader.line_num + self.offset} the file is not "
                                    f"{self.encoding} text; say which encoding it is with --encoding") from None
             except csv.Error as error:
                 raise ServiceError(f"{self.path}: line {start}: {error}") from None

@@ -105,3 +105,14 @@ def test_a_file_read_row_by_row(tmp_path):
         assert list(named.rows()) == [(1, ["Name", "Email"]), (3, ["Ada\nLovelace", "ada@x.example"])]
     finally:
         named.close()
+
+
+def test_excel_names_its_delimiter_on_a_line_of_its_own(tmp_path):
+    path = tmp_path / "x.csv"
+    path.write_text("sep=;\nName;Email,Other\nAda;ada@x.example\n", encoding="utf-8")
+    named = CsvFile(path)
+    try:
+        assert named.delimiter == ";"
+        assert list(named.rows()) == [(2, ["Name", "Email,Other"]), (3, ["Ada", "ada@x.example"])]
+    finally:
+        named.close()
