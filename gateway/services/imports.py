@@ -23,6 +23,7 @@ from types import SimpleNamespace
 from typing import Any, Callable, Mapping
 
 from sqlalchemy import insert, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.crm import csv_formats as formats
@@ -523,13 +524,18 @@ async def _apply(session: AsyncSession, company: Company, kind: str, rows: list[
         done = await apply[kind](rows)
         await batch.finish()
         return done
-    if not rows:
-        done = []
-    elif dry_run:
-        done = await work()
-    else:
-        async with session.begin():
+    try:
+        if not rows:
+            done = []
+        elif dry_run:
             done = await work()
+        else:
+            async with session.begin():
+                done = await work()
+    except IntegrityError:
+        raise ServiceError(f"lines {rows[0].line} to {rows[-1].line}: a record with one of their addresses was "
+                           "added meanwhile (by mail?); nothing of these lines was written. Import the file again: "
+                           "the rows already written merge") from None
     outcomes = [*refused, *(RowOutcome(row.line, action, row.label, None if dry_run else record.id, note)
                             for row, record, action, note in done)]
     for outcome in sorted(outcomes, key=lambda outcome: outcome.line):
