@@ -18,9 +18,9 @@ from gateway.crm.kinds import NOUNS, Kind
 from gateway.services import exports, imports
 from gateway.services.imports import ImportReport, RowOutcome
 
-MERGED_BY: dict[str, str] = {Kind.PERSON: "with the same address", Kind.LEAD: "with the same address",
-             Kind.ORG: "with the same address, domain or name",
-             Kind.DEAL: "with the same title, contact and organization"}
+MERGED_BY: dict[str, str] = {
+    Kind.PERSON: "with the same address", Kind.LEAD: "with the same address",
+    Kind.ORG: "with the same address, domain or name", Kind.DEAL: "with the same title, contact and organization"}
 SHOWN = 20          # rows listed under Notes and Refused; --json lists up to a thousand, --report all
 KINDS = click.Choice(list(imports.KIND_NAMES), case_sensitive=False)
 
@@ -36,12 +36,17 @@ def _progress_bar(stack: ExitStack, length: int, label: str, quiet: bool) -> Cal
     return update
 
 
+def _open_for_writing(stack: ExitStack, path: str) -> TextIO:
+    try:
+        return stack.enter_context(open(path, "w", encoding="utf-8", newline=""))
+    except OSError as error:
+        raise click.ClickException(f"cannot write {path}: {error.strerror or error}") from None
+
+
 def _report_writer(stack: ExitStack, path: str | None) -> Callable[[RowOutcome], None] | None:
     if path is None:
         return None
-    with user_errors():
-        handle = stack.enter_context(open(path, "w", encoding="utf-8", newline=""))
-    writer = csv.writer(handle)
+    writer = csv.writer(_open_for_writing(stack, path))
     writer.writerow(["line", "action", "id", "label", "note"])
     return lambda row: writer.writerow([row.line, row.action, row.record_id or "", neutralize(row.label),
                                         neutralize(row.note)])
@@ -104,7 +109,7 @@ def import_command(app: App, kind: str, file: Path, company_slug: str, source: s
     with ExitStack() as stack:
         on_row = _report_writer(stack, report_file)
         size = file.stat().st_size if file.is_file() else 0
-        progress = _progress_bar(stack, size, f"Importing {file.name}", as_json)
+        progress = _progress_bar(stack, size, f"Importing {printable(file.name)}", as_json)
         report = with_db(app, lambda db: imports.import_file(
             db, kind, company_slug, file, loaded, dry_run=dry_run, encoding=encoding, delimiter=delimiter,
             ignore_owners=ignore_owners, on_row=on_row, progress=progress))
@@ -139,8 +144,7 @@ def export_command(app: App, kind: str, file: str, company_slug: str, fmt: str) 
         if file == "-":
             out = _Terminal(sys.stdout) if sys.stdout.isatty() else sys.stdout  # type: ignore[assignment]
         else:
-            with user_errors():
-                out = stack.enter_context(open(file, "w", encoding="utf-8", newline=""))
+            out = _open_for_writing(stack, file)
         count = with_db(app, lambda db: exports.export_records(db, kind, company_slug, out, fmt))
     if file != "-":
         echo(f"Wrote {count} {imports.kind_named(kind)} records to {file}", err=True)

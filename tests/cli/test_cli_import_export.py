@@ -123,6 +123,9 @@ def test_clear_errors(seeded, smartbcc, tmp_path):
     people = str(DATA / "pipedrive_people.csv")
     assert "--from is one of" in smartbcc.fails("import", "person", people, "--company", "acme", "--from", "salesforce")
     assert "cannot read" in smartbcc.fails("import", "person", str(tmp_path / "none.csv"), "--company", "acme")
+    assert "cannot write" in smartbcc.fails("export", "person", str(tmp_path / "no" / "x.csv"), "--company", "acme")
+    assert "cannot write" in smartbcc.fails("import", "person", people, "--company", "acme",
+                                            "--report", str(tmp_path / "no" / "r.csv"))
     assert "no company with slug 'nope'" in smartbcc.fails("import", "person", people, "--company", "nope")
     assert "simple mode, which has no leads" in smartbcc.fails("import", "lead", people, "--company", "acme")
     odd = tmp_path / "odd.csv"
