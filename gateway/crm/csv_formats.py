@@ -131,7 +131,6 @@ _CLOSED = {
     "провалена": Status.LOST, "проиграна": Status.LOST, "junk": Status.LOST, "некачественный лид": Status.LOST,
     "converted": Status.CONVERTED, "качественный лид": Status.CONVERTED,
 }
-_SPLIT = re.compile(r"[;,\s]+")
 _EMAIL_IN = re.compile(r"[^\s<>(),;\"']+@[^\s<>(),;\"']+")
 _SPACES = re.compile(r"\s+")
 _LABEL_IN_PARENS = re.compile(r"\s*\(([^()]+)\)$")
@@ -164,9 +163,12 @@ class Columns:
 
 
 def _split(field: str, cell: str) -> list[str]:
-    if field == "emails":
-        return [part for part in _SPLIT.split(cell) if part]
-    return [part.strip() for part in re.split(r"[;,]", cell) if part.strip()]
+    """The values of a multi-value cell; for addresses, those inside ``Ada <ada@example.com>`` too, and
+    what holds none as it is (the import refuses it, saying what it was)."""
+    parts = [part.strip() for part in re.split(r"[;,]", cell) if part.strip()]
+    if field != "emails":
+        return parts
+    return [found for part in parts for found in (_EMAIL_IN.findall(part) or [part])]
 
 
 def locate(shape: Shape, header: list[str]) -> Columns:

@@ -27,9 +27,10 @@ def test_the_header_tells_the_source(header, source):
 def test_columns_compare_loosely_and_multi_value_cells_split():
     header = ["\ufeffPERSON - NAME ", "Person - Email (Work)", "Person - Email - Other", "Person - Phone - Mobile"]
     columns = formats.locate(formats.SHAPES["pipedrive"]["person"], header + ["Person - Label"])
-    values = columns.read(["Ada", "ada@x.example", "a@y.example; b@y.example,c@y.example", "+1 555, +1 556"])
-    assert values == {"name": "Ada", "emails": ["ada@x.example", "a@y.example", "b@y.example", "c@y.example"],
-                      "phones": ["+1 555", "+1 556"]}
+    values = columns.read(["Ada", "Ada <ada@x.example>", "a@y.example; b@y.example,c@y.example d@y.example; n/a",
+                           "+1 555, +1 556"])
+    assert values == {"name": "Ada", "emails": ["ada@x.example", "a@y.example", "b@y.example", "c@y.example",
+                                                "d@y.example", "n/a"], "phones": ["+1 555", "+1 556"]}
     assert columns.unused == ("Person - Label",)
 
 
