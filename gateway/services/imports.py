@@ -365,14 +365,26 @@ class Batch:
 
     async def leads(self, rows: list[Row]) -> list[tuple[Row, Any, str, str]]:
         index = await self.by_email(Kind.LEAD, {e for row in rows for e in row.emails})
+        # a lead without an address merges into the one of the same title, name and company name
+        unaddressed: dict[tuple[str, str, str], Any] = {}
+        titles = {row.title for row in rows if not row.emails}
+        if titles:
+            for lead in await self.session.scalars(select(Lead).where(
+                    Lead.company_id == self.company.id, Lead.email.is_(None),
+                    Lead.title.in_(titles)).order_by(Lead.id)):
+                unaddressed.setdefault((lead.title, lead.name, lead.company_name), lead)
         done = []
         for row in rows:
             match = next((index[e] for e in row.emails if e in index), None)
+            if match is None and not row.emails:
+                match = unaddressed.get((row.title, row.name, row.company_name))
             if match is None:
                 match = self.new(Lead, title=row.title, name=row.name, email=row.emails[0] if row.emails else None,
                                  company_name=row.company_name, status=row.status,
                                  closed_at=utcnow() if row.status != Status.OPEN else None)
                 match.owner_user_id = row.owner_id
+                if not row.emails:
+                    unaddressed[(row.title, row.name, row.company_name)] = match
                 action = "created"
             else:
                 self.fill(match, name=row.name, company_name=row.company_name, owner_user_id=row.owner_id)

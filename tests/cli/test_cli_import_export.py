@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from pathlib import Path
 
 import pytest
@@ -142,11 +141,17 @@ def test_clear_errors(seeded, smartbcc, tmp_path):
                                               "--encoding", "utf-8")
 
 
-def test_leads_in_classic_mode(seeded, smartbcc):
+def test_leads_in_classic_mode(seeded, smartbcc, tmp_path):
     smartbcc.ok("company", "set", "acme", "--crm-mode", "classic")
     leads = smartbcc.json("import", "lead", str(DATA / "pipedrive_people.csv"), "--company", "acme",
                           "--ignore-owners", "--from", "pipedrive")
     assert (leads["created"], leads["merged"], leads["refused"]) == (5, 1, 2)
     got = {lead["Email"]: lead for lead in exported(smartbcc, "lead")}
     assert got["ada@engines.example"]["Other emails"] == "ada.home@mail.example"
-    assert json.loads(json.dumps(leads))["refusals"][0]["line"] == 4
+    assert leads["refusals"][0]["line"] == 4
+    lead_file = tmp_path / "leads.csv"
+    lead_file.write_text("Lead - Title,Person - Name,Organization - Name,Lead - Owner\n"
+                         "Website inquiry,Eve,Prospect Ltd,Ada\nWebsite inquiry,Eve,Prospect Ltd,\n")
+    once = smartbcc.json("import", "lead", str(lead_file), "--company", "acme")
+    twice = smartbcc.json("import", "lead", str(lead_file), "--company", "acme")
+    assert (once["created"], once["merged"], twice["created"], twice["merged"]) == (1, 1, 0, 2)  # no address
