@@ -147,4 +147,4 @@ def export_command(app: App, kind: str, file: str, company_slug: str, fmt: str) 
             out = _open_for_writing(stack, file)
         count = with_db(app, lambda db: exports.export_records(db, kind, company_slug, out, fmt))
     if file != "-":
-        echo(f"Wrote {count} {imports.kind_named(kind)} records to {file}", err=True)
+        echo(f"Wrote {count} {NOUNS[imports.kind_named(kind)]}s to {file}", err=True)
