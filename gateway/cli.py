@@ -72,6 +72,11 @@ COMMANDS: dict[str, Entry] = {
     "webhook": Entry("gateway.commands.webhooks:webhook",
                      "Webhooks: URLs of a company's that hear of filed mail, new contacts, review items and "
                      "bounces."),
+    "import": Entry("gateway.commands.transfer:import_command",
+                    "Import contacts (person), organizations (org), leads or deals from FILE, a CSV file: another "
+                    "CRM's export as it is, or any file with a mapping file."),
+    "export": Entry("gateway.commands.transfer:export_command", "Export a company's contacts, organizations, leads or deals as CSV to FILE "
+                    "(default: standard output)."),
 }
 
 
