@@ -13,6 +13,7 @@ from gateway.commands.aliases import alias
 from gateway.commands.output import App, SafeGroup
 from gateway.commands.companies import company
 from gateway.commands.deployment import init, serve
+from gateway.commands.doctor import doctor
 from gateway.commands.documents import DOCUMENT_GROUPS
 from gateway.commands.mailboxes import mailbox
 from gateway.commands.messages import messages
@@ -49,6 +50,7 @@ for command in (init, serve, company, user, alias, *RECORD_GROUPS, messages, rou
     cli.add_command(command)
 cli.add_command(web)
 cli.add_command(token)
+cli.add_command(doctor)
 
 
 def main() -> None:

@@ -191,6 +191,8 @@ def load_settings(
         raise ConfigError("max_message_size and max_recipients must be above zero")
     if not 0 <= settings.port <= 65535:
         raise ConfigError(f"port {settings.port} is outside 0-65535")
+    if settings.port == 0 and len(listen_hosts(settings.host)) > 1:
+        raise ConfigError(f"host {settings.host!r} names several addresses: give them one port (not 0)")
     if not 0 <= settings.metrics_port <= 65535:
         raise ConfigError(f"metrics_port {settings.metrics_port} is outside 0-65535 (0 turns metrics off)")
     check_web(settings)
@@ -276,6 +278,13 @@ def check_antispoof(settings: Settings) -> None:
     dns_server(settings.dns_resolver)
     networks(settings.trusted_networks)
     networks(settings.upstream_networks, "upstream_networks")
+
+
+def listen_hosts(text: str) -> list[str]:
+    """The addresses in ``host`` (``127.0.0.1``, ``0.0.0.0,::`` for IPv4 and IPv6 together); "" is every
+    address of both families, as asyncio reads it."""
+    hosts = [item.strip() for item in text.split(",") if item.strip()]
+    return hosts or [""]
 
 
 def dns_server(text: str) -> tuple[str, int] | None:
