@@ -11,6 +11,7 @@ import click
 from gateway.commands.activities import activity
 from gateway.commands.aliases import alias
 from gateway.commands.output import App, SafeGroup
+from gateway.commands.backup import backup, restore
 from gateway.commands.companies import company
 from gateway.commands.deployment import init, serve
 from gateway.commands.doctor import doctor
@@ -51,6 +52,8 @@ for command in (init, serve, company, user, alias, *RECORD_GROUPS, messages, rou
 cli.add_command(web)
 cli.add_command(token)
 cli.add_command(doctor)
+cli.add_command(backup)
+cli.add_command(restore)
 
 
 def main() -> None:
