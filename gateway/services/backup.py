@@ -90,8 +90,19 @@ def backup(settings: Settings, target: Path, force: bool = False) -> Copied:
         raise _postgres_refusal(settings, str(target))
     if not source.exists():
         raise ServiceError(f"there is no database at {source}: nothing to back up")
+    if target.resolve() == source.resolve():
+        raise ServiceError(f"{target} is the database itself: write the backup to another file")
+    if not target.parent.is_dir():
+        raise ServiceError(f"the folder {target.parent} does not exist")
     if target.exists() and not force:
         raise ServiceError(f"{target} exists: choose a new file, or --force to replace it")
+    try:
+        return _backup(settings, source, target)
+    except sqlite3.Error as failure:
+        raise ServiceError(f"the backup of {source} to {target} failed: {failure}") from None
+
+
+def _backup(settings: Settings, source: Path, target: Path) -> Copied:
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
     with _open(source) as live:
@@ -107,6 +118,11 @@ def backup(settings: Settings, target: Path, force: bool = False) -> Copied:
     with open(partial, "rb") as written:
         os.fsync(written.fileno())
     os.replace(partial, target)
+    folder = os.open(target.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)          # the new name survives a power cut too
+    finally:
+        os.close(folder)
     key = _key_file(settings)
     return Copied(str(target), revision, messages, target.stat().st_size, str(key) if key else None)
 
@@ -143,12 +159,26 @@ async def restore(settings: Settings, source: Path, force: bool = False) -> Rest
         raise _postgres_refusal(settings, str(source))
     if not source.is_file():
         raise ServiceError(f"{source} is not a file")
+    if target.exists() and target.resolve() == source.resolve():
+        raise ServiceError(f"{source} is the database itself")
+    try:
+        return await _restore(settings, source, target, force)
+    except sqlite3.Error as failure:
+        raise ServiceError(f"the restore of {source} into {target} failed: {failure}") from None
+
+
+async def _restore(settings: Settings, source: Path, target: Path, force: bool) -> Restored:
     with _open(source, read_only=True) as backup_file:
         revision = _revision(backup_file, str(source))
         if not migrate.is_known(revision):
             raise ServiceError(f"{source} is at schema revision {revision}, which this smartbcc does not know: "
                                f"restore it with the version that made it")
     if target.exists():
+        with _open(target) as existing:
+            try:
+                existing.execute("SELECT count(*) FROM sqlite_master").fetchone()
+            except sqlite3.DatabaseError:
+                raise ServiceError(f"{target} is not a SQLite database: move it away first") from None
         if in_use(target):
             raise ServiceError(f"{target} is in use (a running `smartbcc serve` or `web`?): stop them first")
         with _open(target) as existing:

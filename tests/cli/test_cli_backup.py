@@ -63,7 +63,10 @@ def test_an_older_backup_is_migrated_on_restore(sqlite_settings, tmp_path):
             await engine.dispose()
     asyncio.run(old_schema())
     file = tmp_path / "old.db"
-    assert Smartbcc(sqlite_settings).json("backup", str(file))["revision"] == "0005"
+    old = Smartbcc(sqlite_settings)
+    assert "is the database itself" in old.fails("backup", str(sqlite_settings.data_dir / "smartbcc.db"), "--force")
+    assert "does not exist" in old.fails("backup", str(tmp_path / "nowhere" / "b.db"))
+    assert old.json("backup", str(file))["revision"] == "0005"
     fresh = Smartbcc(sqlite_settings.replace(data_dir=tmp_path / "fresh"))
     done = fresh.json("restore", str(file))
     assert (done["revision_before"], done["revision"]) == ("0005", migrate.head_revision())

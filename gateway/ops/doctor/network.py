@@ -14,7 +14,7 @@ import aiosmtplib
 from gateway.auth.alignment import domain_of
 from gateway.auth.checks import check_spf
 from gateway.auth.resolver import Dns, TemporaryDnsError
-from gateway.config import Settings, listen_hosts
+from gateway.config import ConfigError, Settings, listen_hosts
 from gateway.ops.doctor import Finding, error, ok, warning
 from gateway.services.smarthost import OutboundError, smarthost_address
 
@@ -33,7 +33,10 @@ async def mx(settings: Settings) -> list[Finding]:
     if is_local_name(domain):
         return [warning("dns mx", f"mail_domain {domain} is a local name: mail from the Internet cannot reach it",
                         "set mail_domain (SMARTBCC_MAIL_DOMAIN) to the domain your MX record is published for")]
-    dns = Dns.from_settings(settings)
+    try:
+        dns = Dns.from_settings(settings)
+    except ConfigError as failure:
+        return [error("dns mx", str(failure), "set dns_resolver to a resolver's address")]
     try:
         records = await asyncio.to_thread(dns.records, domain, "MX")
     except TemporaryDnsError as failure:
@@ -78,7 +81,10 @@ async def outbound_spf(settings: Settings) -> list[Finding]:
         host, _port = smarthost_address(settings)
     except OutboundError:
         return []      # the smarthost check says what is wrong with the setting
-    dns = Dns.from_settings(settings)
+    try:
+        dns = Dns.from_settings(settings)
+    except ConfigError as failure:
+        return [error("outbound spf", str(failure), "set dns_resolver to a resolver's address")]
     try:
         addresses = await asyncio.to_thread(_addresses, dns, host)
         spf = [t for t in await asyncio.to_thread(dns.txt, domain) if t.lower().startswith("v=spf1")]
@@ -154,8 +160,18 @@ async def smarthost(settings: Settings) -> list[Finding]:
     except (aiosmtplib.SMTPException, OSError) as failure:
         return [error("smarthost", f"{where} broke off: {failure}", "check the smarthost's logs")]
     finally:
-        client.close()
+        await _leave(client)
     return [ok("smarthost", f"{where}: {', '.join(steps)}")]
+
+
+async def _leave(client: aiosmtplib.SMTP) -> None:
+    try:
+        if client.is_connected:
+            await client.quit()
+    except (aiosmtplib.SMTPException, OSError):
+        pass
+    finally:
+        client.close()
 
 
 async def ports(settings: Settings) -> list[Finding]:
