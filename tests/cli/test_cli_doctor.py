@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import threading
 from typing import Any, Iterator
 
 import pytest
@@ -68,9 +69,15 @@ def test_a_broken_deployment_gets_an_error_and_a_fix_for_each_fault(bare, smarth
     _other_cert, other_key = make_certificate(tmp_path / "other", "mx.acme.net", days=90)
     dns.records.pop((DOMAIN, "MX"))
     dns.records[DOMAIN, "TXT"] = ["v=spf1 -all"]
-    busy = socket.socket()
+    busy = socket.socket()       # another mail server on the port
     busy.bind(("127.0.0.1", 0))
     busy.listen()
+
+    def answer() -> None:
+        connection, _peer = busy.accept()
+        with connection:
+            connection.sendall(b"220 mx.example ESMTP Postfix\r\n")
+    threading.Thread(target=answer, daemon=True).start()
     bare.options[-1] = DOMAIN
     bare.options += ["--config", str(tmp_path / "smartbcc.toml")]
     (tmp_path / "smartbcc.toml").write_text(
@@ -102,3 +109,20 @@ def test_a_broken_deployment_gets_an_error_and_a_fix_for_each_fault(bare, smarth
     assert "run `smartbcc init`" in checks["database"]["fix"]
     text_report = bare("doctor")
     assert text_report.exit_code == 1 and "fix: publish `bcc.acme.net. IN MX 10" in text_report.stdout
+
+
+@pytest.mark.parametrize("backend", [pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_postgresql_without_synchronous_commit_is_an_error(smartbcc, dns, tmp_path):
+    async def commit_lazily(db: Database) -> None:
+        async with db.engine.connect() as connection:
+            name = await connection.scalar(text("SELECT current_database()"))
+            await connection.execute(text(f'ALTER DATABASE "{name}" SET synchronous_commit = off'))
+            await connection.commit()
+    with_db(smartbcc.settings, commit_lazily)
+    smartbcc.options += ["--config", str(tmp_path / "smartbcc.toml")]     # nothing asks the Internet
+    (tmp_path / "smartbcc.toml").write_text(
+        f'dns_resolver = "{dns.address}"\nport = {free_port()}\nweb_port = {free_port()}\n')
+    code, checks = doctor(smartbcc)
+    assert code == 1 and checks["database durability"]["status"] == "error"
+    assert "synchronous_commit=off" in checks["database durability"]["detail"]
+    assert "synchronous_commit = on" in checks["database durability"]["fix"]

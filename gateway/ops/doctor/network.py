@@ -19,7 +19,8 @@ from gateway.ops.doctor import Finding, error, ok, warning
 from gateway.services.smarthost import OutboundError, smarthost_address
 
 LOCAL_SUFFIXES = (".localhost", ".test", ".example", ".invalid", ".local", ".lan", ".internal")
-TIMEOUT = 10.0          # seconds the smarthost and a busy port may take to answer
+TIMEOUT = 10.0          # seconds the smarthost may take to answer
+PROBE_TIMEOUT = 5.0     # seconds what listens on a busy port may take to say it is smartbcc
 
 
 def is_local_name(domain: str) -> bool:
@@ -230,11 +231,11 @@ def _is_smartbcc(kind: str, host: str, port: int, base_path: str) -> bool:
     host = {"": "127.0.0.1", "0.0.0.0": "127.0.0.1", "::": "::1"}.get(host, host)
     try:
         if kind == "smtp":
-            with socket.create_connection((host, port), timeout=TIMEOUT) as connection:
+            with socket.create_connection((host, port), timeout=PROBE_TIMEOUT) as connection:
                 return b"smartbcc ESMTP" in connection.recv(512)
         path, mark = {"web": (f"{base_path}/api/v1/openapi.json", "smartbcc"),
                       "metrics": ("/metrics", "smartbcc_")}[kind]
-        client = http.client.HTTPConnection(host, port, timeout=TIMEOUT)
+        client = http.client.HTTPConnection(host, port, timeout=PROBE_TIMEOUT)
         try:
             client.request("GET", path)
             return mark in client.getresponse().read(65536).decode("utf-8", "replace")
