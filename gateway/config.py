@@ -331,6 +331,8 @@ def check_web(settings: Settings) -> None:
     """Raise ConfigError naming the web mailbox setting that cannot be used."""
     if not 0 <= settings.web_port <= 65535:
         raise ConfigError(f"web_port {settings.web_port} is outside 0-65535")
+    if settings.web_port == 0 and len(listen_hosts(settings.web_host)) > 1:
+        raise ConfigError(f"web_host {settings.web_host!r} names several addresses: give them one web_port (not 0)")
     base = settings.web_base_path
     if base and (not base.startswith("/") or base.endswith("/") or any(c in base for c in "?#% ")):
         raise ConfigError(f"web_base_path must start with / and not end with one (e.g. /mail), not {base!r}")

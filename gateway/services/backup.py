@@ -196,5 +196,7 @@ async def _restore(settings: Settings, source: Path, target: Path, force: bool) 
         messages = _count(live)
     _before, after = await initialize(settings)
     key = settings.data_dir / KEY_FILE
-    missing = None if settings.mailbox_key or key.exists() else str(key)
+    with _open(target) as live:
+        mailboxes = live.execute("SELECT count(*) FROM connected_mailboxes").fetchone()[0]
+    missing = None if settings.mailbox_key or key.exists() or not mailboxes else str(key)
     return Restored(str(target), after or revision, messages, target.stat().st_size, missing, revision)

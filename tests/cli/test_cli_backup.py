@@ -31,8 +31,11 @@ def test_a_backup_taken_while_mail_arrives_restores_every_message_byte_for_byte(
             client.sendmail(USER, [COMPANY], raw)
     live = Smartbcc(gateway.settings)
     file = tmp_path / "backup.db"
+    key = gateway.settings.data_dir / "mailbox.key"     # connected mailboxes' key: named, kept out of it
+    key.write_bytes(b"k" * 44 + b"\n")
     made = live.json("backup", str(file))
     assert made["messages"] == 3 and made["revision"] == migrate.head_revision()
+    assert made["key_file"] == str(key) and b"k" * 44 not in file.read_bytes()
     assert "exists" in live.fails("backup", str(file))
     assert "is in use" in live.fails("restore", str(file), "--force")     # the server still runs on it
 

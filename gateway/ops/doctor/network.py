@@ -178,7 +178,7 @@ async def _leave(client: aiosmtplib.SMTP) -> None:
 async def ports(settings: Settings) -> list[Finding]:
     """Each address the gateway listens on is free, or already served by smartbcc itself."""
     wanted = [("smtp", host, settings.port) for host in listen_hosts(settings.host)]
-    wanted.append(("web", settings.web_host, settings.web_port))
+    wanted += [("web", host, settings.web_port) for host in listen_hosts(settings.web_host)]
     if settings.metrics_port:
         wanted.append(("metrics", settings.metrics_host, settings.metrics_port))
     findings = []
