@@ -3,6 +3,7 @@ smarthost, the real databases, a running gateway and a port taken by another pro
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
@@ -11,6 +12,7 @@ from typing import Any, Iterator
 import pytest
 from sqlalchemy import text
 
+from gateway.ops.doctor import network
 from gateway.store.database import Database
 
 from tests.support.clitest import Smartbcc
@@ -97,7 +99,6 @@ def test_a_broken_deployment_gets_an_error_and_a_fix_for_each_fault(bare, smarth
     assert code == 1
     expected = {
         "dns mx": f"{DOMAIN} has no MX record",
-        "outbound spf": "fail",
         "tls certificate": "is not the key of the certificate",
         "smarthost": "does not offer STARTTLS",
         "database": "is at revision 0001, this smartbcc needs",
@@ -107,6 +108,8 @@ def test_a_broken_deployment_gets_an_error_and_a_fix_for_each_fault(bare, smarth
         assert checks[name]["status"] == "error" and said in checks[name]["detail"], checks[name]
         assert checks[name]["fix"], name
     assert "run `smartbcc init`" in checks["database"]["fix"]
+    spf = checks["outbound spf"]      # a smarthost on loopback relays on: what counts is beyond it
+    assert spf["status"] == "warning" and ": fail; the smarthost is at a private address" in spf["detail"]
     text_report = bare("doctor")
     assert text_report.exit_code == 1 and "fix: publish `bcc.acme.net. IN MX 10" in text_report.stdout
 
@@ -126,3 +129,18 @@ def test_postgresql_without_synchronous_commit_is_an_error(smartbcc, dns, tmp_pa
     assert code == 1 and checks["database durability"]["status"] == "error"
     assert "synchronous_commit=off" in checks["database durability"]["detail"]
     assert "synchronous_commit = on" in checks["database durability"]["fix"]
+
+
+def test_an_spf_that_does_not_let_a_public_smarthost_send_is_an_error(sqlite_settings, dns):
+    """The SPF check alone (a public address is never connected to here: only the local DNS is asked)."""
+    dns.add("smtp.acme.net", "A", "8.8.8.8")
+    settings = sqlite_settings.replace(mail_domain=DOMAIN, dns_resolver=dns.address, smarthost="smtp.acme.net")
+    assert asyncio.run(network.outbound_spf(settings))[0].status == "error"     # ip4:127.0.0.1 -all
+    dns.records[DOMAIN, "TXT"] = ["v=spf1 ip4:8.8.8.0/24 -all"]
+    assert asyncio.run(network.outbound_spf(settings))[0].status == "ok"
+    dns.records[DOMAIN, "TXT"] = ["v=spf1 ~all"]
+    assert asyncio.run(network.outbound_spf(settings))[0].status == "warning"
+    dns.records.pop((DOMAIN, "TXT"))
+    finding = asyncio.run(network.outbound_spf(settings))[0]
+    assert finding.status == "warning" and "publishes no SPF record" in finding.detail
+    assert 'IN TXT "v=spf1 ip4:8.8.8.8 -all"' in finding.fix

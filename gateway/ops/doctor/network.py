@@ -106,6 +106,9 @@ async def outbound_spf(settings: Settings) -> list[Finding]:
            f"include: to `{spf[0]}`")
     if worst.result == "pass":
         return [ok("outbound spf", said)]
+    if not any(ipaddress.ip_address(address).is_global for address in addresses):
+        return [warning("outbound spf", f"{said}; the smarthost is at a private address, so it relays on",
+                        f"check that the SPF of {domain} allows the public address your mail leaves from")]
     if worst.result in ("fail", "permerror", "temperror"):
         return [error("outbound spf", f"{said} ({worst.detail})" if worst.detail else said, fix)]
     return [warning("outbound spf", said, fix)]
