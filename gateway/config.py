@@ -143,6 +143,101 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
+# What each setting means, for people: README's settings table is made from this and the defaults above
+# (`python -m gateway.config --write-readme`; a test fails when they differ). A value is the meaning, or
+# (the default as README shows it, the meaning) where the bare default would not say it.
+HELP: dict[str, str | tuple[str, str]] = {
+    "data_dir": ("`$XDG_DATA_HOME/smartbcc`, else `~/.local/share/smartbcc`", "where the embedded SQLite "
+                 "database (`smartbcc.db`, and `mailbox.key`) lives; only `smartbcc init` creates it"),
+    "database_url": ("(SQLite in `data_dir`)", "`postgresql://user@host/db` for PostgreSQL"),
+    "database_pool_size": "PostgreSQL connections each process keeps open (as many more in a burst)",
+    "mail_domain": "the Bcc mail domain this deployment serves",
+    "hostname": ("the mail domain", "the name in the greeting and the EHLO reply"),
+    "host": "where SMTP listens (`serve --host`); several addresses comma-separated, e.g. `0.0.0.0,::` for "
+            "IPv4 and IPv6 together (then `port` may not be 0)",
+    "port": "the SMTP port (`serve --port`; 25 as the MX)",
+    "max_message_size": ("20 MiB", "SIZE limit in bytes, counted as transmitted (then `552 5.3.4`)"),
+    "max_recipients": "recipients in one transaction (then `452 4.5.3`)",
+    "address_grace_days": "how long a company's old address (after `company set-domain` or a new slug) is still "
+                          "accepted, then `550 5.1.1`",
+    "log_level": "`DEBUG`, `INFO`, `WARNING` or `ERROR`",
+    "smarthost": "`host[:port]` (587 unless given; 465: implicit TLS) for outbound mail: confirmations, "
+                 "sign-in codes, digests, mail sent from a record",
+    "smarthost_starttls": "STARTTLS with the smarthost (its certificate must verify)",
+    "smarthost_username": "the smarthost login, when it needs one",
+    "smarthost_password": "its password (never printed)",
+    "outbound_from": ("`smartbcc@<mail_domain>`", "the From of the mail the gateway writes itself "
+                      "(confirmations, sign-in codes, digests)"),
+    "verification_hours": "how long an alternate address's confirmation code is good",
+    "antispoof": "anti-spoofing: `none`, `upstream` or `verify` (see Anti-spoofing)",
+    "antispoof_policy": "`default` (SPF or DKIM must pass) or `strict` (a DMARC-aligned pass)",
+    "upstream_authserv_id": "the relay whose Authentication-Results count in `upstream` mode",
+    "upstream_networks": "`upstream` mode: the relay's addresses (`192.0.2.10/32,2001:db8::25`); only a client "
+                         "connecting from them has its Authentication-Results believed, any other gets the "
+                         "`verify` checks; the gateway refuses to start in `upstream` mode without it",
+    "arc_trusted_sealers": "ARC sealer domains trusted for forwarded mail; `*` for any",
+    "dns_resolver": ("the system's", "`IP` or `IP:port` (`[v6]:port`) of the resolver the checks (and "
+                     "`smartbcc doctor`) use"),
+    "dns_timeout": "seconds each DNS look-up may take",
+    "trusted_networks": "clients that skip the anti-spoofing checks (like an MTA's `mynetworks`)",
+    "max_sessions": "concurrent SMTP sessions (then `421 4.7.0`)",
+    "max_sessions_per_client": "concurrent sessions from one IP address",
+    "idle_timeout": "seconds of silence allowed between commands (then `421 4.4.2`)",
+    "data_timeout": "seconds of silence allowed inside DATA; also how long the client waits for the final reply",
+    "max_commands": "each command per session (NOOP, HELO, EHLO, VRFY, HELP, STARTTLS: 50; RSET: 50 in a row)",
+    "data_min_rate": "bytes a second DATA must average after `data_rate_grace` (0: no bound), then `421 4.4.2`",
+    "data_rate_grace": "seconds of DATA before `data_min_rate` counts",
+    "data_max_time": "seconds the whole DATA phase may take, however fast (then `421 4.4.2`)",
+    "max_session_time": "seconds a session may last; a DATA under way may finish (then `421 4.4.2`)",
+    "busy_idle_timeout": "when `max_sessions` is reached, seconds a session without progress keeps its place",
+    "error_sleep_time": "seconds each error reply waits beyond `soft_error_limit`",
+    "soft_error_limit": "errors in a session before error replies wait",
+    "hard_error_limit": "errors in a session before `421 4.7.0` and a hang-up",
+    "sender_hourly_limit": "accepted messages per sender per hour (then `451 4.7.1`)",
+    "auto_hourly_limit": "automatic messages (auto-replies, bounces) per sender per hour (then `550 5.4.6`)",
+    "lock_timeout": "seconds filing waits for a database lock (then `451 4.3.0`)",
+    "parse_timeout": "seconds a parsing process may take on one message; then it is replaced and the message "
+                     "filed from its headers",
+    "parse_memory_limit": "MiB of address space of a parsing process (0: no cap)",
+    "tls_cert_file": "PEM certificate chain; with `tls_key_file`, STARTTLS is offered; read again on `SIGHUP`",
+    "tls_key_file": "the certificate's PEM private key",
+    "require_tls": "refuse MAIL before STARTTLS (`530 5.7.0`); needs a certificate; not for a public MX",
+    "shutdown_timeout": "on `SIGTERM`, seconds transactions under way may take to finish",
+    "notice_interval": "seconds between the gateway's checks for overdue tasks and due digests (0: never)",
+    "digest_hour": "the hour (UTC, 0-23) from which the gateway mails the day's digests",
+    "spool_dir": ("the system's temporary folder", "where messages over 64 KiB are written for parsing and over "
+                  "1 MiB while they arrive; its free space is checked at MAIL"),
+    "memory_budget": ("256 MiB", "bytes of message data all sessions hold in memory together; at least twice "
+                      "`max_message_size`"),
+    "max_line_length": ("1 MiB", "bytes in one line of message data, CRLF included (at least 1000)"),
+    "metrics_host": "where `/metrics`, `/healthz` and `/readyz` are served",
+    "metrics_port": ("0 (off)", "their port (`serve --metrics-port`)"),
+    "web_host": "where `smartbcc web` serves the web mailbox and `/api/v1` (`web --host`); several addresses "
+                "comma-separated, as for `host`",
+    "web_port": "its port (`web --port`)",
+    "web_base_path": "a path prefix behind a reverse proxy (`/mail`): routes, links and the cookie's path use it",
+    "web_trusted_proxies": "networks whose `X-Forwarded-For` and `X-Forwarded-Proto` are believed",
+    "web_session_hours": "how long a sign-in lasts (signing out or deactivation ends it sooner)",
+    "web_sign_in_attempts": "failed sign-ins per address in 15 minutes (three times that per client address), "
+                            "then refused",
+    "mailbox_key": ("(the key file `mailbox.key` in `data_dir`)", "the Fernet key connected mailboxes' "
+                    "passwords are encrypted with; set it (the same on every process) when several processes "
+                    "share one database"),
+    "mailbox_sync_minutes": "connected mailboxes are synced this often while their owner is active on the web",
+    "mailbox_first_days": "a connected mailbox's first sync takes the mail of this many days back",
+    "mailbox_timeout": "seconds an IMAP server may take to answer; then the sync stops and resumes a minute later",
+    "mailbox_syncs": "connected mailboxes `smartbcc serve` syncs at once",
+    "webhook_interval": "seconds between `smartbcc serve`'s looks at the webhook outbox (0: this process sends "
+                        "none)",
+    "webhook_timeout": "seconds an endpoint may take to answer; then the attempt failed",
+    "webhook_retry_first": "seconds before a delivery's first retry, doubling with each attempt (20 % jitter)...",
+    "webhook_retry_max": "...up to this many seconds between two attempts",
+    "webhook_attempts": "attempts of a delivery in all (about 23 hours), then it is dead until "
+                        "`smartbcc webhook replay`",
+    "webhook_allow_private": "allow webhook endpoints on this machine and on private, link-local or other "
+                             "non-public addresses",
+}
+
 _FIELDS = {f.name: f for f in fields(Settings)}
 
 
@@ -216,6 +311,8 @@ def load_settings(
         raise ConfigError("max_message_size and max_recipients must be above zero")
     if not 0 <= settings.port <= 65535:
         raise ConfigError(f"port {settings.port} is outside 0-65535")
+    if settings.port == 0 and len(listen_hosts(settings.host)) > 1:
+        raise ConfigError(f"host {settings.host!r} names several addresses: give them one port (not 0)")
     if not 0 <= settings.metrics_port <= 65535:
         raise ConfigError(f"metrics_port {settings.metrics_port} is outside 0-65535 (0 turns metrics off)")
     check_web(settings)
@@ -279,6 +376,8 @@ def check_web(settings: Settings) -> None:
     """Raise ConfigError naming the web mailbox setting that cannot be used."""
     if not 0 <= settings.web_port <= 65535:
         raise ConfigError(f"web_port {settings.web_port} is outside 0-65535")
+    if settings.web_port == 0 and len(listen_hosts(settings.web_host)) > 1:
+        raise ConfigError(f"web_host {settings.web_host!r} names several addresses: give them one web_port (not 0)")
     base = settings.web_base_path
     if base and (not base.startswith("/") or base.endswith("/") or any(c in base for c in "?#% ")):
         raise ConfigError(f"web_base_path must start with / and not end with one (e.g. /mail), not {base!r}")
@@ -313,6 +412,13 @@ def check_antispoof(settings: Settings) -> None:
     networks(settings.upstream_networks, "upstream_networks")
 
 
+def listen_hosts(text: str) -> list[str]:
+    """The addresses in ``host`` (``127.0.0.1``, ``0.0.0.0,::`` for IPv4 and IPv6 together); "" is every
+    address of both families, as asyncio reads it."""
+    hosts = [item.strip() for item in text.split(",") if item.strip()]
+    return hosts or [""]
+
+
 def dns_server(text: str) -> tuple[str, int] | None:
     """``""`` -> None (the system's resolver); ``"IP"``, ``"IP:port"``, ``"[v6]:port"`` -> (ip, port)."""
     text = text.strip()
@@ -345,3 +451,63 @@ def networks(
         except ValueError:
             raise ConfigError(f"{setting}: {item!r} is not a network (write e.g. 10.0.0.0/8)") from None
     return tuple(out)
+
+
+README_START = "<!-- settings table: made by `python -m gateway.config --write-readme` from gateway/config.py -->"
+README_END = "<!-- end of the settings table -->"
+
+
+def _shown_default(name: str) -> str:
+    help = HELP[name]
+    if isinstance(help, tuple):
+        return help[0]
+    value = _FIELDS[name].default
+    if isinstance(value, bool):
+        return f"`{str(value).lower()}`"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, (int, float)):
+        return str(value)
+    return f"`{value}`" if str(value) else "(none)"
+
+
+def settings_table() -> str:
+    """README's settings table, in Markdown: one row per field of Settings, in their order."""
+    missing = [name for name in _FIELDS if name not in HELP]
+    if missing:
+        raise ConfigError(f"settings without an entry in gateway.config.HELP: {', '.join(missing)}")
+    rows = ["| setting | environment | default | meaning |", "| --- | --- | --- | --- |"]
+    for name in _FIELDS:
+        help = HELP[name]
+        meaning = (help[1] if isinstance(help, tuple) else help).replace("|", "\\|")
+        rows.append(f"| `{name}` | `SMARTBCC_{name.upper()}` | {_shown_default(name)} | {meaning} |")
+    return "\n".join(rows) + "\n"
+
+
+def readme_with_table(readme: str) -> str:
+    """``readme`` with the text between its settings-table markers replaced by :func:`settings_table`."""
+    head, start, rest = readme.partition(README_START)
+    _old, end, tail = rest.partition(README_END)
+    if not start or not end:
+        raise ConfigError(f"the README has no settings table markers ({README_START} ... {README_END})")
+    return f"{head}{start}\n{settings_table()}{end}{tail}"
+
+
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m gateway.config",
+                                     description="Print or write README's settings table.")
+    parser.add_argument("--markdown", action="store_true", help="print the settings table")
+    parser.add_argument("--write-readme", metavar="README", nargs="?", const="README.md",
+                        help="rewrite the table in README (default README.md)")
+    options = parser.parse_args(argv)
+    if options.write_readme:
+        path = Path(options.write_readme)
+        path.write_text(readme_with_table(path.read_text(encoding="utf-8")), encoding="utf-8")
+    if options.markdown or not options.write_readme:
+        print(settings_table(), end="")
+
+
+if __name__ == "__main__":
+    main()

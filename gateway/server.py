@@ -10,7 +10,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from gateway.ops import memory
-from gateway.config import ConfigError, Settings
+from gateway.config import ConfigError, Settings, listen_hosts
 from gateway.handlers.journal import Journal
 from gateway.handlers.protocol import GatewaySMTP, command_call_limit
 from gateway.handlers.smtp import GatewayHandler
@@ -154,7 +154,8 @@ async def start(settings: Settings) -> RunningGateway:
         )
 
     try:
-        server = await loop.create_server(protocol, host=settings.host, port=settings.port)
+        hosts = listen_hosts(settings.host)     # "0.0.0.0,::": one socket per family, on the same port
+        server = await loop.create_server(protocol, host=hosts if len(hosts) > 1 else hosts[0], port=settings.port)
     except OSError:
         await db.close()
         raise

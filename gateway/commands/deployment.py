@@ -35,7 +35,7 @@ def init(app: App, as_json: bool) -> None:
 
 
 @click.command()
-@click.option("--host", help="Address to listen on (default from settings: 127.0.0.1).")
+@click.option("--host", help="Address(es) to listen on (default from settings: 127.0.0.1; \"0.0.0.0,::\": IPv4 and IPv6).")
 @click.option("--port", type=click.IntRange(0, 65535), help="Port to listen on (default 2525; 25 as the MX).")
 @click.option("--metrics-port", type=click.IntRange(0, 65535),
               help="HTTP port for /metrics, /healthz and /readyz on metrics_host (default 0: none).")

@@ -83,6 +83,17 @@ def _current(connection: Connection) -> str | None:
     return versions[0] if len(versions) == 1 else None
 
 
+current_revision = _current      # for run_sync callers outside this module (doctor, restore)
+
+
+def is_known(revision: str) -> bool:
+    """Whether ``revision`` is one of this code's migrations (else a newer smartbcc wrote the database)."""
+    try:
+        return ScriptDirectory.from_config(alembic_config()).get_revision(revision) is not None
+    except Exception:    # alembic raises its own errors for unknown or malformed ids
+        return False
+
+
 async def upgrade(engine: AsyncEngine) -> tuple[str | None, str | None]:
     """Bring the schema to the newest revision; returns (revision before, revision after)."""
     async with engine.connect() as connection:

@@ -84,8 +84,9 @@ def wait_listening(process: subprocess.Popen, port: int, log: Path, seconds: flo
     raise AssertionError(f"the gateway did not start: {log.read_text()}")
 
 
-def make_certificate(folder: Path, name: str) -> tuple[Path, Path]:
-    """A self-signed certificate for ``name`` and its key, as PEM files cert.pem and key.pem in ``folder``."""
+def make_certificate(folder: Path, name: str, days: float = 1) -> tuple[Path, Path]:
+    """A self-signed certificate for ``name`` and its key, as PEM files cert.pem and key.pem in ``folder``;
+    it expires in ``days``."""
     from cryptography import x509
     from cryptography.hazmat.primitives import hashes, serialization
     from cryptography.hazmat.primitives.asymmetric import ec
@@ -97,7 +98,7 @@ def make_certificate(folder: Path, name: str) -> tuple[Path, Path]:
     now = datetime.datetime.now(datetime.timezone.utc)
     cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
-            .not_valid_after(now + datetime.timedelta(days=1)).sign(key, hashes.SHA256()))
+            .not_valid_after(now + datetime.timedelta(days=days)).sign(key, hashes.SHA256()))
     cert_path, key_path = folder / "cert.pem", folder / "key.pem"
     cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
