@@ -46,9 +46,8 @@ def alembic_config() -> Config:
 
 
 @lru_cache(maxsize=1)
-def head_revision() -> str | None:
-    """The newest revision the installed code knows (read once per process): the one revision of the
-    migration files that no other revises; the same as Alembic's head (tests/integration/test_schema.py)."""
+def _revisions() -> tuple[frozenset[str], frozenset[str]]:
+    """(every revision of the migration files, those another revises), read off the files without Alembic."""
     revisions: set[str] = set()
     revised: set[str] = set()
     for path in (MIGRATIONS / "versions").glob("*.py"):
@@ -59,10 +58,17 @@ def head_revision() -> str | None:
         revisions.add(found["revision"])
         down = found.get("down_revision")
         revised.update([down] if isinstance(down, str) else down or ())
+    return frozenset(revisions), frozenset(revised)
+
+
+def head_revision() -> str | None:
+    """The newest revision the installed code knows (read once per process): the one revision of the
+    migration files that no other revises; the same as Alembic's head (tests/integration/test_schema.py)."""
+    revisions, revised = _revisions()
     heads = revisions - revised
     if len(heads) > 1:
         raise RuntimeError(f"the migrations have several heads ({', '.join(sorted(heads))}): merge them")
-    return heads.pop() if heads else None
+    return next(iter(heads)) if heads else None
 
 
 def _upgrade(connection: Connection) -> None:
@@ -88,10 +94,7 @@ current_revision = _current      # for run_sync callers outside this module (doc
 
 def is_known(revision: str) -> bool:
     """Whether ``revision`` is one of this code's migrations (else a newer smartbcc wrote the database)."""
-    try:
-        return ScriptDirectory.from_config(alembic_config()).get_revision(revision) is not None
-    except Exception:    # alembic raises its own errors for unknown or malformed ids
-        return False
+    return revision in _revisions()[0]
 
 
 async def upgrade(engine: AsyncEngine) -> tuple[str | None, str | None]:
