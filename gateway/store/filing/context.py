@@ -22,6 +22,7 @@ from gateway.routing.links import (
 )
 from gateway.store.database import Database
 from gateway.store.filing.delivery import Delivery, Owner, stored_message_id
+from gateway.store.lookup_cache import kept_in_transaction
 from gateway.store.models import (
     RECORD_MODELS, AlternateAddress, Company, Deal, Exclusion, Lead, Link, Message, Organization, Person, Project,
     RecordEmail, User,
@@ -102,7 +103,7 @@ _OWNERS = select(User.id, User.default_visibility, User.auto_link).where(User.id
 
 def load_owners(session: Session, user_ids: Iterable[int | None]) -> None:
     """Read these users (those not read yet in this transaction) in one query, for :func:`owner_of`."""
-    cache = session.info.setdefault("smartbcc_owners", {})
+    cache = kept_in_transaction(session, "owners")
     wanted = sorted({i for i in user_ids if i is not None and i not in cache})
     if wanted:
         for row in session.connection().execute(_OWNERS, {"ids": wanted}):
@@ -111,21 +112,21 @@ def load_owners(session: Session, user_ids: Iterable[int | None]) -> None:
 
 def owner_of(session: Session, user_id: int | None) -> Owner:
     load_owners(session, [user_id])
-    owner = session.info["smartbcc_owners"].get(user_id)
+    owner = kept_in_transaction(session, "owners").get(user_id)
     if owner is None:
         raise LookupError(f"user {user_id} vanished during delivery")
     return owner
 
 
 def company_facts(session: Session, company_id: int) -> CompanyFacts:
-    cache = session.info.setdefault("smartbcc_company_facts", {})
+    cache = kept_in_transaction(session, "company_facts")
     facts = cache.get(company_id)
     if facts is None:
         company = session.connection().execute(_COMPANY, {"company_id": company_id}).one_or_none()
         if company is None:
             raise LookupError(f"company {company_id} vanished during delivery")
         strings: dict[str, set[str]] = {"own": set(), "excluded": set()}
-        for what, value in session.execute(_COMPANY_STRINGS, {"company_id": company_id}):
+        for what, value in session.connection().execute(_COMPANY_STRINGS, {"company_id": company_id}):
             strings[what].add(value)
         patterns = strings["excluded"]
         facts = cache[company_id] = CompanyFacts(
