@@ -23,6 +23,7 @@ from gateway.routing.links import (
 from gateway.store.database import Database
 from gateway.store.filing.delivery import Delivery, Owner, stored_message_id
 from gateway.store.lookup_cache import kept_in_transaction
+from gateway.store.prebuilt import Prebuilt
 from gateway.store.models import (
     RECORD_MODELS, AlternateAddress, Company, Deal, Exclusion, Lead, Link, Message, Organization, Person, Project,
     RecordEmail, User,
@@ -95,6 +96,7 @@ _KNOWN: CompoundSelect[str, int, str | None, int | None, int] = union_all(
     .join(Message, Link.message_pk == Message.id)
     .where(Message.company_id == _COMPANY_ID, Message.original_message_id.in_(bindparam("ids", expanding=True))),
 )
+_KNOWN_READ = Prebuilt(_KNOWN)
 _COMPANY = select(Company.max_new_contacts, Company.crm_mode, Company.classic_creates,
                   Company.deal_for_new_inquiry, Company.domain, Company.own_domains,
                   Company.create_orgs).where(Company.id == _COMPANY_ID)
@@ -167,7 +169,7 @@ def load_context(session: Session, db: Database, delivery: Delivery, owner: Owne
                                    "other org": [], "converted": [], "organization": [], "seen": [],
                                    "thread": []}
     connection = session.connection()
-    rows = connection.execute(_KNOWN, {
+    rows = _KNOWN_READ.rows(connection, {
         "company_id": company_id, "emails": emails, "domains": domains,
         "message_id": stored_message_id(parsed, db.mail_domain), "content_hash": parsed.content_hash,
         "ids": [*parsed.in_reply_to, *parsed.references]})
@@ -219,6 +221,7 @@ def _open_of_kind(kind: str) -> Select[str, int, int | None, datetime, Any]:
 
 
 _OPEN_RECORDS = union_all(*(_open_of_kind(kind) for kind in DEALISH_KINDS))
+_OPEN_RECORDS_READ = Prebuilt(_OPEN_RECORDS)
 
 
 def _open_records(session: Session, company_id: int, person_ids: list[int],
@@ -232,7 +235,7 @@ def _open_records(session: Session, company_id: int, person_ids: list[int],
         return []
     found: list[OpenRecord] = []
     connection = session.connection()
-    for row in connection.execute(_OPEN_RECORDS, {"person_ids": person_ids}):
+    for row in _OPEN_RECORDS_READ.rows(connection, {"person_ids": person_ids}):
         activity = row.latest or row.created_at
         if isinstance(activity, str):     # SQLite hands back max() of a datetime column as text
             activity = datetime.fromisoformat(activity)
