@@ -6,8 +6,8 @@ what the company knows of a message's participants (gateway.store.filing.context
 writer's time where SQLite itself takes 20. :class:`Prebuilt` compiles the statement once for SQLite,
 renders the SQL once per shape of its lists, and runs it on the stdlib ``sqlite3`` connection under the
 session (the writer's, gateway.store.writer). Rows come back as named tuples with each column's result
-processing (an aware datetime for a ``UTCDateTime``), as SQLAlchemy would give them. On PostgreSQL the
-statement goes through SQLAlchemy as it is.
+processing (an aware datetime for a ``UTCDateTime``), as SQLAlchemy would give them. On PostgreSQL (and
+on any SQLite connection that is not the stdlib's) the statement goes through SQLAlchemy as it is.
 
 Only for SELECTs whose parameters need no bind processing (integers, strings, lists of them) and whose
 expanding parameters stand in ``IN``: an empty list renders as ``IN (NULL)``, which matches nothing.
@@ -19,7 +19,7 @@ import collections
 import re
 import sqlite3
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping, Sequence, Unpack, cast
+from typing import Any, Callable, Mapping, Sequence, Unpack
 
 from sqlalchemy import Connection, Dialect
 from sqlalchemy.sql.selectable import CompoundSelect, Select
@@ -44,7 +44,8 @@ class Prebuilt:
         self._sql: dict[tuple[int, ...], str] = {}
 
     def rows(self, connection: Connection, params: Mapping[str, Any]) -> Sequence[Any]:
-        if connection.dialect.name != "sqlite":
+        dbapi = connection.connection.dbapi_connection
+        if not isinstance(dbapi, sqlite3.Connection):     # PostgreSQL, or SQLite through aiosqlite
             return connection.execute(self.statement, dict(params)).all()
         compiled = self._sqlite or self._compile(connection.dialect)
         values = {**compiled.defaults, **params}
@@ -61,7 +62,6 @@ class Prebuilt:
         sql = self._sql.get(shape)
         if sql is None:
             sql = self._sql[shape] = self._render(compiled, shape)
-        dbapi = cast(sqlite3.Connection, connection.connection.dbapi_connection)
         found = dbapi.execute(sql, arguments).fetchall()
         processors = compiled.processors
         if any(processors):
