@@ -52,6 +52,7 @@ from aiosmtpd.smtp import MISSING, SMTP, Session, syntax
 
 from gateway.handlers.capacity import FILING_COPIES, Capacity, MemoryBudget
 from gateway.handlers.framing import DataFramer, Overrun
+from gateway.handlers import prototype
 from gateway.handlers.journal import Journal, Peer, path_of
 from gateway.handlers.spool import SPOOL_AT, Spool
 from gateway.handlers.transaction import Transaction
@@ -122,7 +123,7 @@ class GatewaySMTP(SMTP):
                  errors: ErrorMemory | None = None, live: set[GatewaySMTP] | None = None,
                  journal: Journal | None = None, capacity: Capacity | None = None,
                  data_line_limit: int = DATA_LINE_LIMIT, **options: Any) -> None:
-        super().__init__(handler, **options)
+        prototype.initialize(self, handler, options)     # SMTP.__init__, made once per server
         self.journal = journal or Journal()
         self.session_id = secrets.token_hex(6)            # names the session in the transaction log
         self._last_status = ""

@@ -19,7 +19,7 @@ from gateway.auth.gate import Antispoof
 from gateway.config import Settings
 from gateway.handlers.capacity import Capacity
 from gateway.handlers.filer import Filer
-from gateway.handlers.parsing_pool import Parser
+from gateway.handlers.parsing_pool import IN_PROCESS_LIMIT, Parser
 from gateway.handlers.protocol import client_of
 from gateway.handlers.transaction import Transaction
 from gateway.handlers.limits import SenderRate, automatic_answer, is_own_address, loop_reason
@@ -168,7 +168,11 @@ class GatewayHandler:
         txn.message_id = parsed.message_id or ""
         if txn.company_id is None:
             raise Refusal(UNKNOWN_MAILBOX, "no recipient was accepted")
-        author = await asyncio.to_thread(header_author, raw, parsed.header_names.count("from"))   # a few ms
+        from_count = parsed.header_names.count("from")
+        # a small message's header section is read on the loop, as it was parsed there (a thread's round
+        # trip cost more than the read); a large one's may take a few ms
+        author = (header_author(raw, from_count) if len(raw) <= IN_PROCESS_LIMIT
+                  else await asyncio.to_thread(header_author, raw, from_count))
         if txn.verify_alias_id is not None:
             return await self._confirm_alias(session, txn, author.address)
         if txn.bounce_id is not None:

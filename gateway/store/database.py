@@ -14,6 +14,7 @@ from gateway.config import Settings
 from gateway.routing.bcc_address import company_address, record_address, record_token
 from gateway.store import migrate
 from gateway.store.engine import WRITER, make_engine, make_sessionmaker, sqlite_file
+from gateway.store.lookup_cache import LookupCache
 from gateway.store.reader import Reader
 from gateway.store.writer import Writer
 
@@ -27,6 +28,9 @@ class Database:
     mail_domain: str
     reader: Reader = field(init=False)      # the SMTP dialogue's lookups (gateway.store.lookup)
     writer: Writer = field(init=False)      # filing's transactions (gateway.store.filing)
+    # what the SMTP dialogue's lookups and filing's reads keep between messages (gateway.store.lookup_cache)
+    lookups: LookupCache = field(init=False, default_factory=LookupCache)
+    filing_lookups: LookupCache = field(init=False, default_factory=LookupCache)
 
     def __post_init__(self) -> None:
         self.reader = Reader(self.settings, self.engine)

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Iterable
+from typing import Any, Iterable
 
-from sqlalchemy import BindParameter, Connection, Select, bindparam, func, literal, select, union_all
+from sqlalchemy import BindParameter, CompoundSelect, Connection, Select, bindparam, func, literal, null, select, union_all
 from sqlalchemy.orm import Session
 
 from gateway.crm.kinds import RECORD_NOUNS
@@ -95,16 +95,55 @@ def company_of_slug(reads: Connection | Session, slug: str, now: datetime) -> tu
     return CompanyRef(row.id, row.slug, row.antispoof_mode or "", row.antispoof_policy or ""), bool(row.former)
 
 
+# the same rows without the grace period's bound, for the cache: a former slug's expiry is checked when used
+_BY_SLUG_KEPT: CompoundSelect[Any] = union_all(
+    select(literal(1).label("former"), Company.id, Company.slug, Company.antispoof_mode, Company.antispoof_policy,
+           FormerSlug.expires_at)
+    .join(FormerSlug, FormerSlug.company_id == Company.id).where(FormerSlug.slug == _SLUG),
+    select(literal(0), Company.id, Company.slug, Company.antispoof_mode, Company.antispoof_policy, null())
+    .where(Company.slug == _SLUG),
+)
+
+
+def _kept_company_of_slug(db: Database, reads: Connection, slug: str,
+                          now: datetime) -> tuple[CompanyRef | None, bool]:
+    """:func:`company_of_slug`, from what the process keeps while the companies are unchanged."""
+    rows = db.lookups.get(reads, ("slug", slug),
+                          lambda connection: tuple(connection.execute(_BY_SLUG_KEPT, {"slug": slug}).all()))
+    usable = sorted((row for row in rows if not row.former or row.expires_at > now), key=lambda row: row.former)
+    if not usable:
+        return None, False
+    row = usable[0]
+    return CompanyRef(row.id, row.slug, row.antispoof_mode or "", row.antispoof_policy or ""), bool(row.former)
+
+
+_RECORDS = {kind: select(model.company_id, model.token_version).where(model.id == bindparam("record_id"))
+            for kind, model in RECORD_MODELS.items()}
+
+
 async def resolve_recipient(db: Database, decision: Route) -> Target:
     """The company (and record, or pending confirmation) a routed address names, as of now, with the
     steps that led there."""
     now = utcnow()
-    company, former = await db.reader.run(lambda reads: company_of_slug(reads, decision.slug, now))
+    company, former = await db.reader.run(lambda reads: _kept_company_of_slug(db, reads, decision.slug, now))
     if company is None:
         return Target(why=f"no company {decision.slug!r} (nor a former address in its grace period)")
     steps = Steps(company.slug, former)
     if decision.target == "company":
         return Target(company, why=f"accepted for company {company.slug!r}", steps=steps)
+    if decision.target == "record":     # records change with every filing: read each time, one statement
+        noun = f"{RECORD_NOUNS[decision.kind]} {decision.record_id}"
+        statement = _RECORDS[decision.kind]
+        record = await db.reader.run(
+            lambda reads: reads.execute(statement, {"record_id": decision.record_id}).one_or_none())
+        if record is None or record.company_id != company.id:
+            return Target(why=f"no {noun} in company {company.slug!r}", steps=replace(steps, record_exists=False))
+        expected = db.record_token(company.id, decision.kind, decision.record_id, record.token_version)
+        steps = replace(steps, record_exists=True, token_current=token_matches(expected, decision.token))
+        if not steps.token_current:
+            return Target(why=f"the token is not the current one for {noun} (rotated or mistyped)", steps=steps)
+        return Target(company, RecordRef(decision.kind, decision.record_id), steps=steps,
+                      why=f"accepted for {noun} of company {company.slug!r}")
     async with db.sessions() as session:
         if decision.target == "verify":
             alias = await session.scalar(select(AlternateAddress).where(
@@ -124,16 +163,7 @@ async def resolve_recipient(db: Database, decision: Route) -> Target:
                               steps=replace(steps, token_current=True))
             return Target(company, bounce_id=sent, steps=replace(steps, token_current=True),
                           why=f"accepted as a bounce of sent message {sent}")
-        noun = f"{RECORD_NOUNS[decision.kind]} {decision.record_id}"
-        record = await session.get(RECORD_MODELS[decision.kind], decision.record_id)
-        if record is None or record.company_id != company.id:
-            return Target(why=f"no {noun} in company {company.slug!r}", steps=replace(steps, record_exists=False))
-        expected = db.record_token(company.id, decision.kind, record.id, record.token_version)
-        steps = replace(steps, record_exists=True, token_current=token_matches(expected, decision.token))
-        if not steps.token_current:
-            return Target(why=f"the token is not the current one for {noun} (rotated or mistyped)", steps=steps)
-        return Target(company, RecordRef(decision.kind, record.id), steps=steps,
-                      why=f"accepted for {noun} of company {company.slug!r}")
+    raise ValueError(f"route target {decision.target!r} is not one a recipient resolves to")
 
 
 async def addressed_records(db: Database, company_id: int, rcpts: Iterable[str]) -> tuple[RecordRef, ...]:
@@ -156,8 +186,11 @@ async def sender_identities(db: Database, company_id: int, addresses: Iterable[s
     if not wanted:
         return {}
     found: dict[str, SenderIdentity] = {}
-    rows = await db.reader.run(
-        lambda reads: reads.execute(_IDENTITIES, {"company_id": company_id, "wanted": wanted}).all())
+
+    def read(connection: Connection) -> tuple[Any, ...]:
+        return tuple(connection.execute(_IDENTITIES, {"company_id": company_id, "wanted": wanted}).all())
+
+    rows = await db.reader.run(lambda reads: db.lookups.get(reads, ("senders", company_id, *wanted), read))
     for row in sorted(rows, key=lambda row: row.what != "login"):     # a login wins over an alternate
         status = row.status if row.what == "alternate" else "active" if row.active else "inactive"
         found.setdefault(row.email, SenderIdentity(row.email, row.user_id, row.what, status, bool(row.active)))

@@ -96,6 +96,17 @@ class Company(Base):
     create_orgs: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
 
 
+class LookupGeneration(Base):
+    """One row whose ``value`` grows with every write to the tables the SMTP side keeps lookups of
+    (companies, former_slugs, users, alternate_addresses, exclusions), whoever writes them: triggers
+    made by migration 0013 bump it. A serving process keeps what it read of those tables while the value
+    is unchanged (gateway.store.lookup_cache), and reads them again once it moves."""
+
+    __tablename__ = "lookup_generation"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    value: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class FormerSlug(Base):
     """A company address retired by a domain change; still accepted until ``expires_at``."""
 

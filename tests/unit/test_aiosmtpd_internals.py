@@ -178,3 +178,58 @@ def test_the_list_names_every_private_aiosmtpd_name_protocol_uses() -> None:
     for name in RELIED_ON:
         assert re.search(rf"\bself\.{name.split('.')[0]}\b", theirs), f"{name} is no longer aiosmtpd's"
         assert f"self.{name}" in ours or f"def {name}" in ours, f"{name}: protocol.py no longer uses it"
+
+
+# SMTP.__init__ is run once per server and copied for the next connections (gateway.handlers.prototype):
+# when aiosmtpd changes it, check that the prototype still copies all it sets, then update this digest
+SMTP_INIT_DIGEST = "8a9ca80f23ad9bf273e58e284170e9f919dc6269b280ca0624ac0603a8ad3604"   # aiosmtpd 1.4.6
+
+
+def test_smtp_init_is_the_one_the_prototype_copies() -> None:
+    digest = hashlib.sha256(_source(SMTP.__init__).encode()).hexdigest()
+    assert digest == SMTP_INIT_DIGEST, (
+        "aiosmtpd's SMTP.__init__ changed: check gateway.handlers.prototype, then update SMTP_INIT_DIGEST")
+
+
+def test_a_connection_made_from_the_prototype_is_the_one_aiosmtpd_makes() -> None:
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            return "250 OK"
+
+        async def handle_EHLO(self, server, session, envelope, hostname, responses):
+            return responses
+
+        async def auth_PLAIN2(self, server, args):
+            return None
+
+    loop = asyncio.new_event_loop()
+    try:
+        handler = Handler()
+        options = dict(hostname="canary.test", loop=loop, timeout=7.5, command_call_limit={"*": 9, "NOOP": 2},
+                       enable_SMTPUTF8=True, data_size_limit=1234)
+        first = protocol.GatewaySMTP(handler, **options)       # aiosmtpd's own __init__: the prototype
+        second = protocol.GatewaySMTP(handler, **options)      # made from it
+        reference = SMTP(handler, **options)
+        assert set(vars(second)) == set(vars(first))
+        assert set(vars(reference)) <= set(vars(second))
+        streams = {"_stream_reader_wr", "_strong_reader", "_closed", "_drain_waiters", "_client_connected_cb",
+                   "_smtp_methods", "_handle_hooks", "_auth_methods"}
+        for name, value in vars(reference).items():
+            if name not in streams:
+                assert getattr(second, name) == value, name
+        assert second._strong_reader is not first._strong_reader          # type: ignore[attr-defined]
+        assert second._strong_reader._limit == reference._strong_reader._limit   # type: ignore[attr-defined]
+        assert second._client_connected_cb == second._cb_client_connected  # type: ignore[attr-defined]
+        assert second._handle_hooks == {"DATA": handler.handle_DATA, "EHLO": handler.handle_EHLO}
+        assert second._ehlo_hook_ver == "new"
+        assert {name: (a.method, a.is_builtin) for name, a in second._auth_methods.items()} == {
+            "LOGIN": (second.auth_LOGIN, True), "PLAIN": (second.auth_PLAIN, True),
+            "PLAIN2": (handler.auth_PLAIN2, False)}
+        assert set(second._smtp_methods) == set(reference._smtp_methods)
+        assert second._smtp_methods.get("NOOP").__wrapped__ == second.smtp_NOOP   # bound to the new connection
+        assert second._smtp_methods.get("DATA").__wrapped__ == second.smtp_DATA
+        # another handler, or other options (a reloaded certificate): aiosmtpd's own __init__ again
+        other = protocol.GatewaySMTP(Handler(), **{**options, "timeout": 9})
+        assert other._timeout_duration == 9 and other.event_handler is not handler
+    finally:
+        loop.close()

@@ -35,6 +35,7 @@ T = TypeVar("T")
 
 def file_in(session: Session, db: Database, delivery: Delivery) -> Stored:
     """Store and file ``delivery`` inside the caller's transaction (which commits it, or not)."""
+    session.info.setdefault("smartbcc_lookups", db.filing_lookups)    # owners, company facts: kept
     owner = owner_of(session, delivery.authorization.user_id)
     known = load_context(session, db, delivery, owner)
     plan = plan_filing(delivery.parsed, known.context)
@@ -121,6 +122,7 @@ class _Undone(Exception):
 def _file_together(session: Session, db: Database, deliveries: list[Delivery]) -> list[Stored | Exception]:
     """The batch without a savepoint per message: any message's failure undoes it all (:class:`_Undone`),
     a transient failure raises as it is."""
+    session.info.setdefault("smartbcc_lookups", db.filing_lookups)
     load_owners(session, (d.authorization.user_id for d in deliveries))     # one query for the batch
     results: list[Stored | Exception] = []
     for delivery in deliveries:
@@ -146,6 +148,7 @@ def _file_each(session: Session, db: Database, deliveries: list[Delivery]) -> li
             session.rollback()
             results.append(Retry(error) if isinstance(error, IntegrityError) else error)
         return results
+    session.info.setdefault("smartbcc_lookups", db.filing_lookups)
     load_owners(session, (d.authorization.user_id for d in deliveries))
     for delivery in deliveries:
         try:

@@ -23,6 +23,8 @@ from gateway.routing.links import (
 )
 from gateway.store.database import Database
 from gateway.store.filing.delivery import Delivery, Owner, stored_message_id
+from gateway.store.lookup_cache import kept_in_transaction
+from gateway.store.prebuilt import Prebuilt
 from gateway.store.models import (
     RECORD_MODELS, AlternateAddress, Company, Deal, Exclusion, Lead, Link, Message, Organization, Person, Project,
     RecordEmail, User,
@@ -90,6 +92,7 @@ _KNOWN: CompoundSelect[str, int, str | None, int | None, int] = union_all(
     .join(Message, Link.message_pk == Message.id)
     .where(Message.company_id == _COMPANY_ID, Message.original_message_id.in_(bindparam("ids", expanding=True))),
 )
+_KNOWN_READ = Prebuilt(_KNOWN)
 _COMPANY = select(Company.max_new_contacts, Company.crm_mode, Company.classic_creates,
                   Company.deal_for_new_inquiry, Company.domain, Company.own_domains,
                   Company.create_orgs).where(Company.id == _COMPANY_ID)
@@ -98,7 +101,7 @@ _OWNERS = select(User.id, User.default_visibility, User.auto_link).where(User.id
 
 def load_owners(session: Session, user_ids: Iterable[int | None]) -> None:
     """Read these users (those not read yet in this transaction) in one query, for :func:`owner_of`."""
-    cache = session.info.setdefault("smartbcc_owners", {})
+    cache = kept_in_transaction(session, "owners")
     wanted = sorted({i for i in user_ids if i is not None and i not in cache})
     if wanted:
         for row in session.connection().execute(_OWNERS, {"ids": wanted}):
@@ -107,21 +110,21 @@ def load_owners(session: Session, user_ids: Iterable[int | None]) -> None:
 
 def owner_of(session: Session, user_id: int | None) -> Owner:
     load_owners(session, [user_id])
-    owner = session.info["smartbcc_owners"].get(user_id)
+    owner = kept_in_transaction(session, "owners").get(user_id)
     if owner is None:
         raise LookupError(f"user {user_id} vanished during delivery")
     return owner
 
 
 def company_facts(session: Session, company_id: int) -> CompanyFacts:
-    cache = session.info.setdefault("smartbcc_company_facts", {})
+    cache = kept_in_transaction(session, "company_facts")
     facts = cache.get(company_id)
     if facts is None:
         company = session.connection().execute(_COMPANY, {"company_id": company_id}).one_or_none()
         if company is None:
             raise LookupError(f"company {company_id} vanished during delivery")
         strings: dict[str, set[str]] = {"own": set(), "excluded": set()}
-        for what, value in session.execute(_COMPANY_STRINGS, {"company_id": company_id}):
+        for what, value in session.connection().execute(_COMPANY_STRINGS, {"company_id": company_id}):
             strings[what].add(value)
         patterns = strings["excluded"]
         facts = cache[company_id] = CompanyFacts(
@@ -162,7 +165,7 @@ def load_context(session: Session, db: Database, delivery: Delivery, owner: Owne
                                    "other org": [], "converted": [], "organization": [], "seen": [],
                                    "thread": []}
     connection = session.connection()
-    rows = connection.execute(_KNOWN, {
+    rows = _KNOWN_READ.rows(connection, {
         "company_id": company_id, "emails": emails, "domains": domains,
         "message_id": stored_message_id(parsed, db.mail_domain), "content_hash": parsed.content_hash,
         "ids": [*parsed.in_reply_to, *parsed.references]})
@@ -214,6 +217,7 @@ def _open_of_kind(kind: str) -> Select[str, int, int | None, datetime, Any]:
 
 
 _OPEN_RECORDS = union_all(*(_open_of_kind(kind) for kind in DEALISH_KINDS))
+_OPEN_RECORDS_READ = Prebuilt(_OPEN_RECORDS)
 
 
 def _open_records(session: Session, company_id: int, person_ids: list[int],
@@ -227,7 +231,7 @@ def _open_records(session: Session, company_id: int, person_ids: list[int],
         return []
     found: list[OpenRecord] = []
     connection = session.connection()
-    for row in connection.execute(_OPEN_RECORDS, {"person_ids": person_ids}):
+    for row in _OPEN_RECORDS_READ.rows(connection, {"person_ids": person_ids}):
         activity = row.latest or row.created_at
         if isinstance(activity, str):     # SQLite hands back max() of a datetime column as text
             activity = datetime.fromisoformat(activity)
