@@ -149,7 +149,7 @@ class Supervisor:
             for number in range(self.count):
                 self.start(number)
             await self._started()
-            if not self.stopping:
+            if self.serving_all and not self.stop_asked.is_set():
                 log.info("%d workers serving on %s:%d for mail to @%s", self.count, self.settings.host, self.port,
                          db.mail_domain)
                 if monitoring is not None:
@@ -356,6 +356,7 @@ async def _start_monitoring(supervisor: Supervisor, db: Any) -> Any:
 def work(settings: Settings, number: int, count: int, sockets: list[socket.socket], shared_path: str,
          metrics_dir: str) -> None:
     """A worker process: gateway.server.run on the supervisor's sockets, counting in the shared state."""
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)     # a reload before this worker has a certificate: nothing to do
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     from prometheus_client import values
 
