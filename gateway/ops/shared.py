@@ -116,19 +116,21 @@ class SharedState:
     def client_sessions(self, client: str) -> int:
         return min(sum(row.clients[slot] for row in self.rows) for slot in _slots(client, CLIENT_SLOTS))
 
-    def sent(self, sender: str, now: float, automatic: bool = False) -> int:
-        """Messages counted for ``sender`` in the last :data:`MINUTES` minutes (``automatic``: those only)."""
+    def sent(self, sender: str, now: float) -> tuple[int, int]:
+        """Messages counted for ``sender`` in the last :data:`MINUTES` minutes: all, and automatic ones."""
         minute = int(now // 60)
-        counts = []
-        for slot in _slots(sender, SENDER_SLOTS):
-            total = 0
-            for row in self.rows:
-                table = row.auto if automatic else row.all
-                for bucket in range(MINUTES):
-                    if minute - MINUTES < row.minutes[bucket] <= minute:
-                        total += table[bucket * SENDER_SLOTS + slot]
-            counts.append(total)
-        return min(counts)
+        first, second = _slots(sender, SENDER_SLOTS)
+        counts = [0, 0, 0, 0]         # all and automatic, in the first slot and in the second
+        for row in self.rows:
+            minutes, every, auto = row.minutes, row.all, row.auto
+            for bucket in range(MINUTES):
+                if minute - MINUTES < minutes[bucket] <= minute:
+                    at = bucket * SENDER_SLOTS
+                    counts[0] += every[at + first]
+                    counts[1] += auto[at + first]
+                    counts[2] += every[at + second]
+                    counts[3] += auto[at + second]
+        return min(counts[0], counts[2]), min(counts[1], counts[3])
 
     # -- written by the supervisor -------------------------------------------------------------------------
 
@@ -230,8 +232,8 @@ class SharedSenderRate(_Own):
         self.sender_limit, self.auto_limit = sender_limit, auto_limit
 
     def decide(self, sender: str, auto_generated: bool, now: float) -> RateDecision:
-        return rate_decision(self.shared.sent(sender, now), self.shared.sent(sender, now, automatic=True),
-                             auto_generated, self.sender_limit, self.auto_limit)
+        sent, automatic = self.shared.sent(sender, now)
+        return rate_decision(sent, automatic, auto_generated, self.sender_limit, self.auto_limit)
 
     def record(self, sender: str, auto_generated: bool, now: float) -> None:
         row, minute = self.row, int(now // 60)

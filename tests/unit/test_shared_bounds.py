@@ -58,4 +58,4 @@ def test_sender_bounds_count_what_every_worker_accepted(two):
     assert first.decide("1:ada@acme.example", False, now + 130).reply == SENDER_RATE
     assert first.decide("1:ada@acme.example", False, now + 3600).reply is None       # the first is an hour old
     first.record("1:ada@acme.example", False, now + 3600)     # the first minute's bucket again: cleared first
-    assert supervisor.sent("1:ada@acme.example", now + 3600) == 3
+    assert supervisor.sent("1:ada@acme.example", now + 3600) == (3, 2)
