@@ -129,7 +129,7 @@ def tls_context(settings: Settings) -> ssl.SSLContext | None:
 
 @dataclass(frozen=True)
 class Worker:
-    """One of the processes of ``smartbcc serve --workers N`` (gateway.ops.workers): it serves on the
+    """One of the processes of ``smartbcc serve --workers N`` (gateway.supervisor): it serves on the
     sockets the supervisor listens on, counts against the bounds all workers share, and does the chores
     (sweeps, mailbox syncs, notices and digests) only if it is worker 0."""
 
@@ -186,7 +186,7 @@ async def start(settings: Settings, worker: Worker | None = None) -> RunningGate
         raise
     gateway = RunningGateway(settings, db, servers[0], handler, sessions, live, certificates, metrics,
                              more_servers=servers[1:])
-    if settings.metrics_port and worker is None:     # workers: the supervisor serves them (gateway.ops.workers)
+    if settings.metrics_port and worker is None:     # workers: the supervisor serves them (gateway.supervisor)
         monitoring = Monitoring(db, metrics, lambda: gateway.stopping)
         try:
             await monitoring.start(settings.metrics_host, settings.metrics_port)

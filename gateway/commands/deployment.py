@@ -56,16 +56,16 @@ def serve(app: App, host: str | None, port: int | None, metrics_port: int | None
 
 
 def _serve(settings: Settings) -> None:
-    """One process, or a supervisor and its workers (gateway.ops.workers)."""
-    from gateway.ops import workers
+    """One process, or a supervisor and its workers (gateway.supervisor)."""
+    from gateway import supervisor
 
-    count = workers.worker_count(settings.workers)
+    count = supervisor.worker_count(settings.workers)
     if count == 1:
         import gateway.server
 
         asyncio.run(gateway.server.run(settings))
         return
     try:
-        workers.serve(settings, count)
-    except workers.WorkerFailed as error:
+        supervisor.serve(settings, count)
+    except supervisor.WorkerFailed as error:
         raise click.ClickException(str(error)) from None

@@ -4,7 +4,7 @@ The session bounds, the per-sender hourly bounds and the memory budget are the w
 many processes serve: 200 sessions means 200 in all, not 200 per worker. Splitting each bound N ways
 would refuse too early wherever the load is uneven (a sender's mail lands on whichever worker accepts
 the connection), so the workers share their counts instead, in one file-backed ``mmap`` the supervisor
-makes (gateway.ops.workers).
+makes (gateway.supervisor).
 
 Each worker owns one row and is the only writer of it (from its event loop); a reading sums the rows.
 Nothing is locked: to take a place a worker counts it in its own row first, then reads the sum, and
