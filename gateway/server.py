@@ -152,7 +152,7 @@ async def start(settings: Settings, worker: Worker | None = None) -> RunningGate
     handler = GatewayHandler(db, settings)
     if worker is None:
         sessions = SessionCounter(settings.max_sessions, settings.max_sessions_per_client)
-    else:        # the bounds are the whole gateway's: the same interfaces, counted across workers (gateway.ops.shared)
+    else:        # the whole gateway's bounds: the same interfaces, counted across workers (gateway.ops.shared)
         shared, number = worker.shared, worker.number
         sessions = cast(SessionCounter, SharedSessions(shared, number, settings.max_sessions,
                                                        settings.max_sessions_per_client))

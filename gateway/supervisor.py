@@ -35,7 +35,7 @@ import sys
 import tempfile
 from multiprocessing.process import BaseProcess
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, cast
 
 from gateway.config import Settings
 from gateway.ops.shared import SERVING, STARTING, STOPPING, SharedState
@@ -319,6 +319,7 @@ class WorkersMetrics:
 
 async def _start_monitoring(supervisor: Supervisor, db: Any) -> Any:
     from gateway.config import ConfigError
+    from gateway.ops.metrics import Metrics
     from gateway.ops.monitoring import Monitoring, Response
 
     class WorkersMonitoring(Monitoring):
@@ -341,7 +342,8 @@ async def _start_monitoring(supervisor: Supervisor, db: Any) -> Any:
                 return Response(503, f"database unavailable: {problem}\n".encode())
             return Response(200, f"ready: {serving} of {supervisor.count} workers serving\n".encode())
 
-    monitoring = WorkersMonitoring(db, WorkersMetrics(supervisor), lambda: supervisor.stopping)  # type: ignore[arg-type]
+    metrics = cast(Metrics, WorkersMetrics(supervisor))     # what Monitoring asks of it: render(), two readings
+    monitoring = WorkersMonitoring(db, metrics, lambda: supervisor.stopping)
     settings = supervisor.settings
     try:
         await monitoring.start(settings.metrics_host, settings.metrics_port)
