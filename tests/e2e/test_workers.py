@@ -4,6 +4,7 @@ driven by real SMTP clients; what landed is read back from the database."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
@@ -18,8 +19,11 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from gateway.ops.shared import SharedState
+from gateway.server import Worker, start
 from gateway.store.models import Message
-from tests.support.gwtest import count, free_port, messages, seed, wait_listening
+from gateway.supervisor import listen
+from tests.support.gwtest import count, free_port, messages, seed, sqlite_only, wait_listening
 from tests.support.rawsmtp import COMPANY, USER, message, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -128,3 +132,22 @@ def test_two_workers_share_the_port_the_bounds_and_the_counts(settings, tmp_path
     assert sorted(stored.subject for stored in messages(settings)) == sorted(first + second)
     assert count(settings, Message) == len(first + second)
     assert "database is locked" not in log.read_text()
+
+
+@sqlite_only
+def test_only_worker_0_does_the_chores(settings, tmp_path):
+    """Mailbox syncs, overdue notices and digests run in worker 0 alone: a digest is mailed once."""
+    seed(settings)
+    shared = SharedState.create(tmp_path / "bounds", 2)
+
+    async def chores(number: int) -> tuple[bool, bool]:
+        gateway = await start(settings, Worker(number, listen("127.0.0.1", 0), shared))
+        try:
+            return gateway.mailboxes is not None, gateway.notifier is not None
+        finally:
+            await gateway.stop()     # closes its sockets, as a worker ending does with its copies
+    try:
+        assert asyncio.run(chores(0)) == (True, True)
+        assert asyncio.run(chores(1)) == (False, False)
+    finally:
+        shared.close()
