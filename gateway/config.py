@@ -88,6 +88,7 @@ class Settings:
     tls_cert_file: str = ""              # PEM certificate chain; with tls_key_file, STARTTLS is offered
     tls_key_file: str = ""
     require_tls: bool = False            # refuse MAIL before STARTTLS (530 5.7.0); not for a public MX
+    workers: int = 0                     # `smartbcc serve` processes on the one SMTP port; 0: one per core
     shutdown_timeout: float = 30.0       # on stop, seconds transactions under way may take to finish
     notice_interval: float = 300.0       # seconds between the gateway's checks for overdue tasks and the
                                          # daily digest (gateway.services.tasks, .digest); 0: never
@@ -202,6 +203,8 @@ HELP: dict[str, str | tuple[str, str]] = {
     "tls_cert_file": "PEM certificate chain; with `tls_key_file`, STARTTLS is offered; read again on `SIGHUP`",
     "tls_key_file": "the certificate's PEM private key",
     "require_tls": "refuse MAIL before STARTTLS (`530 5.7.0`); needs a certificate; not for a public MX",
+    "workers": ("0 (one per core)", "serving processes of `smartbcc serve` on the one SMTP port (`serve --workers "
+                "N`; 1: a single process); see Workers under Limits and loops"),
     "shutdown_timeout": "on `SIGTERM`, seconds transactions under way may take to finish",
     "notice_interval": "seconds between the gateway's checks for overdue tasks and due digests (0: never)",
     "digest_hour": "the hour (UTC, 0-23) from which the gateway mails the day's digests",
@@ -330,6 +333,8 @@ def check_limits(settings: Settings) -> None:
                  "database_pool_size"):
         if not getattr(settings, name) > 0:
             raise ConfigError(f"{name} must be above zero, not {getattr(settings, name)!r}")
+    if settings.workers < 0:
+        raise ConfigError(f"workers must be 0 (one per core) or more, not {settings.workers!r}")
     if not 0 <= settings.digest_hour <= 23:
         raise ConfigError(f"digest_hour is an hour of the day (UTC) from 0 to 23, not {settings.digest_hour!r}")
     if settings.notice_interval < 0:

@@ -5,18 +5,22 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 import ssl
 import dataclasses
 from dataclasses import dataclass
+from typing import Callable, Sequence, cast
 
 from gateway.ops import memory
 from gateway.config import ConfigError, Settings, listen_hosts
 from gateway.handlers.journal import Journal
 from gateway.handlers.protocol import GatewaySMTP, command_call_limit
 from gateway.handlers.smtp import GatewayHandler
-from gateway.handlers.limits import ErrorMemory, SessionCounter, SessionLimits
+from gateway.handlers.capacity import MemoryBudget
+from gateway.handlers.limits import ErrorMemory, SenderRate, SessionCounter, SessionLimits
 from gateway.ops.metrics import Metrics
 from gateway.ops.monitoring import Monitoring
+from gateway.ops.shared import SharedBudget, SharedSenderRate, SharedSessions, SharedState
 from gateway.store import raw
 from gateway.services import digest, tasks
 from gateway.services.webhook_sender import Sender
@@ -46,6 +50,7 @@ class RunningGateway:
     quiet: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)   # set: the notifier stops
     webhooks: asyncio.Task[None] | None = None     # sends the webhook outbox (gateway.services.webhook_sender)
     webhook_sender: Sender | None = None
+    more_servers: list[asyncio.Server] = dataclasses.field(default_factory=list)   # listening on other addresses
 
     @property
     def port(self) -> int:
@@ -61,7 +66,8 @@ class RunningGateway:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.settings.shutdown_timeout
         self.stopping = True                 # /readyz answers 503 from now on
-        self.server.close()
+        for server in (self.server, *self.more_servers):
+            server.close()
         if self.sweeper is not None:
             self.sweeper.cancel()
         if self.mailboxes is not None:
@@ -77,7 +83,8 @@ class RunningGateway:
             for session in list(self.live):
                 session.shut_down(force=True)
             await asyncio.sleep(0)
-        await self.server.wait_closed()
+        for server in (self.server, *self.more_servers):
+            await server.wait_closed()
         await self.handler.filer.drain(max(1.0, deadline - loop.time()))
         await asyncio.to_thread(self.handler.close)
         if self.mailboxes is not None:
@@ -129,13 +136,38 @@ def tls_context(settings: Settings) -> ssl.SSLContext | None:
     return context
 
 
-async def start(settings: Settings) -> RunningGateway:
+@dataclass(frozen=True)
+class Worker:
+    """One of the processes of ``smartbcc serve --workers N`` (gateway.supervisor): it serves on the
+    sockets the supervisor listens on, counts against the bounds all workers share, and does the chores
+    (sweeps, mailbox syncs, notices and digests) only if it is worker 0."""
+
+    number: int
+    sockets: Sequence[socket.socket]
+    shared: SharedState
+
+    @property
+    def chores(self) -> bool:
+        return self.number == 0
+
+
+async def start(settings: Settings, worker: Worker | None = None) -> RunningGateway:
     """Open the database and listen; the returned gateway serves until ``stop()``."""
     certificates = Certificates(settings)
     db = await Database.open(settings)
-    await _sweep(db)
+    chores = worker is None or worker.chores
+    if chores:
+        await _sweep(db)
     handler = GatewayHandler(db, settings)
-    sessions = SessionCounter(settings.max_sessions, settings.max_sessions_per_client)
+    if worker is None:
+        sessions = SessionCounter(settings.max_sessions, settings.max_sessions_per_client)
+    else:        # the whole gateway's bounds: the same interfaces, counted across workers (gateway.ops.shared)
+        shared, number = worker.shared, worker.number
+        sessions = cast(SessionCounter, SharedSessions(shared, number, settings.max_sessions,
+                                                       settings.max_sessions_per_client))
+        handler.rates = cast(SenderRate, SharedSenderRate(shared, number, settings.sender_hourly_limit,
+                                                          settings.auto_hourly_limit))
+        handler.capacity.budget = cast(MemoryBudget, SharedBudget(shared, number, settings.memory_budget))
     call_limit = command_call_limit(settings.max_commands)
     limits, errors = SessionLimits.of(settings), ErrorMemory()
     live: set[GatewaySMTP] = set()
@@ -154,24 +186,32 @@ async def start(settings: Settings) -> RunningGateway:
         )
 
     try:
-        hosts = listen_hosts(settings.host)     # "0.0.0.0,::": one socket per family, on the same port
-        server = await loop.create_server(protocol, host=hosts if len(hosts) > 1 else hosts[0], port=settings.port)
+        if worker is None:
+            hosts = listen_hosts(settings.host)     # "0.0.0.0,::": one socket per family, on the same port
+            servers = [await loop.create_server(protocol, host=hosts if len(hosts) > 1 else hosts[0],
+                                                port=settings.port)]
+        else:
+            servers = [await loop.create_server(protocol, sock=sock) for sock in worker.sockets]
     except OSError:
         await db.close()
         raise
-    gateway = RunningGateway(settings, db, server, handler, sessions, live, certificates, metrics)
-    if settings.metrics_port:
+    gateway = RunningGateway(settings, db, servers[0], handler, sessions, live, certificates, metrics,
+                             more_servers=servers[1:])
+    if settings.metrics_port and worker is None:     # workers: the supervisor serves them (gateway.supervisor)
         monitoring = Monitoring(db, metrics, lambda: gateway.stopping)
         try:
             await monitoring.start(settings.metrics_host, settings.metrics_port)
         except OSError as error:
-            server.close()
-            await server.wait_closed()
+            for server in servers:
+                server.close()
+                await server.wait_closed()
             await asyncio.to_thread(handler.close)
             await db.close()
             raise ConfigError(f"cannot serve metrics on {settings.metrics_host}:{settings.metrics_port}: "
                               f"{error.strerror or error}; set metrics_port to a free port, or 0 for none") from None
         gateway.monitoring = monitoring
+    if not chores:
+        return gateway
     gateway.sweeper = loop.create_task(_sweep_now_and_then(db))
     # connected mailboxes: filed by the SMTP side's filer, parsed by a process of their own
     gateway.mailboxes = Scheduler(db, settings, Intake(settings, parser_for(db, settings), handler.filer))
@@ -229,19 +269,24 @@ async def _notices_now_and_then(db: Database, settings: Settings, quiet: asyncio
             await _notices(db, settings)
 
 
-def configure_logging(level: str) -> None:
+def configure_logging(level: str, tag: str = "") -> None:
+    """Log to stderr; ``tag`` (e.g. "worker 1") starts each line, when several processes share it."""
     if not logging.getLogger().handlers:
-        logging.basicConfig(level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(level=level.upper(),
+                            format=f"%(asctime)s %(levelname)s {tag + ' ' if tag else ''}%(name)s: %(message)s")
     logging.getLogger("mail.log").setLevel(logging.WARNING)   # aiosmtpd's per-command chatter
 
 
-async def run(settings: Settings) -> None:
-    """Serve until SIGINT or SIGTERM."""
-    configure_logging(settings.log_level)
+async def run(settings: Settings, worker: Worker | None = None,
+              serving: Callable[[bool], None] = lambda serving: None) -> None:
+    """Serve until SIGINT or SIGTERM; ``serving`` hears True once listening, False when stopping."""
+    if worker is None:
+        configure_logging(settings.log_level)
     memory.return_large_blocks()
-    gateway = await start(settings)
+    gateway = await start(settings, worker)
     log.info("smartbcc listening on %s:%d for mail to @%s (database %s)", settings.host, gateway.port,
              gateway.db.mail_domain, gateway.db.engine.url.render_as_string(hide_password=True))
+    serving(True)
     if gateway.monitoring is not None:
         log.info("metrics on http://%s:%d/metrics (health: /healthz, readiness: /readyz)",
                  settings.metrics_host, gateway.metrics_port)
@@ -254,4 +299,5 @@ async def run(settings: Settings) -> None:
         await stopped.wait()
     finally:
         log.info("smartbcc stopping")
+        serving(False)
         await gateway.stop()

@@ -7,6 +7,7 @@ import errno
 
 import click
 
+from gateway.config import Settings
 from gateway.commands.output import App, emit_json, json_option, lines, pass_app, user_errors
 
 
@@ -39,18 +40,36 @@ def init(app: App, as_json: bool) -> None:
 @click.option("--port", type=click.IntRange(0, 65535), help="Port to listen on (default 2525; 25 as the MX).")
 @click.option("--metrics-port", type=click.IntRange(0, 65535),
               help="HTTP port for /metrics, /healthz and /readyz on metrics_host (default 0: none).")
+@click.option("--workers", type=click.IntRange(0), help="Serving processes on the one port (default from "
+              "settings: 0, one per core; 1: a single process).")
 @pass_app
-def serve(app: App, host: str | None, port: int | None, metrics_port: int | None) -> None:
+def serve(app: App, host: str | None, port: int | None, metrics_port: int | None, workers: int | None) -> None:
     """Run the SMTP gateway until SIGTERM or Ctrl-C."""
-    import gateway.server
-
     settings = app.settings
-    changes = {k: v for k, v in {"host": host, "port": port, "metrics_port": metrics_port}.items() if v is not None}
+    changes = {k: v for k, v in {"host": host, "port": port, "metrics_port": metrics_port,
+                                 "workers": workers}.items() if v is not None}
+    settings = settings.replace(**changes)
     with user_errors(app):
         try:
-            asyncio.run(gateway.server.run(settings.replace(**changes)))
+            _serve(settings)
         except OSError as error:
             if error.errno not in _LISTEN_ERRORS:
                 raise
             where = f"{changes.get('host', settings.host)}:{changes.get('port', settings.port)}"
             raise click.ClickException(f"cannot listen on {where}: {error.strerror or error}") from None
+
+
+def _serve(settings: Settings) -> None:
+    """One process, or a supervisor and its workers (gateway.supervisor)."""
+    from gateway import supervisor
+
+    count = supervisor.worker_count(settings.workers)
+    if count == 1:
+        import gateway.server
+
+        asyncio.run(gateway.server.run(settings))
+        return
+    try:
+        supervisor.serve(settings, count)
+    except supervisor.WorkerFailed as error:
+        raise click.ClickException(str(error)) from None

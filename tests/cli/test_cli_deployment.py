@@ -70,11 +70,13 @@ def test_serve_passes_host_and_port(smartbcc, monkeypatch):
     async def fake_run(settings) -> None:  # type: ignore[no-untyped-def]
         seen.append(settings)
     monkeypatch.setattr(gateway.server, "run", fake_run)
-    smartbcc.ok("serve", "--host", "0.0.0.0", "--port", "2526")
+    smartbcc.ok("serve", "--host", "0.0.0.0", "--port", "2526", "--workers", "1")
+    monkeypatch.setenv("SMARTBCC_WORKERS", "1")       # one process: gateway.server.run in this one
     smartbcc.ok("serve")
     assert [(s.host, s.port) for s in seen] == [("0.0.0.0", 2526), ("127.0.0.1", 2525)]
     assert seen[0].mail_domain == "bcc.example.net"
     assert "0<=x<=65535" in smartbcc.fails("serve", "--port", "70000", code=2)
+    assert "x>=0" in smartbcc.fails("serve", "--workers", "-1", code=2)
 
 
 def _env(settings) -> dict[str, str]:

@@ -32,7 +32,8 @@ def serve(settings, port: int, log: Path) -> subprocess.Popen:
     command = [sys.executable, "-m", "gateway.cli", "--data-dir", str(settings.data_dir),
                "--database-url", settings.database_url, "--mail-domain", settings.mail_domain,
                "serve", "--port", str(port)]
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "SMARTBCC_LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "SMARTBCC_LOG_LEVEL": "WARNING",
+           "SMARTBCC_WORKERS": "1"}        # one serving process, killed (workers: tests/e2e/test_workers.py)
     with log.open("ab") as stderr:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr)
     return wait_listening(process, port, log)

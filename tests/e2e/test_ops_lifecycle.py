@@ -29,7 +29,8 @@ def serve(settings, port: int, log: Path, **extra: str) -> subprocess.Popen:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMARTBCC_") or k.startswith("SMARTBCC_TEST_")}
     env.update(PYTHONPATH=str(ROOT), SMARTBCC_DATA_DIR=str(settings.data_dir),
                SMARTBCC_DATABASE_URL=settings.database_url, SMARTBCC_MAIL_DOMAIN=settings.mail_domain,
-               SMARTBCC_LOG_LEVEL="INFO", **{f"SMARTBCC_{k.upper()}": v for k, v in extra.items()})
+               SMARTBCC_LOG_LEVEL="INFO", SMARTBCC_WORKERS="1",     # several: tests/e2e/test_workers.py
+               **{f"SMARTBCC_{k.upper()}": v for k, v in extra.items()})
     with log.open("ab") as stderr:
         process = subprocess.Popen([sys.executable, "-m", "gateway.cli", "serve", "--port", str(port)],
                                    cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=stderr)

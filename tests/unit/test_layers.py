@@ -35,6 +35,7 @@ LAYERS: list[tuple[set[str], str]] = [
     ({"web"}, "the web application: over services, beside the SMTP edge (it must not reach into handlers; "
               "see WEB_NEVER)"),
     ({"server"}, "the process: wires handlers, ops and the store together, start/stop/run"),
+    ({"supervisor"}, "`serve --workers N`: listens once and runs N server processes, passing signals on"),
     ({"commands"}, "one module per noun of the admin CLI; `serve` starts the server"),
     ({"cli", "__main__"}, "the `smartbcc` group and main(): assembles the commands"),
 ]
