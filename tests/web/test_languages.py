@@ -51,3 +51,36 @@ def test_a_sign_in_code_mail_speaks_the_users_language_else_the_browsers(setting
         code = re.search(r"Anmeldecode lautet (\d{8})", german.get_content()).group(1)
         assert browser.post("/sign-in", data={"email": "cy@acme.example", "code": code,
                                               "csrf": token}).status_code == 303
+
+
+def test_the_daily_digest_speaks_its_recipients_language(settings, smarthost):
+    from dataclasses import replace
+    from datetime import datetime, timezone
+
+    from sqlalchemy import update
+
+    from gateway.crm.kinds import NotificationKind
+    from gateway.services.digest import send_digests
+    from gateway.services.notifications import notify
+    from gateway.store.models import Notification, User
+    from tests.support.gwtest import seed, with_db
+
+    planted = seed(settings)
+    mailing = replace(settings, smarthost=smarthost.address, smarthost_starttls=False)
+
+    async def work(db):  # type: ignore[no-untyped-def]
+        async with db.writing() as session, session.begin():
+            await session.execute(update(User).where(User.id == planted.user_id).values(digest=True, language="it"))
+            for text in ("Bob replied", "Cy mentioned you"):
+                await notify(session, company_id=planted.company_id, user_id=planted.user_id,
+                             kind=NotificationKind.MENTION, text=text)
+            await session.execute(update(Notification).values(created_at=datetime(2026, 12, 4, 14, 50,
+                                                                                   tzinfo=timezone.utc)))
+        return await send_digests(db, mailing)
+
+    assert [sent.notifications for sent in with_db(settings, work)] == [2]
+    [mail] = smarthost.messages
+    assert mail["Subject"] == "smartbcc: 2 nuove notifiche"
+    body = mail.get_content()
+    assert "Cosa è successo dal tuo ultimo riepilogo" in body and "- 4 dic 2026, 14:50 UTC  Bob replied" in body
+    assert "disattiva il riepilogo giornaliero" in body
