@@ -65,7 +65,7 @@ def render(request: Request, template: str, status: int = 200, **values: Any) ->
     body = TEMPLATES.get_template(template).render(
         url=lambda path, **query: url(request, path, **query), request=request, lang=locale.current(),
         unread_notifications=request.scope.get("unread_notifications", 0), **values)
-    return HTMLResponse(body, status_code=status)
+    return HTMLResponse(body, status_code=status, headers={"Content-Language": locale.current()})
 
 
 def client_address(request: Request) -> str:

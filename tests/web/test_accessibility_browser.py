@@ -56,6 +56,16 @@ def test_no_page_has_a_serious_or_critical_accessibility_violation(browser, site
         assert browser.find_element(*by("css", "html")).get_attribute("lang") == "en"
         if (bad := violations(browser)):
             found.append(described(path, bad))
+    # in German too (longer words, another lang), chosen on the settings page
+    from selenium.webdriver.support.ui import Select
+    browser.get(site.base + "/settings")
+    Select(browser.find_element(*by("id", "language-choice"))).select_by_value("de")
+    submit(browser, browser.find_element(*by("id", "save-language")))
+    for path in ("/settings", "/mailbox?folder=all", paths[2], paths[6]):
+        browser.get(site.base + path)
+        assert browser.find_element(*by("css", "html")).get_attribute("lang") == "de"
+        if (bad := violations(browser)):
+            found.append(described(f"{path} (de)", bad))
     assert not found, "\n".join(found)
 
 

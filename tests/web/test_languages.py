@@ -16,7 +16,9 @@ def test_pages_speak_the_browsers_language_unless_the_user_chose_one(site):
     assert 'lang="de"' in site.client(headers=GERMAN).get("/sign-in").text
     assert ">Anmelden</button>" in site.client(headers=GERMAN).get("/sign-in").text
     ada = site.sign_in(headers=GERMAN)
-    inbox = ada.get("/mailbox", params={"folder": "all"}).text
+    answer = ada.get("/mailbox", params={"folder": "all"})
+    inbox = answer.text
+    assert answer.headers["content-language"] == "de"
     assert '<html lang="de">' in inbox and ">Posteingang<" in inbox and "Abmelden" in inbox
     assert re.search(r'<time datetime="[^"]+">\d\d\.\d\d\.\d{4}, \d\d:\d\d</time>', inbox), inbox
     settings = ada.get("/settings").text
