@@ -33,6 +33,9 @@ TEMPLATES = Environment(loader=PackageLoader("gateway.web", "templates"), extens
                         autoescape=select_autoescape(default=True, default_for_string=True))
 TEMPLATES.install_gettext_callables(locale.gettext, locale.ngettext, newstyle=True)   # type: ignore[attr-defined]
 TEMPLATES.filters.update(when=locale.when, day=locale.day, number=locale.number)
+# a word that is data (a status, a record noun: gateway.web.vocabulary), translated as plain text: unlike
+# _(), whose result the template trusts as markup, word() is escaped like any other value
+TEMPLATES.globals["word"] = locale.gettext
 
 Handler = Callable[[Request, SessionUser], Awaitable[Response]]
 

@@ -1,7 +1,8 @@
 """The words the web app shows that are data elsewhere: record nouns and plurals, statuses, roles, field
 names, kinds of notification. They stay English in the database, the API and the CLI; this list puts them
-in the catalogs, and templates translate them where they are shown (``_(word)``). A test checks that every
-such word of gateway.crm.kinds and gateway.services.record_pages is here.
+in the catalogs, and templates translate them where they are shown with ``word(value)``, which is escaped
+like any value (``_()``'s result is trusted as markup). A test checks that every such word of
+gateway.crm.kinds and gateway.services.record_pages is here.
 """
 
 from __future__ import annotations

@@ -111,3 +111,11 @@ def test_dates_and_numbers_are_written_as_each_language_writes_them():
     assert written["it"] == ("4 dic 2026, 14:50", "1.234,5", "Accedi")
     assert written["en"][1:] == ("1,234.5", "Sign in") and "2026" in written["en"][0]
     assert locale.current() == "en"
+
+
+def test_what_a_page_translates_is_escaped_unless_it_is_our_own_text():
+    from gateway.web.pages import TEMPLATES
+    page = TEMPLATES.from_string('{{ _("Search: %(q)s", q=q) }} {{ word(status) }} {{ word("open") }}')
+    with locale.speaking("de"):
+        shown = page.render(q="<b>x</b>", status="<script>")
+    assert shown == "Suche: &lt;b&gt;x&lt;/b&gt; &lt;script&gt; offen"
