@@ -22,7 +22,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from gateway.locale import _, speaking
+from gateway.locale import N_, _, speaking
 from gateway.services import smarthost as outbound
 from gateway.mail.address import normalize_email
 from gateway.services.errors import NotFound, ServiceError, user_by_email
@@ -136,7 +136,7 @@ async def _check_rate(session: AsyncSession, db: Database, keys: dict[str, int])
         failures = await session.scalar(select(func.count()).where(
             SignInFailure.key == key, SignInFailure.at > since))
         if (failures or 0) >= bound:
-            raise RateLimited("too many failed sign-ins; wait a quarter of an hour and try again")
+            raise RateLimited(N_("too many failed sign-ins; wait a quarter of an hour and try again"))
 
 
 def _rate_keys(db: Database, email: str, client: str) -> dict[str, int]:
@@ -148,7 +148,7 @@ async def _failed(db: Database, keys: dict[str, int]) -> SignInRefused:
     async with db.writing() as session, session.begin():
         session.add_all([SignInFailure(key=key) for key in keys])
         await session.execute(delete(SignInFailure).where(SignInFailure.at < utcnow() - 2 * WINDOW))
-    return SignInRefused("the address, password or code is not right")
+    return SignInRefused(N_("the address, password or code is not right"))
 
 
 async def _open_session(session: AsyncSession, db: Database, user: User, keys: dict[str, int]) -> SignedIn:
@@ -181,7 +181,7 @@ async def request_code(db: Database, email: str, client: str, language: str | No
     """Mail a one-time code to an active user; says nothing about whether the address is known. The mail
     speaks the user's language, else ``language`` (the browser's that asked)."""
     if not db.settings.smarthost:
-        raise ServiceError("sign-in codes by mail need a smarthost (setting smarthost); sign in with a password")
+        raise ServiceError(N_("sign-in codes by mail need a smarthost (setting smarthost); sign in with a password"))
     email = login(email)
     async with db.sessions() as session:
         await _check_rate(session, db, _rate_keys(db, email, client))

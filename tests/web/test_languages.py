@@ -14,7 +14,11 @@ GERMAN = {"Accept-Language": "de-DE,de;q=0.9,en;q=0.5"}
 def test_pages_speak_the_browsers_language_unless_the_user_chose_one(site):
     site.send("Angebot für Bob")
     assert 'lang="de"' in site.client(headers=GERMAN).get("/sign-in").text
-    assert ">Anmelden</button>" in site.client(headers=GERMAN).get("/sign-in").text
+    stranger = site.client(headers=GERMAN)
+    assert ">Anmelden</button>" in stranger.get("/sign-in").text
+    refused = stranger.post("/sign-in", data={"email": "ada@acme.example", "password": "wrong",
+                                              "csrf": csrf_of(stranger.get("/sign-in").text)})
+    assert refused.status_code == 401 and "Adresse, Passwort oder Code stimmen nicht" in refused.text
     ada = site.sign_in(headers=GERMAN)
     answer = ada.get("/mailbox", params={"folder": "all"})
     inbox = answer.text
