@@ -107,7 +107,8 @@ async def set_preferences(db: Database, viewer: Viewer, *, auto_link: bool,
 async def set_language(db: Database, viewer: Viewer, language: str) -> str | None:
     """The user's language for pages and mail: one of LANGUAGES, or "" for the browser's (English in mail)."""
     if language and language not in LANGUAGES:
-        raise ServiceError(f"the language is one of {', '.join(LANGUAGES)} (or empty: the browser's), not {language!r}")
+        raise ServiceError(f"the language is one of {', '.join(LANGUAGES)} (or empty: the browser's), "
+                           f"not {language!r}")
     async with db.writing() as session, session.begin():
         user = await session.get_one(User, viewer.user_id)
         user.language = language or None

@@ -241,7 +241,8 @@ async def folder_action(request: Request, user: SessionUser) -> Response:
 
 async def empty_trash(request: Request, user: SessionUser) -> Response:
     count = await mailbox.empty_trash(db_of(request), user)
-    return RedirectResponse(url(request, "/mailbox", folder="trash", notice=_("Emptied the Trash ({count}).").format(count=count)),
+    notice = _("Emptied the Trash ({count}).").format(count=count)
+    return RedirectResponse(url(request, "/mailbox", folder="trash", notice=notice),
                             status_code=303)
 
 

@@ -43,7 +43,8 @@ async def open_one(request: Request, user: SessionUser) -> Response:
 
 async def read_all(request: Request, user: SessionUser) -> Response:
     count = await notifications.mark_read(db_of(request), user.user_id)
-    return RedirectResponse(url(request, "/notifications", notice=_("Marked {count} read.").format(count=count)), status_code=303)
+    notice = _("Marked {count} read.").format(count=count)
+    return RedirectResponse(url(request, "/notifications", notice=notice), status_code=303)
 
 
 ROUTES = [

@@ -57,7 +57,8 @@ async def save(request: Request, user: SessionUser) -> Response:
         return not_found(request, user)
     except ServiceError as error:
         return render(request, "error.html", 400, user=user, title=_("Cannot save to the CRM"), detail=str(error))
-    notice = _("Saved; the message is linked.") if saved.created else _("The CRM had this contact; the message is linked.")
+    notice = (_("Saved; the message is linked.") if saved.created
+              else _("The CRM had this contact; the message is linked."))
     return RedirectResponse(url(request, f"/records/{saved.kind}/{saved.id}", notice=notice), status_code=303)
 
 

@@ -99,14 +99,16 @@ async def set_language(request: Request, user: SessionUser, form: dict[str, Any]
 
 async def add_alternate(request: Request, user: SessionUser, form: dict[str, Any]) -> Response:
     added = await account.add_alternate(db_of(request), user, str(form.get("email") or ""))
-    return back(request, "/settings", _("{address} added, pending; confirmation {confirmation}.").format(address=added.email, confirmation=added.confirmation))
+    return back(request, "/settings", _("{address} added, pending; confirmation {confirmation}.").format(
+        address=added.email, confirmation=added.confirmation))
 
 
 async def change_alternate(request: Request, user: SessionUser, form: dict[str, Any]) -> Response:
     db, ident, action = db_of(request), int(request.path_params["id"]), request.path_params["action"]
     if action == "revoke":
         done = await account.revoke_alternate(db, user, ident)
-        return back(request, "/settings", _("{address} revoked: mail from it is no longer yours.").format(address=done.email))
+        return back(request, "/settings",
+                    _("{address} revoked: mail from it is no longer yours.").format(address=done.email))
     if action == "resend":
         done = await account.resend_alternate(db, user, ident)
         return back(request, "/settings", _("Confirmation {confirmation}.").format(confirmation=done.confirmation))
@@ -143,13 +145,15 @@ async def exclusions(request: Request, user: SessionUser, form: dict[str, Any]) 
         await company_admin.add_exclusion(db, user, value)
     except Conflict as error:
         return back(request, "/settings/company", str(error))
-    return back(request, "/settings/company", _("Mail from {address} will not be logged any more.").format(address=value))
+    return back(request, "/settings/company",
+                _("Mail from {address} will not be logged any more.").format(address=value))
 
 
 async def add_user(request: Request, user: SessionUser, form: dict[str, Any]) -> Response:
     added = await company_admin.add_user(db_of(request), user, str(form.get("email") or ""),
                                          str(form.get("name") or ""))
-    return back(request, "/settings/company", _("Added {address}; give them a password or a sign-in code.").format(address=added.email))
+    return back(request, "/settings/company",
+                _("Added {address}; give them a password or a sign-in code.").format(address=added.email))
 
 
 async def change_user(request: Request, user: SessionUser, form: dict[str, Any]) -> Response:
@@ -158,7 +162,8 @@ async def change_user(request: Request, user: SessionUser, form: dict[str, Any])
         raise NotFound(action)
     done = await company_admin.set_active(db_of(request), user, int(request.path_params["id"]),
                                           action == "activate")
-    return back(request, "/settings/company", (_("{address} is now active.") if done.active else _("{address} is now inactive.")).format(address=done.email))
+    said = _("{address} is now active.") if done.active else _("{address} is now inactive.")
+    return back(request, "/settings/company", said.format(address=done.email))
 
 
 ROUTES = [

@@ -32,7 +32,8 @@ async def done(request: Request, user: SessionUser) -> Response:
     back = str(request.scope["form"].get("back") or "")
     back = back if back.startswith("/") and not back.startswith("//") and "\\" not in back else "/tasks"
     sep = "&" if "?" in back else "?"
-    return RedirectResponse(url(request, back) + sep + "notice=" + quote(_("Done: {task}").format(task=task.subject)), status_code=303)
+    notice = _("Done: {task}").format(task=task.subject)
+    return RedirectResponse(url(request, back) + sep + "notice=" + quote(notice), status_code=303)
 
 
 def _where(request: Request) -> tuple[int | None, tuple[str, int] | None]:
