@@ -16,7 +16,8 @@ from sqlalchemy import select
 from gateway.crm.kinds import NOUNS, RECORD_KINDS, Status
 from gateway.services import aliases, preferences
 from gateway.services.aliases import AliasView
-from gateway.services.errors import NotFound
+from gateway.locale import LANGUAGES
+from gateway.services.errors import NotFound, ServiceError
 from gateway.services.visibility import Viewer
 from gateway.store.database import Database
 from gateway.store.models import RECORD_MODELS, AlternateAddress, Company, User
@@ -101,3 +102,14 @@ async def set_preferences(db: Database, viewer: Viewer, *, auto_link: bool,
     async with db.sessions() as session:
         login = (await session.get_one(User, viewer.user_id)).email
     return await preferences.set_user(db, login, auto_link=auto_link, default_visibility=default_visibility)
+
+
+async def set_language(db: Database, viewer: Viewer, language: str) -> str | None:
+    """The user's language for pages and mail: one of LANGUAGES, or "" for the browser's (English in mail)."""
+    if language and language not in LANGUAGES:
+        raise ServiceError(f"the language is one of {', '.join(LANGUAGES)} (or empty: the browser's), "
+                           f"not {language!r}")
+    async with db.writing() as session, session.begin():
+        user = await session.get_one(User, viewer.user_id)
+        user.language = language or None
+        return user.language

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from gateway.auth.alternates import alias_status, code_hash, new_code
 from gateway.config import Settings
+from gateway.locale import _, speaking, when
 from gateway.mail.address import normalize_email, validate_mailbox
 from gateway.routing.bcc_address import verify_address
 from gateway.services.errors import Conflict, NotFound, ServiceError, company_by_slug, user_by_email
@@ -50,18 +51,21 @@ def confirmation_message(settings: Settings, company: Company, user: User, alias
     message["From"] = f"smartbcc <{settings.sender_address}>"
     message["To"] = alias.email
     message["Reply-To"] = reply_to
-    message["Subject"] = f"Confirm {alias.email} as a sender address for {company.name}"
     message["Date"] = formatdate(localtime=False)
     message["Message-ID"] = make_msgid(domain=settings.mail_domain)
     message["Auto-Submitted"] = "auto-generated"
-    expires = alias.code_expires_at.strftime("%Y-%m-%d %H:%M UTC") if alias.code_expires_at else ""
-    message.set_content(
-        f"Hello,\n\n{user.name or user.email} asked that mail from {alias.email} be accepted by the\n"
-        f"{company.name} Smart Bcc address, filed as theirs.\n\n"
-        f"To confirm, reply to this message (it goes to {reply_to}),\n"
-        f"or give this code to your smartbcc admin:\n\n    {code[:4]}-{code[4:]}\n\n"
-        f"The code works until {expires}. If you did not ask for this, ignore this message:\n"
-        f"nothing is accepted from {alias.email} until it is confirmed.\n")
+    with speaking(user.language):       # the alternate address is the user's own: their language
+        message["Subject"] = _("Confirm {address} as a sender address for {company}").format(
+            address=alias.email, company=company.name)
+        message.set_content(_(
+            "Hello,\n\n{user} asked that mail from {address} be accepted by the\n"
+            "{company} Smart Bcc address, filed as theirs.\n\n"
+            "To confirm, reply to this message (it goes to {reply_to}),\n"
+            "or give this code to your smartbcc admin:\n\n    {code}\n\n"
+            "The code works until {expires}. If you did not ask for this, ignore this message:\n"
+            "nothing is accepted from {address} until it is confirmed.\n").format(
+                user=user.name or user.email, address=alias.email, company=company.name, reply_to=reply_to,
+                code=f"{code[:4]}-{code[4:]}", expires=when(alias.code_expires_at, zone=True)))
     return message
 
 

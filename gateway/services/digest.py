@@ -14,6 +14,7 @@ from email.message import EmailMessage
 from sqlalchemy import select, update
 
 from gateway.config import Settings
+from gateway.locale import _, ngettext, speaking, when
 from gateway.services.errors import user_by_email
 from gateway.services.notifications import NotificationView, shown_to, user_sight, view
 from gateway.services.smarthost import OutboundError, send
@@ -48,20 +49,23 @@ async def set_own_digest(db: Database, user_id: int, on: bool) -> None:
         user.digest = on
 
 
-def _message(settings: Settings, to: str, lines: list[str]) -> EmailMessage:
+def _message(settings: Settings, to: str, notes: list[NotificationView]) -> EmailMessage:
+    """The digest mail, in the language the caller speaks (its recipient's)."""
     mail = EmailMessage()
     mail["From"] = settings.sender_address
     mail["To"] = to
-    mail["Subject"] = f"smartbcc: {len(lines)} new notification{'s' if len(lines) != 1 else ''}"
+    mail["Subject"] = ngettext("smartbcc: {count} new notification", "smartbcc: {count} new notifications",
+                               len(notes)).format(count=len(notes))
     mail["Auto-Submitted"] = "auto-generated"
-    mail.set_content("What happened since your last digest (open the web app to act on it):\n\n"
-                     + "\n".join(lines) + "\n\nTo stop these mails, untick the daily digest in your settings.\n")
+    mail.set_content(_("What happened since your last digest (open the web app to act on it):") + "\n\n"
+                     + "\n".join(_line(n.created_at, n.text) for n in notes) + "\n\n"
+                     + _("To stop these mails, untick the daily digest in your settings.") + "\n")
     return mail
 
 
 def _line(created_at: datetime, text: str) -> str:
     one_line = " ".join(text.split())
-    return f"- {created_at:%Y-%m-%d %H:%M} UTC  {one_line}"
+    return f"- {when(created_at, zone=True)}  {one_line}"
 
 
 class DigestsNotSent(OutboundError):
@@ -90,7 +94,9 @@ async def send_digests(db: Database, settings: Settings, now: datetime | None = 
         rows = await _claim(db, user.id, now)
         if rows:
             try:
-                await send(settings, _message(settings, user.email, [_line(n.created_at, n.text) for n in rows]))
+                with speaking(user.language):
+                    mail = _message(settings, user.email, rows)
+                await send(settings, mail)
             except Exception as error:      # not mailed after all: the next digest carries them
                 async with db.writing() as session, session.begin():
                     await session.execute(update(Notification).where(Notification.id.in_([n.id for n in rows]))

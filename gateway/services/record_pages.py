@@ -180,7 +180,7 @@ class RecordPage:
     noun: str
     label: str
     status: str
-    fields: tuple[tuple[str, str], ...]     # the record's own values, as shown
+    fields: tuple[tuple[str, str | datetime], ...]     # the record's own values (a time stays one: pages format it)
     owner: str
     created_at: datetime
     address: str                            # its own Bcc address; "" for kinds without one
@@ -201,16 +201,14 @@ _FIELD_NAMES = {"name": "Name", "email": "Address", "domain": "Domain", "title":
                 "company_name": "Company (as typed)", "closed_at": "Closed"}
 
 
-def _fields(kind: str, record: Any) -> tuple[tuple[str, str], ...]:
+def _fields(kind: str, record: Any) -> tuple[tuple[str, str | datetime], ...]:
     names = records.FIELDS.get(kind, documents.FIELDS)
     out = []
     for name in names:
         value = getattr(record, name)
         if name in _NOT_SHOWN or value in (None, ""):
             continue
-        if isinstance(value, datetime):
-            value = value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        out.append((_FIELD_NAMES.get(name, name), str(value)))
+        out.append((_FIELD_NAMES.get(name, name), value if isinstance(value, datetime) else str(value)))
     return tuple(out)
 
 

@@ -22,6 +22,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.locale import N_, _, speaking
 from gateway.services import smarthost as outbound
 from gateway.mail.address import normalize_email
 from gateway.services.errors import NotFound, ServiceError, user_by_email
@@ -71,6 +72,7 @@ class SessionUser:
     company: str            # slug
     csrf: str = ""          # empty for an access token (no cookie, no cross-site request forgery)
     role: str = "member"    # "admin": sees and changes the company's settings (`smartbcc user set-role`)
+    language: str | None = None     # their choice of language (gateway.locale); None: the browser's
 
     @property
     def is_admin(self) -> bool:
@@ -134,7 +136,7 @@ async def _check_rate(session: AsyncSession, db: Database, keys: dict[str, int])
         failures = await session.scalar(select(func.count()).where(
             SignInFailure.key == key, SignInFailure.at > since))
         if (failures or 0) >= bound:
-            raise RateLimited("too many failed sign-ins; wait a quarter of an hour and try again")
+            raise RateLimited(N_("too many failed sign-ins; wait a quarter of an hour and try again"))
 
 
 def _rate_keys(db: Database, email: str, client: str) -> dict[str, int]:
@@ -146,7 +148,7 @@ async def _failed(db: Database, keys: dict[str, int]) -> SignInRefused:
     async with db.writing() as session, session.begin():
         session.add_all([SignInFailure(key=key) for key in keys])
         await session.execute(delete(SignInFailure).where(SignInFailure.at < utcnow() - 2 * WINDOW))
-    return SignInRefused("the address, password or code is not right")
+    return SignInRefused(N_("the address, password or code is not right"))
 
 
 async def _open_session(session: AsyncSession, db: Database, user: User, keys: dict[str, int]) -> SignedIn:
@@ -175,10 +177,11 @@ def _code_hash(db: Database, code: str) -> str:
     return hmac.new(db.key, b"sign-in:" + code.encode(), hashlib.sha256).hexdigest()
 
 
-async def request_code(db: Database, email: str, client: str) -> None:
-    """Mail a one-time code to an active user; says nothing about whether the address is known."""
+async def request_code(db: Database, email: str, client: str, language: str | None = None) -> None:
+    """Mail a one-time code to an active user; says nothing about whether the address is known. The mail
+    speaks the user's language, else ``language`` (the browser's that asked)."""
     if not db.settings.smarthost:
-        raise ServiceError("sign-in codes by mail need a smarthost (setting smarthost); sign in with a password")
+        raise ServiceError(N_("sign-in codes by mail need a smarthost (setting smarthost); sign in with a password"))
     email = login(email)
     async with db.sessions() as session:
         await _check_rate(session, db, _rate_keys(db, email, client))
@@ -191,9 +194,11 @@ async def request_code(db: Database, email: str, client: str) -> None:
                                expires_at=utcnow() + timedelta(minutes=CODE_MINUTES)))
     message = EmailMessage()
     message["To"] = user.email
-    message["Subject"] = f"Your smartbcc sign-in code: {code}"
-    message.set_content(f"Your sign-in code is {code}\n\nEnter it on smartbcc's sign-in page within "
-                        f"{CODE_MINUTES} minutes. It works once.\nIf you did not ask for it, ignore this message.\n")
+    with speaking(user.language or language):
+        message["Subject"] = _("Your smartbcc sign-in code: {code}").format(code=code)
+        message.set_content(_("Your sign-in code is {code}\n\nEnter it on smartbcc's sign-in page within {minutes} "
+                              "minutes. It works once.\nIf you did not ask for it, ignore this message.\n")
+                            .format(code=code, minutes=CODE_MINUTES))
     await outbound.send(db.settings, message)
 
 
@@ -220,7 +225,7 @@ async def _who(session: AsyncSession, user_id: int, csrf: str) -> SessionUser | 
     if found is None:
         return None
     user, slug = found
-    return SessionUser(user.id, user.company_id, user.email, user.name, slug, csrf, user.role)
+    return SessionUser(user.id, user.company_id, user.email, user.name, slug, csrf, user.role, user.language)
 
 
 async def session_user(db: Database, token: str) -> SessionUser | None:

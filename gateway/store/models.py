@@ -141,6 +141,8 @@ class User(Base):
     # a daily mail of their unread notifications (gateway.services.digest), and when the last one went out
     digest: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     digest_at: Mapped[datetime | None] = mapped_column(default=None)
+    # the language of their web pages and mail (gateway.locale.LANGUAGES); None: the browser's, English in mail
+    language: Mapped[str | None] = mapped_column(String(8), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

@@ -17,6 +17,7 @@ from starlette.routing import Route
 
 from gateway.crm.kinds import NOUNS
 from gateway.mail.address import InvalidAddress
+from gateway.locale import _, number
 from gateway.services import NotFound, ServiceError, sending
 from gateway.services.smarthost import OutboundError
 from gateway.services.web_auth import SessionUser
@@ -27,8 +28,9 @@ UPLOAD_SLACK = 1024 * 1024      # the form's own fields and multipart framing, b
 
 
 def _mib(size: int) -> str:
+    """A size in MiB, written as the page's language writes numbers."""
     mib = size / (1024 * 1024)
-    return f"{mib:.0f} MiB" if mib >= 10 else f"{mib:.1f} MiB"
+    return f"{number(round(mib) if mib >= 10 else round(mib, 1))} MiB"
 
 
 async def _page(request: Request, user: SessionUser, status: int = 200, error: str = "",
@@ -74,13 +76,14 @@ async def _send(request: Request, user: SessionUser, form: FormData) -> Response
     try:
         view = await sending.compose_view(db_of(request), user, kind, ident)    # 404 before anything else
         if not draft.to:
-            raise ServiceError("choose a recipient, or type an address in To")
+            raise ServiceError(_("choose a recipient, or type an address in To"))
         sent = await sending.send_from_record(db_of(request), kind, ident, user.email, draft)
     except NotFound:
         return not_found(request, user)
     except (ServiceError, InvalidAddress, OutboundError) as error:
         return await _page(request, user, 400, str(error), values)
-    notice = f"Sent to {', '.join([*sent.to, *sent.cc, *sent.bcc])} from {NOUNS[kind]} {view.label}."
+    notice = _("Sent to {recipients} from {noun} {record}.").format(
+        recipients=", ".join([*sent.to, *sent.cc, *sent.bcc]), noun=_(NOUNS[kind]), record=view.label)
     return RedirectResponse(url(request, f"/messages/{sent.message_pk}", notice=notice), status_code=303)
 
 
@@ -90,9 +93,10 @@ def _limited(endpoint: Any) -> Any:
         limit = db_of(request).settings.max_message_size
         length = request.headers.get("content-length", "")
         if request.method == "POST" and length.isdigit() and int(length) > limit + UPLOAD_SLACK:
-            return render(request, "error.html", 413, title="Too large to send",
-                          detail=f"The attachments come to {_mib(int(length))}; a message may carry "
-                                 f"{_mib(limit)} in all. Leave out an attachment, or send a link to it.")
+            return render(request, "error.html", 413, title=_("Too large to send"),
+                          detail=_("The attachments come to {size}; a message may carry {limit} in all. Leave out "
+                                   "an attachment, or send a link to it.").format(size=_mib(int(length)),
+                                                                                  limit=_mib(limit)))
         return await endpoint(request)
     return guarded
 

@@ -1,5 +1,5 @@
 """What every response and request passes through: the reverse proxy's view of the client, the base
-path, and the security headers.
+path, the language, and the security headers.
 
 Forwarded headers are believed only from ``web_trusted_proxies``: the client is the right-most
 X-Forwarded-For address that is not a trusted proxy, and X-Forwarded-Proto says whether the browser
@@ -13,6 +13,7 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gateway import locale
 from gateway.config import Settings, networks
 
 # Pages: scripts and styles only from our own static files, nothing framed but the message body route
@@ -68,6 +69,8 @@ class Guard:
             await self.app(scope, receive, send)
             return
         self._forwarded(scope)
+        accept = next((v for k, v in scope["headers"] if k.lower() == b"accept-language"), b"")
+        language = locale.negotiate(accept.decode("latin-1")[:500])   # a signed-in user's own choice comes later
         path: str = scope["path"]
         if self.base:
             if path != self.base and not path.startswith(self.base + "/"):
@@ -87,7 +90,8 @@ class Guard:
                 message = {**message, "headers": headers}
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        with locale.speaking(language):
+            await self.app(scope, receive, send_with_headers)
 
 
 async def _plain(send: Send, status: int, body: bytes) -> None:

@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from gateway.locale import _, ngettext
 from gateway.services import Conflict, NotFound, ServiceError
 from gateway.services import comments, company_admin, mailbox, mailboxes, message_view, save_to_crm
 from gateway.services.web_auth import SessionUser
@@ -38,7 +39,7 @@ def _date(value: str | None) -> date | None:
 def _record(value: str | None) -> tuple[str, int] | None:
     if not value:
         return None
-    kind, _, ident = value.partition(":")
+    kind, _sep, ident = value.partition(":")
     if not ident.isdigit():
         raise ServiceError(f"a record is written kind:id (deal:7), not {value!r}")
     return kind, int(ident)
@@ -69,7 +70,7 @@ async def mailbox_page(request: Request, user: SessionUser) -> Response:
     except NotFound:
         return not_found(request, user)
     except ServiceError as error:
-        return render(request, "error.html", 400, user=user, title="Cannot show this", detail=str(error))
+        return render(request, "error.html", 400, user=user, title=_("Cannot show this"), detail=str(error))
     current = {key: query.get(key) for key in QUERY_KEYS if query.get(key)}
     return render(request, "mailbox.html", user=user, page=page, filters=filters, current=current,
                   record_label=record_label, notice=query.get("notice", ""), offer=query.getlist("offer"),
@@ -91,25 +92,28 @@ async def act(request: Request, user: SessionUser) -> Response:
     try:
         if action in ("read", "unread"):
             count = await mailbox.mark(db, user, ids, action == "read")
-            notice = f"Marked {count} as {action}."
+            notice = (_("Marked {count} as read.") if action == "read" else _("Marked {count} as unread.")).format(
+                count=count)
         elif action == "trash":
-            notice = f"Moved {await mailbox.move(db, user, ids, 'trash')} to Trash."
+            notice = _("Moved {count} to Trash.").format(count=await mailbox.move(db, user, ids, 'trash'))
         elif action == "restore":
-            notice = f"Restored {await mailbox.move(db, user, ids, 'restore')}."
+            notice = _("Restored {count}.").format(count=await mailbox.move(db, user, ids, 'restore'))
         elif action == "spam":
             offer = await mailbox.spam(db, user, ids)
-            notice = f"Moved {len(ids)} to Spam and unlinked them from records."
+            notice = _("Moved {count} to Spam and unlinked them from records.").format(count=len(ids))
         elif action == "move":
-            notice = f"Moved {await mailbox.move(db, user, ids, str(form.get('to') or ''))}."
+            notice = _("Moved {count}.").format(count=await mailbox.move(db, user, ids, str(form.get('to') or '')))
         elif action == "link":
             kind, record_id = _record(str(form.get("record") or "")) or ("", 0)
-            notice = f"Linked {await message_view.link(db, user, ids, kind, record_id)} to the record."
+            count = await message_view.link(db, user, ids, kind, record_id)
+            notice = ngettext("Linked {count} message to the record.", "Linked {count} messages to the record.",
+                              count).format(count=count)
         else:
             raise ServiceError("choose what to do with the messages")
     except NotFound:
         return not_found(request, user)
     except ServiceError as error:
-        return render(request, "error.html", 400, user=user, title="Cannot do this", detail=str(error))
+        return render(request, "error.html", 400, user=user, title=_("Cannot do this"), detail=str(error))
     sep = "&" if "?" in back else "?"
     target = url(request, back) + sep + "notice=" + quote(notice) + "".join(f"&offer={quote(o)}" for o in offer)
     return RedirectResponse(target, status_code=303)
@@ -198,8 +202,8 @@ async def unlink(request: Request, user: SessionUser) -> Response:
     except NotFound:
         return not_found(request, user)
     except ServiceError as error:
-        return render(request, "error.html", 400, user=user, title="Cannot unlink", detail=str(error))
-    return RedirectResponse(url(request, f"/messages/{ident}", notice="Unlinked."), status_code=303)
+        return render(request, "error.html", 400, user=user, title=_("Cannot unlink"), detail=str(error))
+    return RedirectResponse(url(request, f"/messages/{ident}", notice=_("Unlinked.")), status_code=303)
 
 
 async def comment(request: Request, user: SessionUser) -> Response:
@@ -210,8 +214,8 @@ async def comment(request: Request, user: SessionUser) -> Response:
     except NotFound:
         return not_found(request, user)
     except ServiceError as error:
-        return render(request, "error.html", 400, user=user, title="Cannot add the comment", detail=str(error))
-    return RedirectResponse(url(request, f"/messages/{ident}", notice="Comment added.") + f"#comment-{added.id}",
+        return render(request, "error.html", 400, user=user, title=_("Cannot add the comment"), detail=str(error))
+    return RedirectResponse(url(request, f"/messages/{ident}", notice=_("Comment added.")) + f"#comment-{added.id}",
                             status_code=303)
 
 
@@ -230,14 +234,15 @@ async def folder_action(request: Request, user: SessionUser) -> Response:
     except NotFound:
         return not_found(request, user)
     except ServiceError as error:
-        return render(request, "error.html", 400, user=user, title="Cannot change the folder", detail=str(error))
-    return RedirectResponse(url(request, "/mailbox", notice="Folder deleted; its messages are back in place."),
+        return render(request, "error.html", 400, user=user, title=_("Cannot change the folder"), detail=str(error))
+    return RedirectResponse(url(request, "/mailbox", notice=_("Folder deleted; its messages are back in place.")),
                             status_code=303)
 
 
 async def empty_trash(request: Request, user: SessionUser) -> Response:
     count = await mailbox.empty_trash(db_of(request), user)
-    return RedirectResponse(url(request, "/mailbox", folder="trash", notice=f"Emptied the Trash ({count})."),
+    notice = _("Emptied the Trash ({count}).").format(count=count)
+    return RedirectResponse(url(request, "/mailbox", folder="trash", notice=notice),
                             status_code=303)
 
 
@@ -246,13 +251,13 @@ async def never_log(request: Request, user: SessionUser) -> Response:
     address = str(request.scope["form"].get("address") or "")
     try:
         await company_admin.add_exclusion(db_of(request), user, address)
-        notice = f"Mail from {address} will not be logged any more."
+        notice = _("Mail from {address} will not be logged any more.").format(address=address)
     except Conflict:
-        notice = f"{address} was on the never-log list already."
+        notice = _("{address} was on the never-log list already.").format(address=address)
     except NotFound:
         return not_found(request, user)
     except ServiceError as error:
-        return render(request, "error.html", 400, user=user, title="Cannot add the address", detail=str(error))
+        return render(request, "error.html", 400, user=user, title=_("Cannot add the address"), detail=str(error))
     return RedirectResponse(url(request, "/mailbox", folder="spam", notice=notice), status_code=303)
 
 

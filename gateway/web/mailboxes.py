@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from gateway.locale import _
 from gateway.services import NotFound, ServiceError, mailboxes
 from gateway.services.web_auth import SessionUser
 from gateway.web.pages import db_of, not_found, render, signed_in, url
@@ -42,7 +43,8 @@ async def connect(request: Request, user: SessionUser) -> Response:
         kept = {k: v for k, v in form.items() if k in ("server", "username", "security", "days")}
         return await page(request, user, error=str(error), form=kept, status=400)
     return RedirectResponse(url(request, "/settings/mailboxes",
-                                notice=f"Connected {view.username}; its first sync runs in the background."),
+                                notice=_("Connected {mailbox}; its first sync runs in the background.").format(
+                                    mailbox=view.username)),
                             status_code=303)
 
 
@@ -51,16 +53,16 @@ async def act(request: Request, user: SessionUser) -> Response:
     try:
         if action == "sync":
             await mailboxes.request_sync(db, ident, user)
-            notice = "Syncing now."
+            notice = _("Syncing now.")
         elif action == "disconnect":
             view = await mailboxes.disconnect(db, ident, user)
-            notice = f"Disconnected {view.username}; its mail stays here."
+            notice = _("Disconnected {mailbox}; its mail stays here.").format(mailbox=view.username)
         else:
             return not_found(request, user)
     except NotFound:
         return not_found(request, user)
     except ServiceError as error:
-        return render(request, "error.html", 400, user=user, title="Cannot do this", detail=str(error))
+        return render(request, "error.html", 400, user=user, title=_("Cannot do this"), detail=str(error))
     return RedirectResponse(url(request, "/settings/mailboxes", notice=notice), status_code=303)
 
 

@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from gateway.locale import _
 from gateway.services import NotFound, notifications
 from gateway.services.web_auth import SessionUser
 from gateway.web.pages import db_of, not_found, render, signed_in, url
@@ -36,13 +37,14 @@ async def open_one(request: Request, user: SessionUser) -> Response:
         note = await notifications.open_notification(db_of(request), user.user_id, int(request.path_params["id"]))
     except NotFound:
         return not_found(request, user)
-    path, _, anchor = target(note).partition("#")
+    path, _sep, anchor = target(note).partition("#")
     return RedirectResponse(url(request, path) + (f"#{anchor}" if anchor else ""), status_code=303)
 
 
 async def read_all(request: Request, user: SessionUser) -> Response:
     count = await notifications.mark_read(db_of(request), user.user_id)
-    return RedirectResponse(url(request, "/notifications", notice=f"Marked {count} read."), status_code=303)
+    notice = _("Marked {count} read.").format(count=count)
+    return RedirectResponse(url(request, "/notifications", notice=notice), status_code=303)
 
 
 ROUTES = [

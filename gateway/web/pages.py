@@ -1,4 +1,8 @@
-"""What every page handler shares: templates, the signed-in user, CSRF checks, and answers.
+"""What every page handler shares: templates, the signed-in user, CSRF checks, the language, and answers.
+
+Pages speak the signed-in user's language, else the browser's (the Guard negotiates Accept-Language for
+every request); templates translate with ``{% trans %}`` and ``_()``, and format dates and numbers with the
+``when``, ``day`` and ``number`` filters (gateway.locale).
 
 A page that needs a user redirects to the sign-in page without one. Every POST carries the session's
 CSRF token (a form field, or the X-CSRF-Token header), and its Origin, when the browser sends one,
@@ -16,6 +20,8 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from gateway import locale
+from gateway.locale import _
 from gateway.services import notifications
 from gateway.services.web_auth import SessionUser, session_user
 from gateway.store.database import Database
@@ -23,8 +29,13 @@ from gateway.store.database import Database
 SESSION_COOKIE = "smartbcc_session"
 PRE_COOKIE = "smartbcc_presign"        # before sign-in: the CSRF token of the sign-in forms
 
-TEMPLATES = Environment(loader=PackageLoader("gateway.web", "templates"),
+TEMPLATES = Environment(loader=PackageLoader("gateway.web", "templates"), extensions=["jinja2.ext.i18n"],
                         autoescape=select_autoescape(default=True, default_for_string=True))
+TEMPLATES.install_gettext_callables(locale.gettext, locale.ngettext, newstyle=True)   # type: ignore[attr-defined]
+TEMPLATES.filters.update(when=locale.when, day=locale.day, number=locale.number)
+# a word that is data (a status, a record noun: gateway.web.vocabulary), translated as plain text: unlike
+# _(), whose result the template trusts as markup, word() is escaped like any other value
+TEMPLATES.globals["word"] = locale.gettext
 
 Handler = Callable[[Request, SessionUser], Awaitable[Response]]
 
@@ -55,9 +66,9 @@ def set_cookie(request: Request, response: Response, name: str, value: str, max_
 
 def render(request: Request, template: str, status: int = 200, **values: Any) -> HTMLResponse:
     body = TEMPLATES.get_template(template).render(
-        url=lambda path, **query: url(request, path, **query), request=request,
+        url=lambda path, **query: url(request, path, **query), request=request, lang=locale.current(),
         unread_notifications=request.scope.get("unread_notifications", 0), **values)
-    return HTMLResponse(body, status_code=status)
+    return HTMLResponse(body, status_code=status, headers={"Content-Language": locale.current()})
 
 
 def client_address(request: Request) -> str:
@@ -92,13 +103,13 @@ async def form_with_csrf(request: Request, expected: str) -> dict[str, Any] | No
 
 
 def forbidden(request: Request) -> HTMLResponse:
-    return render(request, "error.html", 403, title="Form expired",
-                  detail="This form is out of date or came from another site. Go back, reload, and try again.")
+    return render(request, "error.html", 403, title=_("Form expired"),
+                  detail=_("This form is out of date or came from another site. Go back, reload, and try again."))
 
 
 def not_found(request: Request, user: SessionUser | None = None) -> HTMLResponse:
-    return render(request, "error.html", 404, user=user, title="Not found",
-                  detail="There is nothing here, or nothing you may see.")
+    return render(request, "error.html", 404, user=user, title=_("Not found"),
+                  detail=_("There is nothing here, or nothing you may see."))
 
 
 def signed_in(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
@@ -109,6 +120,8 @@ def signed_in(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
             if request.method == "GET":
                 return RedirectResponse(url(request, "/sign-in", next=request.url.path), status_code=303)
             return forbidden(request)
+        if user.language:
+            locale.use(user.language)
         if request.method == "POST":
             form = await form_with_csrf(request, user.csrf)
             if form is None:

@@ -14,6 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from gateway.crm.kinds import SENDING_KINDS
+from gateway.locale import _
 from gateway.services import NotFound, ServiceError, record_pages, save_to_crm
 from gateway.services.web_auth import SessionUser
 from gateway.web.pages import db_of, not_found, render, signed_in, url
@@ -29,7 +30,7 @@ async def records_page(request: Request, user: SessionUser) -> Response:
     except NotFound:
         return not_found(request, user)
     except ServiceError as error:
-        return render(request, "error.html", 400, user=user, title="Cannot list these", detail=str(error))
+        return render(request, "error.html", 400, user=user, title=_("Cannot list these"), detail=str(error))
     return render(request, "records.html", user=user, found=found, current=current, kinds=record_pages.KINDS,
                   plurals=record_pages.PLURALS, statuses=record_pages.statuses(kind))
 
@@ -55,8 +56,9 @@ async def save(request: Request, user: SessionUser) -> Response:
     except NotFound:
         return not_found(request, user)
     except ServiceError as error:
-        return render(request, "error.html", 400, user=user, title="Cannot save to the CRM", detail=str(error))
-    notice = "Saved; the message is linked." if saved.created else "The CRM had this contact; the message is linked."
+        return render(request, "error.html", 400, user=user, title=_("Cannot save to the CRM"), detail=str(error))
+    notice = (_("Saved; the message is linked.") if saved.created
+              else _("The CRM had this contact; the message is linked."))
     return RedirectResponse(url(request, f"/records/{saved.kind}/{saved.id}", notice=notice), status_code=303)
 
 

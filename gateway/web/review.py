@@ -14,6 +14,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from gateway.crm.kinds import NOUNS
+from gateway.locale import _
 from gateway.services import NotFound, ServiceError
 from gateway.services import review
 from gateway.services.web_auth import SessionUser
@@ -30,20 +31,23 @@ async def resolve(request: Request, user: SessionUser) -> Response:
     form: dict[str, Any] = request.scope["form"]
     chosen = str(form.get("record") or "")
     if chosen != "none" and not chosen.isdigit():
-        return render(request, "error.html", 400, user=user, title="Cannot resolve",
-                      detail="Choose one of the records, or none of them.")
+        return render(request, "error.html", 400, user=user, title=_("Cannot resolve"),
+                      detail=_("Choose one of the records, or none of them."))
     record_id = None if chosen == "none" else int(chosen)
     try:
         item = await review.resolve_item(db_of(request), user, int(request.path_params["id"]), record_id)
     except NotFound:
         return not_found(request, user)
     except ServiceError as error:
-        return render(request, "error.html", 400, user=user, title="Cannot resolve", detail=str(error))
-    noun = NOUNS[item.kind]
-    done = (f"linked to the {noun} {next(c.title for c in item.candidates if c.id == record_id)}"
-            if record_id is not None else f"left without a {noun}")
-    what = f"“{item.subject or '(no subject)'}”" if item.seen else "The private message"
-    return RedirectResponse(url(request, "/review", notice=f"{what} {done}."), status_code=303)
+        return render(request, "error.html", 400, user=user, title=_("Cannot resolve"), detail=str(error))
+    noun = _(NOUNS[item.kind])
+    what = "“{}”".format(item.subject or _("(no subject)")) if item.seen else _("The private message")
+    if record_id is not None:
+        title = next(c.title for c in item.candidates if c.id == record_id)
+        notice = _("{message} linked to the {noun} {title}.").format(message=what, noun=noun, title=title)
+    else:
+        notice = _("{message} left without a {noun}.").format(message=what, noun=noun)
+    return RedirectResponse(url(request, "/review", notice=notice), status_code=303)
 
 
 ROUTES = [

@@ -15,6 +15,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from gateway import locale
+from gateway.locale import LANGUAGES, N_, _, ngettext
 from gateway.services import Conflict, NotFound, ServiceError
 from gateway.services import account, company_admin, digest
 from gateway.services.preferences import CLASSIC_CREATES, CRM_MODES, VISIBILITIES
@@ -24,7 +26,8 @@ from gateway.web.pages import db_of, not_found, render, signed_in, url
 
 @dataclass(frozen=True)
 class Section:
-    """A settings page: its title in the settings navigation, its path, and who sees it."""
+    """A settings page: its title in the settings navigation (English: the page translates it), its path,
+    and who sees it."""
 
     title: str
     path: str
@@ -32,9 +35,9 @@ class Section:
 
 
 SECTIONS: list[Section] = [
-    Section("Your settings", "/settings"),
-    Section("Company", "/settings/company", admin_only=True),
-    Section("Connected mailboxes", "/settings/mailboxes"),
+    Section(N_("Your settings"), "/settings"),
+    Section(N_("Company"), "/settings/company", admin_only=True),
+    Section(N_("Connected mailboxes"), "/settings/mailboxes"),
 ]
 
 
@@ -63,7 +66,7 @@ def form_action(action: Action) -> Callable[[Request, SessionUser], Awaitable[Re
         except NotFound:
             return not_found(request, user)
         except ServiceError as error:
-            return render(request, "error.html", 400, user=user, title="Cannot change this", detail=str(error))
+            return render(request, "error.html", 400, user=user, title=_("Cannot change this"), detail=str(error))
     return handler
 
 
@@ -72,34 +75,43 @@ def form_action(action: Action) -> Callable[[Request, SessionUser], Awaitable[Re
 async def own_page(request: Request, user: SessionUser) -> Response:
     mine = await account.account(db_of(request), user)
     return page(request, user, "settings.html", "/settings", account=mine, visibilities=VISIBILITIES,
-                digest=await digest.digest_choice(db_of(request), user.user_id))
+                digest=await digest.digest_choice(db_of(request), user.user_id), languages=LANGUAGES)
 
 
 async def preferences(request: Request, user: SessionUser, form: dict[str, Any]) -> Response:
     await account.set_preferences(db_of(request), user, auto_link=form.get("auto_link") == "on",
                                   default_visibility=str(form.get("default_sharing") or ""))
-    return back(request, "/settings", "Preferences saved.")
+    return back(request, "/settings", _("Preferences saved."))
 
 
 async def set_digest(request: Request, user: SessionUser, form: dict[str, Any]) -> Response:
     on = form.get("digest") == "on"
     await digest.set_own_digest(db_of(request), user.user_id, on)
-    return back(request, "/settings", "Daily digest on." if on else "Daily digest off.")
+    return back(request, "/settings", _("Daily digest on.") if on else _("Daily digest off."))
+
+
+async def set_language(request: Request, user: SessionUser, form: dict[str, Any]) -> Response:
+    """The user's language: this answer already speaks it (or the browser's, for none)."""
+    chosen = await account.set_language(db_of(request), user, str(form.get("language") or ""))
+    locale.use(locale.chosen(chosen, request.headers.get("accept-language", "")))
+    return back(request, "/settings", _("Language saved."))
 
 
 async def add_alternate(request: Request, user: SessionUser, form: dict[str, Any]) -> Response:
     added = await account.add_alternate(db_of(request), user, str(form.get("email") or ""))
-    return back(request, "/settings", f"{added.email} added, pending; confirmation {added.confirmation}.")
+    return back(request, "/settings", _("{address} added, pending; confirmation {confirmation}.").format(
+        address=added.email, confirmation=added.confirmation))
 
 
 async def change_alternate(request: Request, user: SessionUser, form: dict[str, Any]) -> Response:
     db, ident, action = db_of(request), int(request.path_params["id"]), request.path_params["action"]
     if action == "revoke":
         done = await account.revoke_alternate(db, user, ident)
-        return back(request, "/settings", f"{done.email} revoked: mail from it is no longer yours.")
+        return back(request, "/settings",
+                    _("{address} revoked: mail from it is no longer yours.").format(address=done.email))
     if action == "resend":
         done = await account.resend_alternate(db, user, ident)
-        return back(request, "/settings", f"Confirmation {done.confirmation}.")
+        return back(request, "/settings", _("Confirmation {confirmation}.").format(confirmation=done.confirmation))
     raise NotFound(action)
 
 
@@ -117,26 +129,31 @@ async def company_page(request: Request, user: SessionUser) -> Response:
 async def crm_mode(request: Request, user: SessionUser, form: dict[str, Any]) -> Response:
     done = await company_admin.set_crm_mode(db_of(request), user, str(form.get("crm_mode") or ""),
                                             str(form.get("classic_creates") or "") or None)
-    converted = f" {len(done.converted)} lead(s) became deals." if done.converted else ""
-    return back(request, "/settings/company", f"CRM mode: {done.crm_mode}.{converted}")
+    said = _("CRM mode: {mode}.").format(mode=_(done.crm_mode))
+    if done.converted:
+        said += " " + ngettext("{count} lead became a deal.", "{count} leads became deals.",
+                               len(done.converted)).format(count=len(done.converted))
+    return back(request, "/settings/company", said)
 
 
 async def exclusions(request: Request, user: SessionUser, form: dict[str, Any]) -> Response:
     value, db = str(form.get("pattern") or ""), db_of(request)
     if form.get("action") == "remove":
         await company_admin.remove_exclusion(db, user, value)
-        return back(request, "/settings/company", f"{value} taken off the never-log list.")
+        return back(request, "/settings/company", _("{address} taken off the never-log list.").format(address=value))
     try:
         await company_admin.add_exclusion(db, user, value)
     except Conflict as error:
         return back(request, "/settings/company", str(error))
-    return back(request, "/settings/company", f"Mail from {value} will not be logged any more.")
+    return back(request, "/settings/company",
+                _("Mail from {address} will not be logged any more.").format(address=value))
 
 
 async def add_user(request: Request, user: SessionUser, form: dict[str, Any]) -> Response:
     added = await company_admin.add_user(db_of(request), user, str(form.get("email") or ""),
                                          str(form.get("name") or ""))
-    return back(request, "/settings/company", f"Added {added.email}; give them a password or a sign-in code.")
+    return back(request, "/settings/company",
+                _("Added {address}; give them a password or a sign-in code.").format(address=added.email))
 
 
 async def change_user(request: Request, user: SessionUser, form: dict[str, Any]) -> Response:
@@ -145,13 +162,15 @@ async def change_user(request: Request, user: SessionUser, form: dict[str, Any])
         raise NotFound(action)
     done = await company_admin.set_active(db_of(request), user, int(request.path_params["id"]),
                                           action == "activate")
-    return back(request, "/settings/company", f"{done.email} is now {'active' if done.active else 'inactive'}.")
+    said = _("{address} is now active.") if done.active else _("{address} is now inactive.")
+    return back(request, "/settings/company", said.format(address=done.email))
 
 
 ROUTES = [
     Route("/settings", signed_in(own_page), methods=["GET"]),
     Route("/settings/preferences", signed_in(form_action(preferences)), methods=["POST"]),
     Route("/settings/digest", signed_in(form_action(set_digest)), methods=["POST"]),
+    Route("/settings/language", signed_in(form_action(set_language)), methods=["POST"]),
     Route("/settings/alternates", signed_in(form_action(add_alternate)), methods=["POST"]),
     Route("/settings/alternates/{id:int}/{action:str}", signed_in(form_action(change_alternate)), methods=["POST"]),
     Route("/settings/company", signed_in(company_page), methods=["GET"]),

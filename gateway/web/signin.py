@@ -10,6 +10,8 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from gateway import locale
+from gateway.locale import _
 from gateway.services import smarthost as outbound
 from gateway.services import ServiceError
 from gateway.services.web_auth import (
@@ -63,10 +65,10 @@ async def sign_in(request: Request) -> Response:
         else:
             signed = await password_sign_in(db_of(request), email, str(form.get("password") or ""),
                                             client_address(request))
-    except RateLimited as error:
-        return _page(request, 429, error=str(error), email=email)
+    except RateLimited as error:         # the refusals are marked for the catalogs: shown translated
+        return _page(request, 429, error=_(str(error)), email=email)
     except ServiceError as error:
-        return _page(request, 401, error=str(error), email=email, code_sent=bool(form.get("code")))
+        return _page(request, 401, error=_(str(error)), email=email, code_sent=bool(form.get("code")))
     return _signed_in(request, signed, next_path)
 
 
@@ -76,14 +78,15 @@ async def send_code(request: Request) -> Response:
         return forbidden(request)
     email = str(form.get("email") or "")
     try:
-        await request_code(db_of(request), email, client_address(request))
+        await request_code(db_of(request), email, client_address(request), locale.current())
     except RateLimited as error:
-        return _page(request, 429, error=str(error), email=email)
+        return _page(request, 429, error=_(str(error)), email=email)
     except (ServiceError, outbound.OutboundError) as error:
-        return _page(request, 503 if isinstance(error, outbound.OutboundError) else 400, error=str(error), email=email)
+        return _page(request, 503 if isinstance(error, outbound.OutboundError) else 400, error=_(str(error)),
+                     email=email)
     return _page(request, code_sent=True, email=email,
-                 notice="If this address belongs to a user, a sign-in code is on its way. It works once, "
-                        "for 15 minutes.")
+                 notice=_("If this address belongs to a user, a sign-in code is on its way. It works once, "
+                          "for 15 minutes."))
 
 
 async def _sign_out(request: Request, user: SessionUser) -> Response:

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from gateway.locale import _
 from gateway.services import NotFound, ServiceError, tasks
 from gateway.services.web_auth import SessionUser
 from gateway.web.pages import db_of, not_found, render, signed_in, url
@@ -31,7 +32,8 @@ async def done(request: Request, user: SessionUser) -> Response:
     back = str(request.scope["form"].get("back") or "")
     back = back if back.startswith("/") and not back.startswith("//") and "\\" not in back else "/tasks"
     sep = "&" if "?" in back else "?"
-    return RedirectResponse(url(request, back) + sep + "notice=" + quote(f"Done: {task.subject}"), status_code=303)
+    notice = _("Done: {task}").format(task=task.subject)
+    return RedirectResponse(url(request, back) + sep + "notice=" + quote(notice), status_code=303)
 
 
 def _where(request: Request) -> tuple[int | None, tuple[str, int] | None]:
@@ -48,18 +50,18 @@ async def new_task(request: Request, user: SessionUser) -> Response:
         form = await tasks.task_form(db, user, message_pk=message_pk, record=record)
         if request.method == "POST":
             posted: dict[str, Any] = request.scope["form"]
-            kind, _, ident = str(posted.get("record") or "").partition(":")
+            kind, _sep, ident = str(posted.get("record") or "").partition(":")
             owner = str(posted.get("owner") or "")
             await tasks.create_task(db, user, subject=str(posted.get("subject") or ""),
                                     due=str(posted.get("due") or ""),
                                     owner_user_id=int(owner) if owner.isdigit() else 0,
                                     record=(kind, int(ident) if ident.isdigit() else 0), message_pk=message_pk)
             back = f"/messages/{message_pk}" if message_pk is not None else f"/records/{kind}/{ident}"
-            return RedirectResponse(url(request, back, notice="Task planned."), status_code=303)
+            return RedirectResponse(url(request, back, notice=_("Task planned.")), status_code=303)
     except NotFound:
         return not_found(request, user)
     except ServiceError as error:
-        return render(request, "error.html", 400, user=user, title="Cannot plan this task", detail=str(error))
+        return render(request, "error.html", 400, user=user, title=_("Cannot plan this task"), detail=str(error))
     action = f"/messages/{message_pk}/task" if record is None else f"/records/{record[0]}/{record[1]}/task"
     return render(request, "task_new.html", user=user, form=form, action=action)
 

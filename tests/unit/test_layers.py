@@ -19,6 +19,8 @@ PACKAGE = Path(gateway.__file__).parent
 LAYERS: list[tuple[set[str], str]] = [
     ({"__init__", "config", "replies"},
      "settings and the reply vocabulary: every room names them, they name nothing of ours"),
+    ({"locale"}, "the languages people read: the current one, translation, dates and numbers (Babel); the mail "
+                 "services and the web pages speak through it, it names nothing of ours"),
     ({"mail"}, "bytes -> ParsedMessage, and the address helpers every other room uses: pure"),
     ({"crm"}, "the CRM's own rules (kinds, who may receive, lead conversion): pure, over plain data"),
     ({"routing", "auth"},

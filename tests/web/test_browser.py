@@ -317,7 +317,7 @@ def test_plan_the_follow_up_and_ask_a_colleague(browser, site):
     submit(browser, browser.find_element(*by("id", "add-comment")))
     assert "is <40> per unit right?" in browser.find_element(*by("id", "comments")).text
     sign_in(browser, site, "cy@acme.example")
-    assert browser.find_element(*by("id", "unread-notifications")).text == "1"
+    assert browser.find_element(*by("id", "unread-notifications")).text.split() == ["1", "unread"]
     submit(browser, browser.find_element(*by("id", "nav-notifications")))
     submit(browser, browser.find_element(*by("css", "#notifications li.unread a")))
     assert browser.current_url.endswith(f"/messages/{message}")

@@ -11,18 +11,25 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   }
   document.querySelectorAll("[data-copy]").forEach(function (button) {
-    // Copy a record's Bcc address: the clipboard API where the page may use it, else select and copy.
+    // Copy an address: data-copy names the field that holds it (a record's Bcc address), or is the
+    // address itself (the settings page). The clipboard API where the page may use it, else select and copy.
+    // "Copied" is said in the page's language (data-copied), in #copy-done when there is one, else on the button.
     button.addEventListener("click", function () {
       var field = document.getElementById(button.getAttribute("data-copy"));
+      var text = field ? field.value : button.getAttribute("data-copy");
       var done = document.getElementById("copy-done");
-      var said = function () { if (done) { done.textContent = "Copied"; } };
+      var copied = button.getAttribute("data-copied") || "Copied";
+      var said = function () { if (field && done) { done.textContent = copied; } else { button.textContent = copied; } };
       var select = function () {
-        field.focus();
-        field.select();
+        var area = field || document.createElement("textarea");
+        if (!field) { area.value = text; document.body.appendChild(area); }
+        area.focus();
+        area.select();
         if (document.execCommand("copy")) { said(); }
+        if (!field) { area.remove(); button.focus(); }
       };
       if (navigator.clipboard && window.isSecureContext) {
-        navigator.clipboard.writeText(field.value).then(said, select);
+        navigator.clipboard.writeText(text).then(said, select);
       } else {
         select();
       }
@@ -31,25 +38,6 @@ document.addEventListener("DOMContentLoaded", function () {
   document.querySelectorAll("[data-confirm]").forEach(function (button) {
     button.addEventListener("click", function (event) {
       if (!window.confirm(button.getAttribute("data-confirm"))) { event.preventDefault(); }
-    });
-  });
-  document.querySelectorAll("[data-copy]").forEach(function (button) {
-    button.addEventListener("click", function () {
-      var text = button.getAttribute("data-copy");
-      var done = function () { button.textContent = "Copied"; };
-      var fallback = function () {
-        var area = document.createElement("textarea");
-        area.value = text;
-        document.body.appendChild(area);
-        area.select();
-        if (document.execCommand("copy")) { done(); }
-        area.remove();
-      };
-      if (navigator.clipboard && window.isSecureContext) {
-        navigator.clipboard.writeText(text).then(done, fallback);
-      } else {
-        fallback();
-      }
     });
   });
 });
