@@ -1,5 +1,5 @@
-"""An automated accessibility check of the page a Selenium browser shows: axe-core (the copy that the
-axe-selenium-python package ships) injected into the page and run there; what it finds of serious or
+"""An automated accessibility check of the page a Selenium browser shows: axe-core 4 (the copy that the
+axe-core-python package ships) injected into the page and run there; what it finds of serious or
 critical impact, described well enough to fix from a test failure."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ BLOCKING = ("serious", "critical")
 
 @cache
 def axe_source() -> str:
-    return (files("axe_selenium_python") / "node_modules" / "axe-core" / "axe.min.js").read_text(encoding="utf-8")
+    return (files("axe_core_python") / "axe.min.js").read_text(encoding="utf-8")
 
 
 def violations(browser: Any, impacts: tuple[str, ...] = BLOCKING) -> list[dict[str, Any]]:
@@ -27,17 +27,7 @@ def violations(browser: Any, impacts: tuple[str, ...] = BLOCKING) -> list[dict[s
         "  .then(function (r) { done(r.violations); }, function (e) { done({error: String(e)}); });")
     if isinstance(found, dict):
         raise RuntimeError(f"axe-core did not run on {browser.current_url}: {found.get('error')}")
-    return [v for v in map(_known_wrong, found) if v.get("impact") in impacts and v["nodes"]]
-
-
-def _known_wrong(violation: dict[str, Any]) -> dict[str, Any]:
-    """axe-core 3.1 (the one bundled) calls autocomplete="username" wrong on an <input type="email">; HTML
-    allows it (a login name that is an address) and axe-core 4 accepts it: only those nodes are dropped."""
-    if violation.get("id") != "autocomplete-valid":
-        return violation
-    nodes = [n for n in violation.get("nodes", [])
-             if not ('type="email"' in n.get("html", "") and 'autocomplete="username"' in n.get("html", ""))]
-    return {**violation, "nodes": nodes}
+    return [v for v in found if v.get("impact") in impacts and v["nodes"]]
 
 
 def described(page: str, found: list[dict[str, Any]]) -> str:
