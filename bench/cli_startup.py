@@ -45,12 +45,13 @@ def _time(argv: list[str], env: dict[str, str], runs: int) -> tuple[list[float],
     return times, ""
 
 
-def measure(environ: dict[str, str], runs: int = 5) -> list[Startup]:
-    """The baseline first, then each of :data:`COMMANDS`."""
+def measure(environ: dict[str, str], runs: int = 5,
+            commands: tuple[tuple[str, ...], ...] = COMMANDS) -> list[Startup]:
+    """The baseline first, then each of ``commands``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMARTBCC_")} | environ
     out = []
     for label, argv in [(BASELINE, [sys.executable, "-c", "pass"])] + \
-                       [("smartbcc " + " ".join(c), smartbcc_argv() + list(c)) for c in COMMANDS]:
+                       [("smartbcc " + " ".join(c), smartbcc_argv() + list(c)) for c in commands]:
         times, error = _time(argv, env, runs)
         out.append(Startup(label, min(times), statistics.median(times), len(times), error))
     return out

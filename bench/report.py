@@ -80,7 +80,7 @@ class Report:
         return next((r for r in self.sources if r.server == server and r.size_name == size_name), None)
 
     def shapes(self, size_name: str) -> list[str]:
-        return list(dict.fromkeys(m.shape for m in self.measured if m.size_name == size_name))
+        return list(dict.fromkeys(m.shape for m in self.measured if m.size_name == size_name and m.server in SERVERS))
 
     @property
     def errors(self) -> int:
