@@ -14,7 +14,9 @@ it cannot run where it cannot, and the benchmark goes on without it.
 
 from __future__ import annotations
 
+import grp
 import os
+import pwd
 import re
 import shutil
 import subprocess
@@ -63,13 +65,11 @@ def unavailable() -> str:
         return f"postconf failed: {error}"
     if not (Path(daemons) / "master").exists():
         return f"no Postfix master in {daemons}"
-    for account in ("postfix",):
-        try:
-            import pwd
-
-            pwd.getpwnam(account)
-        except KeyError:
-            return f"no {account} user (mail_owner)"
+    try:
+        pwd.getpwnam("postfix")
+        grp.getgrnam("postdrop")
+    except KeyError as error:
+        return f"no postfix user or postdrop group ({error}): Postfix's package makes them"
     return ""
 
 

@@ -248,7 +248,7 @@ def _sources(report: Report) -> list[str]:
     if not report.sources:
         return ["Not run (smtp-source not installed, or left out with --skip source)."]
     out = ["| size | server | sessions | messages | msg/s | MB/s | CPU % client/server/other | server CPU ms/msg | "
-           "our generator's msg/s, same size, plain | smtp-source / our generator | result |",
+           "our generator's msg/s, same size, text shape | smtp-source / our generator | result |",
            "|---" * 11 + "|"]
     for r in report.sources:
         ours = report.find(r.server, r.size_name, "text") or report.find(r.server, r.size_name, "")
