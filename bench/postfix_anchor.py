@@ -18,6 +18,7 @@ import grp
 import os
 import pwd
 import re
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -104,6 +105,16 @@ biff = no
 """
 
 
+def _reason(etc: Path) -> str:
+    """What ``postfix check`` complained about: it writes its reason only to a terminal (or to a log that
+    is not running yet), so ask again through ``script``, which gives it one."""
+    if not shutil.which("script"):
+        return ""
+    again = subprocess.run(["script", "-qec", f"{POSTFIX} -c {shlex.quote(str(etc))} check", "/dev/null"], capture_output=True,
+                           text=True, timeout=60)
+    return " / ".join(line.strip() for line in again.stdout.splitlines() if line.strip())[:400]
+
+
 class PostfixServer(ServerProcess):
     """A private Postfix whose master is this process's child; :meth:`stop` also removes its folder."""
 
@@ -117,8 +128,8 @@ class PostfixServer(ServerProcess):
         (etc / "main.cf").write_text(_main_cf(folder, data_size_limit))
         (etc / "master.cf").write_text(MASTER_CF.format(listen=f"127.0.0.1:{port}", sessions=sessions))
         check = subprocess.run([POSTFIX, "-c", str(etc), "check"], capture_output=True, text=True, timeout=60)
-        if check.returncode != 0:     # postfix prints its reason only to a terminal or the log
-            raise RuntimeError(f"postfix -c {etc} check exited {check.returncode} {check.stderr.strip()[:300]}")
+        if check.returncode != 0:
+            raise RuntimeError(f"postfix -c {etc} check exited {check.returncode}: {_reason(etc) or check.stderr}")
         daemons = subprocess.run([POSTCONF, "-c", str(etc), "-h", "daemon_directory"], capture_output=True,
                                  text=True, timeout=30).stdout.strip()
         super().__init__("postfix", [f"{daemons}/master", "-c", str(etc), "-d"], port, folder / "master.log",

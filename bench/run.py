@@ -320,7 +320,7 @@ async def main_run(args: argparse.Namespace, work: Path, report: Report) -> None
                         f"smartbcc {smart.peak / 2**20:.1f} MiB (baseline {smart.baseline_rss / 2**20:.1f})")
     ids.update(await _workers(args, report, work, database, factory))
     if "cli" not in args.skipped:
-        commands = cli_startup.COMMANDS[:2] if args.quick else cli_startup.COMMANDS
+        commands = cli_startup.COMMANDS[:1] if args.quick else cli_startup.COMMANDS
         report.startup = cli_startup.measure(server_overrides(database.settings), args.cli_runs, commands)
         for startup in report.startup:
             print(f"  {startup.command:<32} best {startup.best:.3f} s  median {startup.median:.3f} s"
