@@ -2,9 +2,11 @@
 
 Each message is From one of the company's users, To and Cc one to five customers of whom (on average)
 half are seeded contacts and the others new addresses, with a unique Message-ID; the gateway is only in
-the envelope (RCPT TO), as a Bcc is. A 10 KB message is plain text; larger ones are multipart with a
-short text part and a base64 attachment that brings them to the requested size. The body of each size
-is built once and shared: only the header block is made per message.
+the envelope (RCPT TO), as a Bcc is. Each size comes in five shapes (:data:`SHAPES`): a base64
+attachment, long plain text in short lines, HTML with inline images, many small parts, and a forward
+with the original attached as message/rfc822. Without a shape, a message up to 100 kB is plain text and
+a larger one carries a base64 attachment. The body of each size and shape is built once and shared:
+only the header block is made per message.
 """
 
 from __future__ import annotations
@@ -133,7 +135,8 @@ def _forward(rng: random.Random, room: int) -> tuple[bytes, bytes]:
     boundary = "=_bench_forward_0123456789"
     note = _part("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 7bit",
                  b"See the customer's message below.\r\n" + _text(rng, 300).rstrip(b"\r\n"), boundary)
-    original_head = ("From: \"Customer Buyer\" <buyer@customer-forward.example>\r\nTo: \"Sales\" <sales@acme.example>\r\n"
+    original_head = ("From: \"Customer Buyer\" <buyer@customer-forward.example>\r\n"
+                     "To: \"Sales\" <sales@acme.example>\r\n"
                      "Subject: Our order and the signed contract\r\nDate: Mon, 06 Jan 2025 10:15:00 +0100\r\n"
                      "Message-ID: <original.forward@customer-forward.example>\r\nMIME-Version: 1.0\r\n")
     content, body = _attachment(rng, room - len(note) - len(original_head) - 300)

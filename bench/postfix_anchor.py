@@ -110,8 +110,8 @@ def _reason(etc: Path) -> str:
     is not running yet), so ask again through ``script``, which gives it one."""
     if not shutil.which("script"):
         return ""
-    again = subprocess.run(["script", "-qec", f"{POSTFIX} -c {shlex.quote(str(etc))} check", "/dev/null"], capture_output=True,
-                           text=True, timeout=60)
+    command = f"{POSTFIX} -c {shlex.quote(str(etc))} check"
+    again = subprocess.run(["script", "-qec", command, "/dev/null"], capture_output=True, text=True, timeout=60)
     return " / ".join(line.strip() for line in again.stdout.splitlines() if line.strip())[:400]
 
 

@@ -136,8 +136,8 @@ def targets(report: Report) -> list[tuple[str, str, str, bool | None]]:
         rows.append(_at_least(f"10k {_shape(shape)}, smartbcc / Postfix (our generator)",
                               _ratio(report, "10k", "smartbcc", "postfix", shape), TARGET_10K_POSTFIX, why))
     if report.source("smartbcc", "10k"):
-        rows.append(_at_least("10k, smartbcc / Postfix (smtp-source)", _source_ratio(report, "10k", "smartbcc", "postfix"),
-                              TARGET_10K_POSTFIX, why))
+        rows.append(_at_least("10k, smartbcc / Postfix (smtp-source)",
+                              _source_ratio(report, "10k", "smartbcc", "postfix"), TARGET_10K_POSTFIX, why))
     for shape in report.shapes("1m"):
         rows.append(_at_least(f"1m {_shape(shape)}, smartbcc / bare", _ratio(report, "1m", "smartbcc", "bare", shape),
                               TARGET_1M))
@@ -166,7 +166,8 @@ def targets(report: Report) -> list[tuple[str, str, str, bool | None]]:
                      None))
     for startup in report.startup[1:]:
         rows.append((f"`{startup.command}` answers", startup.error or f"{startup.median:.2f} s median "
-                     f"(best {startup.best:.2f} s)", f"< {TARGET_CLI:g} s", not startup.error and startup.median < TARGET_CLI))
+                     f"(best {startup.best:.2f} s)", f"< {TARGET_CLI:g} s",
+                     not startup.error and startup.median < TARGET_CLI))
     if len(report.scale) >= 2:
         low, high = report.scale[0], report.scale[-1]
         ratio = high.phase.messages_per_second / low.phase.messages_per_second if low.phase.messages_per_second else 0
@@ -236,7 +237,8 @@ RATIOS = (("smartbcc", "bare"), ("smartbcc", "postfix"), ("smartbcc", "floor"), 
 
 
 def _ratios(report: Report) -> list[str]:
-    out = ["| size | shape | " + " | ".join(f"{a} / {b}" for a, b in RATIOS) + " |", "|---|---" + "|---" * len(RATIOS) + "|"]
+    out = ["| size | shape | " + " | ".join(f"{a} / {b}" for a, b in RATIOS) + " |",
+           "|---|---" + "|---" * len(RATIOS) + "|"]
     for size_name in dict.fromkeys(m.size_name for m in report.measured if m.server in SERVERS):
         for shape in report.shapes(size_name):
             out.append(f"| {size_name} | {_shape(shape)} | " + " | ".join(
@@ -255,12 +257,15 @@ def _sources(report: Report) -> list[str]:
         mine = ours.phase.messages_per_second if ours else 0.0
         per_message = f"{r.cpu.server * 10 / r.messages_per_second:,.1f}" if r.messages_per_second else ""
         out.append(f"| {r.size_name} | {r.server} | {r.sessions} | {r.messages:,} | {r.messages_per_second:,.1f} | "
-                   f"{r.messages_per_second * (r.length + 150) / MB:,.2f} | {r.cpu.client}/{r.cpu.server}/{r.cpu.other} "
+                   f"{r.messages_per_second * (r.length + 150) / MB:,.2f} | "
+                   f"{r.cpu.client}/{r.cpu.server}/{r.cpu.other} "
                    f"| {per_message} | {f'{mine:,.1f}' if mine else 'n/a'} | "
-                   f"{_x(r.messages_per_second / mine if mine and r.ok else None)} | {r.error or 'every message 250'} |")
+                   f"{_x(r.messages_per_second / mine if mine and r.ok else None)} | "
+                   f"{r.error or 'every message 250'} |")
     out += ["", "| size | " + " | ".join(f"{a} / {b}" for a, b in RATIOS) + " |", "|---" + "|---" * len(RATIOS) + "|"]
     for size_name in dict.fromkeys(r.size_name for r in report.sources):
-        out.append(f"| {size_name} | " + " | ".join(_x(_source_ratio(report, size_name, a, b)) for a, b in RATIOS) + " |")
+        out.append(f"| {size_name} | "
+                   + " | ".join(_x(_source_ratio(report, size_name, a, b)) for a, b in RATIOS) + " |")
     return out
 
 
@@ -289,7 +294,8 @@ def _startup(report: Report) -> list[str]:
     if not report.startup:
         return ["Not measured (left out with --skip cli)."]
     base = report.startup[0]
-    out = ["| command | runs | best s | median s | median minus `python -c pass` s | result |", "|---|---|---|---|---|---|"]
+    out = ["| command | runs | best s | median s | median minus `python -c pass` s | result |",
+           "|---|---|---|---|---|---|"]
     for s in report.startup:
         verdict = "baseline" if s.command == BASELINE else s.error or _verdict(s.median < TARGET_CLI)
         out.append(f"| `{s.command}` | {s.runs} | {s.best:.3f} | {s.median:.3f} | "
@@ -350,7 +356,8 @@ def render(report: Report) -> str:
                    f"{d.unacknowledged:,} |")
     out += ["", "## The load generator", ""]
     out += [f"- {what}: {figure}" for what, figure in report.references] or ["- no reference run"]
-    busy = [f"{m.size_name} {_shape(m.shape)} {m.server} ({m.cpu.other}%)" for m in report.measured if m.cpu.other > BUSY]
+    busy = [f"{m.size_name} {_shape(m.shape)} {m.server} ({m.cpu.other}%)" for m in report.measured
+            if m.cpu.other > BUSY]
     notes = report.notes + ([f"other processes on this machine used more than {BUSY}% of a core during: "
                              f"{', '.join(busy)}; those phases had less CPU than the others"] if busy else [])
     if notes:

@@ -172,7 +172,8 @@ async def _mixed(args: argparse.Namespace, report: Report, bare: ServerProcess, 
 
 def _log_notes(report: Report, server: ServerProcess, where: str) -> None:
     problems = server.log_problems()
-    report.notes.append(f"{server.name} log, {where}: " + ("; ".join(problems) if problems else "no warnings or errors"))
+    report.notes.append(f"{server.name} log, {where}: "
+                        + ("; ".join(problems) if problems else "no warnings or errors"))
 
 
 def _start_postfix(args: argparse.Namespace, report: Report, size_limit: int) -> postfix_anchor.PostfixServer | None:
