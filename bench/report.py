@@ -269,6 +269,15 @@ def _sources(report: Report) -> list[str]:
     return out
 
 
+def _per_process(cpu: CpuSplit) -> str:
+    """The server's CPU per process: the one started first, then the processes it started (workers,
+    the parsing process), busiest first."""
+    if not cpu.processes:
+        return "one process"
+    first, *rest = cpu.processes
+    return f"per process: {first}%" + "".join(f" + {x}%" for x in sorted(rest, reverse=True) if x > 0)
+
+
 def _workers(report: Report) -> list[str]:
     runs = [m for m in report.measured if m.server.startswith("smartbcc --workers")]
     if not runs:
@@ -278,9 +287,9 @@ def _workers(report: Report) -> list[str]:
         one, two = runs
         ratio = two.phase.messages_per_second / one.phase.messages_per_second
         out += ["", f"--workers 2 / --workers 1: {ratio:.2f}x. Where the CPU went (percent of one core; 200% is "
-                f"the whole machine): --workers 1 server {one.cpu.server}%, client {one.cpu.client}%, other "
-                f"{one.cpu.other}%; --workers 2 server {two.cpu.server}%, client {two.cpu.client}%, other "
-                f"{two.cpu.other}%."]
+                f"the whole machine): --workers 1 server {one.cpu.server}% ({_per_process(one.cpu)}), client "
+                f"{one.cpu.client}%, other {one.cpu.other}%; --workers 2 server {two.cpu.server}% "
+                f"({_per_process(two.cpu)}), client {two.cpu.client}%, other {two.cpu.other}%."]
         if ratio < TARGET_WORKERS:
             idle = max(0, 200 - two.cpu.server - two.cpu.client - two.cpu.other)
             out.append(f"Below {TARGET_WORKERS:g}x: with two workers the load generator took {two.cpu.client}% "
