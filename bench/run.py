@@ -36,9 +36,9 @@ from bench.report import Durability, Measured, Report, ScalePoint, render, to_js
 from bench.seed import Population, seed, stored_message_ids
 from bench.servers import ServerProcess, server_overrides, start_bare, start_floor, start_smartbcc
 
-DEFAULT_MESSAGES = {"10k": 1000, "1m": 60, "20m": 2}          # per shape
+DEFAULT_MESSAGES = {"10k": 600, "1m": 40, "20m": 2}           # per shape
 QUICK_MESSAGES = {"10k": 20, "1m": 2, "20m": 1}
-DEFAULT_SOURCE = {"10k": 2000, "1m": 100}                     # smtp-source, its own message (-l)
+DEFAULT_SOURCE = {"10k": 1500, "1m": 40}                      # smtp-source, its own message (-l)
 QUICK_SOURCE = {"10k": 20, "1m": 2}
 PARTS = ("postfix", "source", "cli", "workers", "mixed")       # what --skip can leave out
 
@@ -54,13 +54,13 @@ def _counts(text: str | None, sizes: list[str], defaults: dict[str, int]) -> dic
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
-    p.add_argument("--messages", help="per size and shape: N for every size, or 10k=1000,1m=60,20m=2 (the default)")
+    p.add_argument("--messages", help="per size and shape: N for every size, or 10k=600,1m=40,20m=2 (the default)")
     p.add_argument("--concurrency", type=int, default=20, help="concurrent sessions (default 20)")
     p.add_argument("--big-concurrency", type=int, default=1, help="sessions for 20m messages (default 1)")
     p.add_argument("--sizes", default="10k,1m,20m", help=f"comma-separated, of {', '.join(SIZES)}")
     p.add_argument("--shapes", default=",".join(SHAPES), help=f"comma-separated, of {', '.join(SHAPES)} "
                    "(each size is sent in each shape)")
-    p.add_argument("--source-messages", help="smtp-source's messages per size: 10k=2000,1m=100 (the default); "
+    p.add_argument("--source-messages", help="smtp-source's messages per size: 10k=1500,1m=40 (the default); "
                    "sizes other than 10k and 1m are not sent with it")
     p.add_argument("--skip", default="", help=f"comma-separated parts to leave out, of {', '.join(PARTS)}")
     p.add_argument("--cli-runs", type=int, default=5, help="runs of each smartbcc command timed (default 5)")
@@ -332,6 +332,11 @@ async def main_run(args: argparse.Namespace, work: Path, report: Report) -> None
     report.durability.insert(0, _durability(stored - from_source, held, ids,
                                             f"smartbcc, our generator, {population.contacts:,} contacts"))
     report.durability[1:1] = _source_durability(source_runs.get("smartbcc", []), stored, held)
+    phases = [(f"{m.size_name} {m.shape or 'plain'}, {m.server}", m.phase) for m in report.measured
+              if m.server.startswith("smartbcc")] + [(f"mixed, {m}", ph) for m, ph in zip(
+                  ("10k", "large"), report.mixed.get("smartbcc", ()))]
+    report.phase_durability = [(label, len(phase.accepted), len({o.message_id for o in phase.accepted} - stored))
+                               for label, phase in phases]
     await databases.drop(database)
 
 

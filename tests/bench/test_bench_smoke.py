@@ -68,6 +68,9 @@ def test_quick_benchmark_accepts_and_stores_every_message(tmp_path: Path) -> Non
     for where, check in checks.items():
         assert check["missing"] == 0 and check["unacknowledged"] == 0 and check["quarantined"] == 0, where
         assert check["stored"] == check["accepted"] > 0, where
+    smart_phases = [key for key in phases if key[0].startswith("smartbcc")]
+    assert len(data["phase_durability"]) == len(smart_phases) + 2      # and the mixed load's two
+    assert all(p["missing"] == 0 and p["accepted"] > 0 for p in data["phase_durability"])
     main = data["durability"][0]
     mixed_accepted = sum(data["mixed"]["smartbcc"][k]["accepted"] for k in ("small", "big"))
     warmup = 3 + 1      # 10k messages, and one 1m message (smartbcc starts its parsing process)
