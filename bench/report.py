@@ -121,7 +121,7 @@ def _x(ratio: float | None) -> str:
 
 
 def _shape(shape: str) -> str:
-    return SHAPE_NAMES.get(shape, "plain") if shape else "plain"
+    return SHAPE_NAMES.get(shape, shape) if shape else "plain"
 
 
 def _at_least(name: str, ratio: float | None, goal: float, why: str = "") -> tuple[str, str, str, bool | None]:
