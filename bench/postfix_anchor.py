@@ -143,7 +143,7 @@ class PostfixServer(ServerProcess):
         return sum(1 for line in path.read_text(errors="replace").splitlines() if _SENT.search(line))
 
     def wait_delivered(self, expected: int, seconds: float = 60) -> int:
-        """The delivered count once it reaches ``expected`` or stops growing for 3 s."""
+        """The delivered count once it reaches ``expected``, or once it has not grown for 10 s."""
         deadline, last, steady = time.monotonic() + seconds, -1, time.monotonic()
         while time.monotonic() < deadline:
             count = self.delivered()
@@ -151,7 +151,7 @@ class PostfixServer(ServerProcess):
                 return count
             if count != last:
                 last, steady = count, time.monotonic()
-            elif time.monotonic() - steady > 3:
+            elif time.monotonic() - steady > 10:
                 return count
             time.sleep(0.2)
         return self.delivered()
