@@ -9,6 +9,7 @@ errors are never counted as accepted messages.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import multiprocessing
 import time
 from dataclasses import dataclass, field
@@ -144,16 +145,17 @@ async def run_phase(label: str, host: str, port: int, make: Callable[[int], Outg
     return phase
 
 
-def _loop_big(host: str, port: int, factory: MessageFactory, size: int, sessions: int, begun: Any, stop: Any,
-              out: Any) -> None:
-    """In a process of its own: ``sessions`` loops of ``size`` messages until ``stop`` is set; the
-    outcomes go back through ``out``."""
+def _loop_big(host: str, port: int, factory: MessageFactory, size: int, shapes: tuple[str, ...], sessions: int,
+              begun: Any, stop: Any, out: Any) -> None:
+    """In a process of its own: ``sessions`` loops of ``size`` messages, of each of ``shapes`` in turn,
+    until ``stop`` is set; the outcomes go back through ``out``."""
     async def main() -> list[Outcome]:
         outcomes: list[Outcome] = []
+        turn = itertools.cycle(shapes)
 
         async def loop() -> None:
             while not stop.is_set():
-                outcomes.append(await send(host, port, factory.make(size)))
+                outcomes.append(await send(host, port, factory.make(size, next(turn))))
 
         tasks = [asyncio.create_task(loop()) for _ in range(sessions)]
         begun.set()
@@ -165,8 +167,10 @@ def _loop_big(host: str, port: int, factory: MessageFactory, size: int, sessions
 
 
 async def run_mixed(host: str, port: int, factory: MessageFactory, small_size: int, big_size: int,
-                    seconds: float, small_sessions: int, big_sessions: int) -> tuple[Phase, Phase]:
-    """Small messages for ``seconds`` while ``big_sessions`` send big ones in a loop meanwhile.
+                    seconds: float, small_sessions: int, big_sessions: int,
+                    big_shapes: tuple[str, ...] = ("",)) -> tuple[Phase, Phase]:
+    """Small messages for ``seconds`` while ``big_sessions`` send big ones (of ``big_shapes`` in turn)
+    in a loop meanwhile.
 
     The big ones are sent from a process of their own, so that pushing them does not hold up this
     process's event loop, which times the small ones (clients are other machines; here they would
@@ -180,7 +184,8 @@ async def run_mixed(host: str, port: int, factory: MessageFactory, small_size: i
     begun, stop = context.Event(), context.Event()
     receiver, sender = context.Pipe(duplex=False)
     process = context.Process(target=_loop_big, daemon=True,
-                              args=(host, port, factory.fork("b"), big_size, big_sessions, begun, stop, sender))
+                              args=(host, port, factory.fork("b"), big_size, big_shapes, big_sessions, begun, stop,
+                                    sender))
 
     async def small_loop(deadline: float) -> None:
         while time.perf_counter() < deadline:

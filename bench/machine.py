@@ -76,8 +76,9 @@ def process_cpu_path(path: Path) -> float:
 
 
 def _own_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+    """The load generator's CPU: this process and the children it waited for (smtp-source runs)."""
+    return sum(u.ru_utime + u.ru_stime for u in (resource.getrusage(resource.RUSAGE_SELF),
+                                                  resource.getrusage(resource.RUSAGE_CHILDREN)))
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class CpuSplit:
     client: float
     server: float
     other: float
+    processes: tuple[float, ...] = ()    # the server's share per process: itself first, then its helpers
 
 
 class CpuMeter:
@@ -101,9 +103,11 @@ class CpuMeter:
         wall, busy, own, server = (time.perf_counter(), _busy_seconds(), _own_cpu(), server_cpu(self.server_pid))
         seconds = max(wall - self.start[0], 1e-9)
         client = (own - self.start[2]) / seconds * 100
-        served = sum(cpu - self.start[3].get(pid, 0.0) for pid, cpu in server.items()) / seconds * 100
+        each = [(cpu - self.start[3].get(pid, 0.0)) / seconds * 100 for pid, cpu in server.items()]
+        served = sum(each)
         total = (busy - self.start[1]) / seconds * 100
-        return CpuSplit(round(client), round(served), round(max(0.0, total - client - served)))
+        return CpuSplit(round(client), round(served), round(max(0.0, total - client - served)),
+                        tuple(round(x) for x in each))
 
 
 def wait_quiet(limit: float, busy_below: float = 25.0) -> float:

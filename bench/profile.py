@@ -1,6 +1,8 @@
-"""Where smartbcc spends its time: py-spy samples the serving process during a phase.
+"""Where smartbcc spends its time: py-spy samples the serving process and its helpers during a phase.
 
-``Sampler`` runs ``py-spy record --format raw --gil`` (folded stacks of the thread holding the GIL) and
+``Sampler`` runs ``py-spy record --format raw --gil --subprocesses`` (folded stacks of the thread holding
+the GIL, in the serving process and the processes it started: the parsing process of large messages,
+serving workers) and
 :func:`summarize` turns the stacks into the hottest functions, by their own time (the leaf of each
 sample) and by the time spent under them (any frame of the sample), and the own time per package.
 A profiled run is slower than a plain one: its throughput figures are not the benchmark's.
@@ -43,7 +45,7 @@ class Sampler:
         if shutil.which("py-spy"):
             self.process = subprocess.Popen(
                 ["py-spy", "record", "--pid", str(pid), "--format", "raw", "-o", str(out), "--rate", str(rate),
-                 "--nonblocking", "--gil"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                 "--nonblocking", "--gil", "--subprocesses"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             time.sleep(1.0)    # attached before the load starts
         self.threads_before = thread_cpu(pid)
 
@@ -102,7 +104,7 @@ def summarize(raw: Path, top: int = 15) -> str:
         frames = [_frame_name(f) for f in stack.split(";")]
         leaf, leaf_path = frames[-1]
         own[leaf] += n
-        areas[_area(leaf_path)] += n
+        areas[_area("/" + leaf_path if leaf_path else "")] += n
         for name in {name for name, _ in frames}:
             total[name] += n
     if not samples:

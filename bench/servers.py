@@ -188,15 +188,16 @@ def server_overrides(settings: Settings) -> dict[str, str]:
     return {f"SMARTBCC_{k.upper()}": v for k, v in wanted.items() if k in known}
 
 
-def start_smartbcc(work: Path, settings: Settings, log_name: str = "smartbcc.log") -> ServerProcess:
-    """`python -m gateway.cli serve` where the CLI exists, else gateway.server.run via ``python -c``."""
+def start_smartbcc(work: Path, settings: Settings, log_name: str = "smartbcc.log", extra: tuple[str, ...] = (),
+                   name: str = "smartbcc") -> ServerProcess:
+    """`python -m gateway.cli serve [extra]` where the CLI exists, else gateway.server.run via ``python -c``."""
     port = free_port()
     env = {**_clean_env(), **server_overrides(settings)}
     if (ROOT / "gateway" / "cli").exists() or (ROOT / "gateway" / "cli.py").exists():
-        argv = [sys.executable, "-m", "gateway.cli", "serve", "--port", str(port)]
+        argv = [sys.executable, "-m", "gateway.cli", "serve", "--port", str(port), *extra]
     else:
         argv = [sys.executable, "-c", "import asyncio, gateway.server, gateway.config; "
                 f"asyncio.run(gateway.server.run(gateway.config.load_settings(overrides={{'port': {port}}})))"]
-    server = ServerProcess("smartbcc", argv, port, work / log_name, env)
+    server = ServerProcess(name, argv, port, work / log_name, env)
     server.wait_listening()
     return server
