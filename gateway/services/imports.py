@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Callable, Mapping
@@ -39,7 +40,7 @@ from gateway.store.models import RECORD_MODELS, Company, Deal, Lead, Organizatio
 
 MAX_REFUSALS = 1000
 LIMITS = {"name": 200, "title": 300, "company_name": 200, "org": 200, "pipeline": 64, "domain": 253,
-          "person": 200}
+          "person": 200, "phone": 1000}
 KIND_NAMES = {"person": Kind.PERSON, "contact": Kind.PERSON, "org": Kind.ORG, "organization": Kind.ORG,
               "lead": Kind.LEAD, "deal": Kind.DEAL}
 
@@ -68,7 +69,6 @@ class ImportReport:
     refused: int = 0
     organizations_created: int = 0    # for the organization column of contacts and deals
     contacts_created: int = 0         # for the contact column of deals
-    not_kept: dict[str, int] = field(default_factory=dict)     # phone numbers, deal values: no field for them
     unused_columns: tuple[str, ...] = ()
     refusals: list[RowOutcome] = field(default_factory=list)   # the first MAX_REFUSALS
     notes: list[RowOutcome] = field(default_factory=list)      # rows taken with a remark, the first MAX_REFUSALS
@@ -105,6 +105,9 @@ class Row:
     pipeline: str = ""
     person: str = ""
     person_email: str | None = None
+    phone: str = ""                 # the row's phone numbers, "; " between them
+    value: Decimal | None = None
+    currency: str | None = None
 
 
 @dataclass(frozen=True)
@@ -197,8 +200,7 @@ def _text(values: Mapping[str, object], name: str) -> str:
     return text
 
 
-def check_row(kind: str, line: int, values: Mapping[str, Any], owners: Owners, company: str,
-              not_kept: dict[str, int]) -> Row:
+def check_row(kind: str, line: int, values: Mapping[str, Any], owners: Owners, company: str) -> Row:
     """The record a row gives, or ValueError saying why it is refused."""
     emails: list[str] = []
     for address in values.get("emails", []):
@@ -238,8 +240,6 @@ def check_row(kind: str, line: int, values: Mapping[str, Any], owners: Owners, c
         row.title = _text(values, "title")
         if not row.title:
             raise ValueError("no title: a deal needs one")
-        if values.get("value"):
-            formats.number(_text(values, "value"))
         row.status = formats.status(_text(values, "status"), CLOSED_STATUSES[Kind.DEAL])
         row.pipeline = _text(values, "pipeline")
         row.org = _text(values, "org")
@@ -253,9 +253,16 @@ def check_row(kind: str, line: int, values: Mapping[str, Any], owners: Owners, c
             if row.person_email and formats.email_in(row.person):
                 row.person = row.person.replace(address, "").strip(" ()<>\"'")
     row.label = row.title or row.name or (emails[0] if emails else "")
-    for field, what in (("phones", "phone numbers"), ("value", "deal values")):
-        if values.get(field):
-            not_kept[what] = not_kept.get(what, 0) + (len(values[field]) if field == "phones" else 1)
+    if kind != Kind.DEAL:
+        row.phone = "; ".join(dict.fromkeys(values.get("phones", [])))
+        if len(row.phone) > LIMITS["phone"]:
+            raise ValueError(f"phone numbers longer than {LIMITS['phone']} characters")
+    if kind in (Kind.DEAL, Kind.LEAD):
+        currency = _text(values, "currency")
+        if values.get("value"):
+            row.value, row.currency = formats.money(_text(values, "value"), currency)
+        elif currency:
+            row.currency = formats.money("0", currency)[1]
     return row
 
 
@@ -348,6 +355,12 @@ class Batch:
             if value and not getattr(record, name):
                 setattr(record, name, value)
 
+    @staticmethod
+    def fill_value(record: Any, row: Row) -> None:
+        """Merge a value and its currency: when the record has no value, and no currency or the row's."""
+        if record.value is None and record.currency in (None, row.currency):
+            record.value, record.currency = row.value, row.currency or record.currency
+
     async def people(self, rows: list[Row]) -> list[tuple[Row, Any, str, str]]:
         index = await self.by_email(Kind.PERSON, {e for row in rows for e in row.emails})
         orgs = await self.organizations({row.org for row in rows if row.org})
@@ -356,11 +369,13 @@ class Batch:
             org = orgs.get(row.org)
             match = next((index[e] for e in row.emails if e in index), None)
             if match is None:
-                match = self.new(Person, email=row.emails[0], name=row.name, org_id=org.id if org else None)
+                match = self.new(Person, email=row.emails[0], name=row.name, org_id=org.id if org else None,
+                                 phone=row.phone)
                 match.owner_user_id = row.owner_id
                 action = "created"
             else:
-                self.fill(match, name=row.name, org_id=org.id if org else None, owner_user_id=row.owner_id)
+                self.fill(match, name=row.name, org_id=org.id if org else None, owner_user_id=row.owner_id,
+                          phone=row.phone)
                 action = "merged"
             done.append((row, match, action, self.add_addresses(match, Kind.PERSON, row.emails, index)))
         return done
@@ -382,14 +397,17 @@ class Batch:
                 match = unaddressed.get((row.title, row.name, row.company_name))
             if match is None:
                 match = self.new(Lead, title=row.title, name=row.name, email=row.emails[0] if row.emails else None,
-                                 company_name=row.company_name, status=row.status,
+                                 company_name=row.company_name, status=row.status, phone=row.phone,
+                                 value=row.value, currency=row.currency,
                                  closed_at=utcnow() if row.status != Status.OPEN else None)
                 match.owner_user_id = row.owner_id
                 if not row.emails:
                     unaddressed[(row.title, row.name, row.company_name)] = match
                 action = "created"
             else:
-                self.fill(match, name=row.name, company_name=row.company_name, owner_user_id=row.owner_id)
+                self.fill(match, name=row.name, company_name=row.company_name, owner_user_id=row.owner_id,
+                          phone=row.phone)
+                self.fill_value(match, row)
                 action = "merged"
             done.append((row, match, action, self.add_addresses(match, Kind.LEAD, row.emails, index)))
         return done
@@ -411,11 +429,11 @@ class Batch:
             match = (next((index[e] for e in row.emails if e in index), None)
                      or (by_domain.get(row.domain) if row.domain else None) or by_name.get(row.name))
             if match is None:
-                match = self.new(Organization, name=row.name, domain=row.domain)
+                match = self.new(Organization, name=row.name, domain=row.domain, phone=row.phone)
                 match.owner_user_id = row.owner_id
                 action = "created"
             else:
-                self.fill(match, domain=row.domain, owner_user_id=row.owner_id)
+                self.fill(match, domain=row.domain, owner_user_id=row.owner_id, phone=row.phone)
                 action = "merged"
             by_name.setdefault(row.name, match)
             if row.domain:
@@ -456,12 +474,14 @@ class Batch:
             match = existing.get((row.title, person_id, org_id))
             if match is None:
                 match = self.new(Deal, title=row.title, status=row.status, closed_at=closed,
-                                 pipeline=row.pipeline or "default", person_id=person_id, org_id=org_id)
+                                 pipeline=row.pipeline or "default", person_id=person_id, org_id=org_id,
+                                 value=row.value, currency=row.currency)
                 match.owner_user_id = row.owner_id
                 existing[(row.title, person_id, org_id)] = match
                 action = "created"
             else:
                 self.fill(match, owner_user_id=row.owner_id)
+                self.fill_value(match, row)
                 if match.status == Status.OPEN and row.status != Status.OPEN:
                     match.status, match.closed_at = row.status, closed
                 action = "merged"
@@ -509,7 +529,7 @@ async def import_file(db: Database, kind: str, company_slug: str, path: Path, so
             for line, cells in rows:
                 values = columns.read(cells)
                 try:
-                    batch.append(check_row(kind, line, values, owners, company.slug, report.not_kept))
+                    batch.append(check_row(kind, line, values, owners, company.slug))
                 except ValueError as error:
                     label = formats.full_name(values) or str(values.get("title", ""))
                     refused.append(RowOutcome(line, "refused", label, None, str(error)))
