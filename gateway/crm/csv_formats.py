@@ -6,7 +6,8 @@ value (the first non-empty of its columns: ``name``, ``org``, ``owner``...) or s
 spaces collapsed, and Pipedrive's older ``Person - Email (Work)`` spelling reads as ``Person - Email - Work``.
 An export writes each field under its first column; a multi-value field puts its first value in the
 first column and the rest, joined by ``;``, in the last one (HubSpot's ``Additional email addresses``,
-Pipedrive's ``... - Other``).
+Pipedrive's ``... - Other``); phone numbers all go in the first phone column, ``; `` between them, as
+smartbcc keeps them.
 
 Where the column names come from (what the exports of each CRM hold):
 
