@@ -102,8 +102,10 @@ def test_organizations_and_deals(seeded, smartbcc):
     assert (orgs["created"], orgs["merged"], orgs["refused"]) == (1, 1, 1)      # Customer Inc merged by domain
     assert {(o["Name"], o["Domain"]) for o in exported(smartbcc, "org")} == {
         ("Customer Inc", "customer.example"), ("US Navy", "navy.example")}
+    dry = smartbcc.json("import", "deal", str(DATA / "pipedrive_deals.csv"), "--company", "acme", "--dry-run")
     deals = smartbcc.json("import", "deal", str(DATA / "pipedrive_deals.csv"), "--company", "acme")
     assert (deals["created"], deals["merged"], deals["refused"], deals["contacts_created"]) == (2, 1, 1, 1)
+    assert {**dry, "dry_run": False, "notes": [], "refusals": []} == {**deals, "notes": [], "refusals": []}
     assert deals["refusals"][0]["note"] == "value 'a lot' is not a number"
     assert "'Nobody Known' not linked" in deals["notes"][0]["note"]
     got = {d["Title"]: d for d in exported(smartbcc, "deal")}
@@ -171,8 +173,12 @@ def test_leads_in_classic_mode(seeded, smartbcc, tmp_path):
     assert got["ada@engines.example"]["Other emails"] == "ada.home@mail.example"
     assert leads["refusals"][0]["line"] == 4
     lead_file = tmp_path / "leads.csv"
-    lead_file.write_text("Lead - Title,Person - Name,Organization - Name,Lead - Owner\n"
-                         "Website inquiry,Eve,Prospect Ltd,Ada\nWebsite inquiry,Eve,Prospect Ltd,\n")
+    lead_file.write_text("Lead - Title,Person - Name,Organization - Name,Lead - Owner,Lead - Value\n"
+                         "Website inquiry,Eve,Prospect Ltd,Ada,\nWebsite inquiry,Eve,Prospect Ltd,,\"1,500 USD\"\n")
+    dry = smartbcc.json("import", "lead", str(lead_file), "--company", "acme", "--dry-run")
     once = smartbcc.json("import", "lead", str(lead_file), "--company", "acme")
+    assert (dry["created"], dry["merged"]) == (1, 1)
+    eve = next(lead for lead in smartbcc.json("lead", "list", "--company", "acme") if lead["name"] == "Eve")
+    assert (eve["value"], eve["currency"]) == ("1500.00", "USD")                # filled by the merge
     twice = smartbcc.json("import", "lead", str(lead_file), "--company", "acme")
     assert (once["created"], once["merged"], twice["created"], twice["merged"]) == (1, 1, 0, 2)  # no address
