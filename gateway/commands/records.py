@@ -125,7 +125,7 @@ def _list(kind: str) -> click.Command:
         if as_json:
             emit_json(views)
             return
-        extra = [name for name in records.FIELDS[kind] if name not in ("title", "name", "closed_at")]
+        extra = [name for name in records.FIELDS[kind] if name not in ("title", "name", "closed_at", "phone")]
         table(["ID", "TITLE" if kind in CLOSED_STATUSES else "NAME", *(n.upper() for n in extra), "ADDRESS"],
               [[v.id, v.label, *(text(v.fields[n]) for n in extra), v.address] for v in views])
     return command

@@ -64,8 +64,6 @@ def _print(report: ImportReport) -> None:
         echo(f"  organizations created for the organization column: {report.organizations_created}")
     if report.contacts_created:
         echo(f"  contacts created for the deals' contact column: {report.contacts_created}")
-    for what, count in report.not_kept.items():
-        echo(f"  not kept (smartbcc has no field for them): {count} {what}")
     if report.unused_columns:
         echo(f"  columns not read: {printable(', '.join(report.unused_columns))}")
     _outcomes("Notes", report.notes, len(report.notes))

@@ -6,7 +6,8 @@ value (the first non-empty of its columns: ``name``, ``org``, ``owner``...) or s
 spaces collapsed, and Pipedrive's older ``Person - Email (Work)`` spelling reads as ``Person - Email - Work``.
 An export writes each field under its first column; a multi-value field puts its first value in the
 first column and the rest, joined by ``;``, in the last one (HubSpot's ``Additional email addresses``,
-Pipedrive's ``... - Other``).
+Pipedrive's ``... - Other``); phone numbers all go in the first phone column, ``; `` between them, as
+smartbcc keeps them.
 
 Where the column names come from (what the exports of each CRM hold):
 
@@ -39,7 +40,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Mapping
 
@@ -51,8 +52,8 @@ KIND_FIELDS: dict[str, tuple[str, ...]] = {
     Kind.PERSON: ("name", "first_name", "middle_name", "last_name", "emails", "phones", "org", "owner"),
     Kind.ORG: ("name", "domain", "emails", "phones", "owner"),
     Kind.LEAD: ("title", "name", "first_name", "middle_name", "last_name", "emails", "phones", "company_name",
-                "status", "owner"),
-    Kind.DEAL: ("title", "value", "status", "pipeline", "person", "person_email", "org", "owner"),
+                "value", "currency", "status", "owner"),
+    Kind.DEAL: ("title", "value", "currency", "status", "pipeline", "person", "person_email", "org", "owner"),
 }
 SOURCES = ("pipedrive", "hubspot", "bitrix24", "smartbcc")
 Shape = Mapping[str, tuple[str, ...]]      # field -> its columns, the first one the name an export writes
@@ -77,8 +78,10 @@ SHAPES: dict[str, dict[str, Shape]] = {
         Kind.ORG: {"name": ("Organization - Name",), "domain": ("Organization - Website",),
                    "owner": ("Organization - Owner",)},
         Kind.LEAD: {"title": ("Lead - Title",), "name": ("Person - Name",), "emails": _PD_EMAILS,
-                    "phones": _PD_PHONES, "company_name": ("Organization - Name",), "owner": ("Lead - Owner",)},
-        Kind.DEAL: {"title": ("Deal - Title",), "value": ("Deal - Value",), "status": ("Deal - Status",),
+                    "phones": _PD_PHONES, "company_name": ("Organization - Name",), "value": ("Lead - Value",),
+                    "currency": ("Lead - Currency of Value", "Lead - Currency"), "owner": ("Lead - Owner",)},
+        Kind.DEAL: {"title": ("Deal - Title",), "value": ("Deal - Value",),
+                    "currency": ("Deal - Currency of Value", "Deal - Currency"), "status": ("Deal - Status",),
                     "pipeline": ("Deal - Pipeline",), "person": ("Deal - Contact person",),
                     "person_email": _PD_EMAILS, "org": ("Deal - Organization",), "owner": ("Deal - Owner",)},
     },
@@ -92,7 +95,8 @@ SHAPES: dict[str, dict[str, Shape]] = {
         Kind.LEAD: {"title": ("Lead name",), "first_name": ("First Name",), "last_name": ("Last Name",),
                     "emails": ("Email", "Additional email addresses"), "phones": ("Phone Number",),
                     "company_name": ("Company Name",), "owner": ("Lead owner",)},
-        Kind.DEAL: {"title": ("Deal Name",), "value": ("Amount",), "status": ("Deal Stage",),
+        Kind.DEAL: {"title": ("Deal Name",), "value": ("Amount",), "currency": ("Currency",),
+                    "status": ("Deal Stage",),
                     "pipeline": ("Pipeline",), "person": ("Associated Contact",),
                     "person_email": ("Contact Email",), "org": ("Associated Company",),
                     "owner": ("Deal owner",)},
@@ -107,17 +111,20 @@ SHAPES: dict[str, dict[str, Shape]] = {
                     "last_name": _B24_LAST, "emails": _B24_EMAILS, "phones": _B24_PHONES,
                     "company_name": ("Company name", "Название компании"), "owner": _B24_OWNER},
         Kind.DEAL: {"title": ("Deal name", "Название сделки"), "value": ("Income", "Amount", "Сумма"),
+                    "currency": ("Currency", "Валюта"),
                     "status": ("Stage", "Стадия сделки"), "pipeline": ("Pipeline", "Направление"),
                     "person": ("Contact", "Контакт"), "org": ("Company", "Компания"), "owner": _B24_OWNER},
     },
     "smartbcc": {
-        Kind.PERSON: {"name": ("Name",), "emails": ("Email", "Other emails"), "org": ("Organization",),
-                      "owner": ("Owner",)},
+        Kind.PERSON: {"name": ("Name",), "emails": ("Email", "Other emails"), "phones": ("Phone",),
+                      "org": ("Organization",), "owner": ("Owner",)},
         Kind.ORG: {"name": ("Name",), "domain": ("Domain",), "emails": ("Email", "Other emails"),
-                   "owner": ("Owner",)},
+                   "phones": ("Phone",), "owner": ("Owner",)},
         Kind.LEAD: {"title": ("Title",), "name": ("Name",), "emails": ("Email", "Other emails"),
-                    "company_name": ("Company name",), "status": ("Status",), "owner": ("Owner",)},
-        Kind.DEAL: {"title": ("Title",), "status": ("Status",), "pipeline": ("Pipeline",),
+                    "phones": ("Phone",), "company_name": ("Company name",), "value": ("Value",),
+                    "currency": ("Currency",), "status": ("Status",), "owner": ("Owner",)},
+        Kind.DEAL: {"title": ("Title",), "value": ("Value",), "currency": ("Currency",), "status": ("Status",),
+                    "pipeline": ("Pipeline",),
                     "person": ("Contact",), "person_email": ("Contact email",), "org": ("Organization",),
                     "owner": ("Owner",)},
     },
@@ -248,6 +255,23 @@ def number(text: str) -> Decimal:
     if not value.is_finite():
         raise ValueError(f"value {text!r} is not a number")
     return value
+
+
+MAX_VALUE = Decimal(10) ** 12          # what a value column holds: 12 digits, and two decimals
+_CURRENCY = re.compile(r"[A-Za-z]{3}")
+_CODE_IN = re.compile(r"(?<![A-Za-z])[A-Z]{3}(?![A-Za-z])")
+
+
+def money(value: str, currency: str = "") -> tuple[Decimal, str | None]:
+    """A value and its currency: ``1,234.50`` with ``eur`` -> (1234.50, ``EUR``); a code written beside the
+    amount (``1 000 RUB``) counts when there is no currency column. Raises ValueError saying what is wrong."""
+    amount = number(value).quantize(Decimal("0.01"), ROUND_HALF_UP)
+    if abs(amount) >= MAX_VALUE:
+        raise ValueError(f"value {value!r} is too large (at most 12 digits before the decimal point)")
+    code = currency.strip() or next(iter(_CODE_IN.findall(value)), "")
+    if code and not _CURRENCY.fullmatch(code):
+        raise ValueError(f"currency {currency!r} is not a three-letter code such as EUR or USD")
+    return amount, code.upper() or None
 
 
 def status(text: str | None, allowed: tuple[str, ...]) -> str:

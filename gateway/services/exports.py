@@ -3,7 +3,8 @@
 
 Records are read a page at a time in id order (keyset pages), so memory stays bounded whatever their number.
 Every cell a spreadsheet would run as a formula is written with a leading ``'`` (CSV injection).
-Phone numbers and deal values have no field in smartbcc: their columns are not written.
+A record's phone numbers go in the first phone column of the shape, as kept (``; `` between them), a value
+as a plain number (``1234.50``) with its currency code in the currency column.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from gateway.store.database import Database
 from gateway.store.models import RECORD_MODELS, Organization, Person, User
 
 PAGE = 1000
-NOT_KEPT = ("phones", "value", "middle_name")
+NOT_KEPT = ("middle_name",)
 # the column of each shape that takes the addresses after the first, joined by ";"
 OTHER_EMAILS = {"pipedrive": "Person - Email - Other", "hubspot": "Additional email addresses",
                 "bitrix24": "Other e-mail", "smartbcc": "Other emails"}
@@ -49,7 +50,10 @@ def _values(kind: str, record: Any, emails: list[str], orgs: dict[int, str], peo
               "emails": emails[0] if emails else "", "other_emails": ";".join(emails[1:]),
               "owner": owners.get(record.owner_user_id or 0, ""), "domain": getattr(record, "domain", None) or "",
               "company_name": getattr(record, "company_name", ""), "status": getattr(record, "status", ""),
-              "pipeline": getattr(record, "pipeline", "")}
+              "pipeline": getattr(record, "pipeline", ""), "phones": getattr(record, "phone", ""),
+              "currency": getattr(record, "currency", None) or ""}
+    value = getattr(record, "value", None)
+    values["value"] = "" if value is None else str(value)
     if kind in (Kind.PERSON, Kind.DEAL):
         values["org"] = orgs.get(record.org_id or 0, "")
     if kind == Kind.DEAL and record.person_id:

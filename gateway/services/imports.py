@@ -9,8 +9,10 @@ never overwrites. A refused row names its line and why.
 
 The file streams: rows are read one at a time and written in batches of ``batch_size``, one transaction
 each; the database is the index, so a row merges with an earlier row of the same file however far back.
-A dry run makes the same pass in one transaction and rolls it back. Memory stays bounded: one batch, the
-first ``MAX_REFUSALS`` refusals kept for the report (every row goes to ``on_row``, which writes
+A dry run makes the same pass, in one transaction rolled back, on a copy of the company's records of the
+tables it touches in TEMP tables of the same names (:func:`_shadow_records`): it writes to no real table,
+so on SQLite it never takes the write lock that mail being filed waits for. Memory stays bounded: one
+batch, the first ``MAX_REFUSALS`` refusals kept for the report (every row goes to ``on_row``, which writes
 ``--report FILE``), and the company's users.
 """
 
@@ -18,11 +20,12 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Callable, Mapping
 
-from sqlalchemy import insert, or_, select
+from sqlalchemy import insert, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -37,7 +40,7 @@ from gateway.store.models import RECORD_MODELS, Company, Deal, Lead, Organizatio
 
 MAX_REFUSALS = 1000
 LIMITS = {"name": 200, "title": 300, "company_name": 200, "org": 200, "pipeline": 64, "domain": 253,
-          "person": 200}
+          "person": 200, "phone": 1000}
 KIND_NAMES = {"person": Kind.PERSON, "contact": Kind.PERSON, "org": Kind.ORG, "organization": Kind.ORG,
               "lead": Kind.LEAD, "deal": Kind.DEAL}
 
@@ -66,7 +69,6 @@ class ImportReport:
     refused: int = 0
     organizations_created: int = 0    # for the organization column of contacts and deals
     contacts_created: int = 0         # for the contact column of deals
-    not_kept: dict[str, int] = field(default_factory=dict)     # phone numbers, deal values: no field for them
     unused_columns: tuple[str, ...] = ()
     refusals: list[RowOutcome] = field(default_factory=list)   # the first MAX_REFUSALS
     notes: list[RowOutcome] = field(default_factory=list)      # rows taken with a remark, the first MAX_REFUSALS
@@ -103,6 +105,9 @@ class Row:
     pipeline: str = ""
     person: str = ""
     person_email: str | None = None
+    phone: str = ""                 # the row's phone numbers, "; " between them
+    value: Decimal | None = None
+    currency: str | None = None
 
 
 @dataclass(frozen=True)
@@ -195,8 +200,7 @@ def _text(values: Mapping[str, object], name: str) -> str:
     return text
 
 
-def check_row(kind: str, line: int, values: Mapping[str, Any], owners: Owners, company: str,
-              not_kept: dict[str, int]) -> Row:
+def check_row(kind: str, line: int, values: Mapping[str, Any], owners: Owners, company: str) -> Row:
     """The record a row gives, or ValueError saying why it is refused."""
     emails: list[str] = []
     for address in values.get("emails", []):
@@ -236,8 +240,6 @@ def check_row(kind: str, line: int, values: Mapping[str, Any], owners: Owners, c
         row.title = _text(values, "title")
         if not row.title:
             raise ValueError("no title: a deal needs one")
-        if values.get("value"):
-            formats.number(_text(values, "value"))
         row.status = formats.status(_text(values, "status"), CLOSED_STATUSES[Kind.DEAL])
         row.pipeline = _text(values, "pipeline")
         row.org = _text(values, "org")
@@ -251,9 +253,16 @@ def check_row(kind: str, line: int, values: Mapping[str, Any], owners: Owners, c
             if row.person_email and formats.email_in(row.person):
                 row.person = row.person.replace(address, "").strip(" ()<>\"'")
     row.label = row.title or row.name or (emails[0] if emails else "")
-    for field, what in (("phones", "phone numbers"), ("value", "deal values")):
-        if values.get(field):
-            not_kept[what] = not_kept.get(what, 0) + (len(values[field]) if field == "phones" else 1)
+    if kind != Kind.DEAL:
+        row.phone = "; ".join(dict.fromkeys(values.get("phones", [])))
+        if len(row.phone) > LIMITS["phone"]:
+            raise ValueError(f"phone numbers longer than {LIMITS['phone']} characters")
+    if kind in (Kind.DEAL, Kind.LEAD):
+        currency = _text(values, "currency")
+        if values.get("value"):
+            row.value, row.currency = formats.money(_text(values, "value"), currency)
+        elif currency:
+            row.currency = formats.money("0", currency)[1]
     return row
 
 
@@ -315,7 +324,7 @@ class Batch:
                 Organization.company_id == self.company.id, Organization.name.in_(names)).order_by(Organization.id)):
             found.setdefault(org.name, org)
         for name in sorted(names - set(found)):
-            found[name] = self.new(Organization, name=name, domain=None)
+            found[name] = self.new(Organization, name=name, domain=None, phone="")
             self.report.organizations_created += 1
         await self.insert(Organization)
         return found
@@ -346,6 +355,12 @@ class Batch:
             if value and not getattr(record, name):
                 setattr(record, name, value)
 
+    @staticmethod
+    def fill_value(record: Any, row: Row) -> None:
+        """Merge a value and its currency: when the record has no value, and no currency or the row's."""
+        if record.value is None and record.currency in (None, row.currency):
+            record.value, record.currency = row.value, row.currency or record.currency
+
     async def people(self, rows: list[Row]) -> list[tuple[Row, Any, str, str]]:
         index = await self.by_email(Kind.PERSON, {e for row in rows for e in row.emails})
         orgs = await self.organizations({row.org for row in rows if row.org})
@@ -354,11 +369,13 @@ class Batch:
             org = orgs.get(row.org)
             match = next((index[e] for e in row.emails if e in index), None)
             if match is None:
-                match = self.new(Person, email=row.emails[0], name=row.name, org_id=org.id if org else None)
+                match = self.new(Person, email=row.emails[0], name=row.name, org_id=org.id if org else None,
+                                 phone=row.phone)
                 match.owner_user_id = row.owner_id
                 action = "created"
             else:
-                self.fill(match, name=row.name, org_id=org.id if org else None, owner_user_id=row.owner_id)
+                self.fill(match, name=row.name, org_id=org.id if org else None, owner_user_id=row.owner_id,
+                          phone=row.phone)
                 action = "merged"
             done.append((row, match, action, self.add_addresses(match, Kind.PERSON, row.emails, index)))
         return done
@@ -380,14 +397,17 @@ class Batch:
                 match = unaddressed.get((row.title, row.name, row.company_name))
             if match is None:
                 match = self.new(Lead, title=row.title, name=row.name, email=row.emails[0] if row.emails else None,
-                                 company_name=row.company_name, status=row.status,
+                                 company_name=row.company_name, status=row.status, phone=row.phone,
+                                 value=row.value, currency=row.currency,
                                  closed_at=utcnow() if row.status != Status.OPEN else None)
                 match.owner_user_id = row.owner_id
                 if not row.emails:
                     unaddressed[(row.title, row.name, row.company_name)] = match
                 action = "created"
             else:
-                self.fill(match, name=row.name, company_name=row.company_name, owner_user_id=row.owner_id)
+                self.fill(match, name=row.name, company_name=row.company_name, owner_user_id=row.owner_id,
+                          phone=row.phone)
+                self.fill_value(match, row)
                 action = "merged"
             done.append((row, match, action, self.add_addresses(match, Kind.LEAD, row.emails, index)))
         return done
@@ -409,11 +429,11 @@ class Batch:
             match = (next((index[e] for e in row.emails if e in index), None)
                      or (by_domain.get(row.domain) if row.domain else None) or by_name.get(row.name))
             if match is None:
-                match = self.new(Organization, name=row.name, domain=row.domain)
+                match = self.new(Organization, name=row.name, domain=row.domain, phone=row.phone)
                 match.owner_user_id = row.owner_id
                 action = "created"
             else:
-                self.fill(match, domain=row.domain, owner_user_id=row.owner_id)
+                self.fill(match, domain=row.domain, owner_user_id=row.owner_id, phone=row.phone)
                 action = "merged"
             by_name.setdefault(row.name, match)
             if row.domain:
@@ -433,7 +453,7 @@ class Batch:
         for row in rows:
             if row.person_email and row.person_email not in people:
                 people[row.person_email] = self.new(Person, email=row.person_email, name=row.person[:LIMITS["name"]],
-                                                    org_id=orgs[row.org].id if row.org else None)
+                                                    org_id=orgs[row.org].id if row.org else None, phone="")
                 self.report.contacts_created += 1
         await self.insert(Person)
         existing: dict[tuple[str, int | None, int | None], Any] = {}
@@ -454,12 +474,14 @@ class Batch:
             match = existing.get((row.title, person_id, org_id))
             if match is None:
                 match = self.new(Deal, title=row.title, status=row.status, closed_at=closed,
-                                 pipeline=row.pipeline or "default", person_id=person_id, org_id=org_id)
+                                 pipeline=row.pipeline or "default", person_id=person_id, org_id=org_id,
+                                 value=row.value, currency=row.currency)
                 match.owner_user_id = row.owner_id
                 existing[(row.title, person_id, org_id)] = match
                 action = "created"
             else:
                 self.fill(match, owner_user_id=row.owner_id)
+                self.fill_value(match, row)
                 if match.status == Status.OPEN and row.status != Status.OPEN:
                     match.status, match.closed_at = row.status, closed
                 action = "merged"
@@ -497,15 +519,17 @@ async def import_file(db: Database, kind: str, company_slug: str, path: Path, so
         report = ImportReport(kind, company.slug, str(path), name, csv_file.encoding,
                               DELIMITER_NAMES.get(csv_file.delimiter, csv_file.delimiter), dry_run,
                               unused_columns=columns.unused)
-        session = db.writing()
+        session = AsyncSession(db.engine, expire_on_commit=False) if dry_run else db.writing()
         rollback = await session.begin() if dry_run else None
         try:
+            if dry_run:
+                await _shadow_records(session, company.id, DRY_RUN_TABLES[kind])
             batch: list[Row] = []
             refused: list[RowOutcome] = []
             for line, cells in rows:
                 values = columns.read(cells)
                 try:
-                    batch.append(check_row(kind, line, values, owners, company.slug, report.not_kept))
+                    batch.append(check_row(kind, line, values, owners, company.slug))
                 except ValueError as error:
                     label = formats.full_name(values) or str(values.get("title", ""))
                     refused.append(RowOutcome(line, "refused", label, None, str(error)))
@@ -524,6 +548,42 @@ async def import_file(db: Database, kind: str, company_slug: str, path: Path, so
     finally:
         csv_file.close()
     return report
+
+
+# what a dry run copies, per kind imported: the tables its rows are looked up in and written to
+DRY_RUN_TABLES: dict[str, tuple[Any, ...]] = {
+    Kind.PERSON: (Organization, Person, RecordEmail), Kind.ORG: (Organization, RecordEmail),
+    Kind.LEAD: (Lead, RecordEmail), Kind.DEAL: (Organization, Person, Deal, RecordEmail)}
+# the columns a dry run's copies are indexed on: those its lookups compare
+_LOOKED_UP = {"organizations": ("name", "domain"), "persons": ("email", "name"), "leads": ("email", "title"),
+              "deals": ("title",), "record_emails": ("email",)}
+
+
+async def _shadow_records(session: AsyncSession, company_id: int, models: tuple[Any, ...]) -> None:
+    """Copy the company's records of ``models`` into TEMP tables of the same names, which hide the real
+    ones from this connection (SQLite and PostgreSQL both look in the connection's temporary schema
+    first): the dry run reads, merges and writes there, and never writes to (or locks) a real table."""
+    dialect = (await session.connection()).dialect
+    quote = dialect.identifier_preparer.quote
+    # where the real tables are: read before the copies hide them
+    source = "main" if dialect.name == "sqlite" else quote(str(await session.scalar(text("SELECT current_schema()"))))
+    key = " PRIMARY KEY" if dialect.name == "sqlite" else " GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY"
+    for model in models:
+        table = model.__table__
+        names = ", ".join(quote(column.name) for column in table.columns)
+        definitions = ", ".join(f"{quote(c.name)} {c.type.compile(dialect)}{key if c.primary_key else ''}"
+                                for c in table.columns)
+        await session.execute(text(f"CREATE TEMPORARY TABLE {quote(table.name)} ({definitions})"))
+        await session.execute(text(f"INSERT INTO {quote(table.name)} ({names}) SELECT {names} "
+                                   f"FROM {source}.{quote(table.name)} WHERE company_id = :company"),
+                              {"company": company_id})
+        for column in _LOOKED_UP[table.name]:
+            await session.execute(text(f"CREATE INDEX {quote(f'dry_run_{table.name}_{column}')} "
+                                       f"ON {quote(table.name)} (company_id, {quote(column)})"))
+        if dialect.name != "sqlite":     # the copy's new ids follow the copied ones
+            await session.execute(text(
+                f"SELECT setval(pg_get_serial_sequence('pg_temp.{table.name}', 'id'), "
+                f"(SELECT coalesce(max(id), 0) + 1 FROM pg_temp.{quote(table.name)}), false)"))
 
 
 async def _apply(session: AsyncSession, company: Company, kind: str, rows: list[Row], refused: list[RowOutcome],

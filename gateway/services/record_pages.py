@@ -198,7 +198,8 @@ class RecordPage:
 # shown elsewhere on the page: the status and title on top, the ids as linked records
 _NOT_SHOWN = {"person_id", "org_id", "converted_deal_id", "status", "title"}
 _FIELD_NAMES = {"name": "Name", "email": "Address", "domain": "Domain", "title": "Title", "pipeline": "Pipeline",
-                "company_name": "Company (as typed)", "closed_at": "Closed"}
+                "company_name": "Company (as typed)", "closed_at": "Closed", "phone": "Phone", "value": "Value",
+                "currency": "Currency"}
 
 
 def _fields(kind: str, record: Any) -> tuple[tuple[str, str | datetime], ...]:

@@ -18,11 +18,12 @@ from gateway.store.database import Database
 from gateway.store.models import RECORD_MODELS, Company, Link, Message, Organization, Person, User, utcnow
 
 FIELDS: dict[str, tuple[str, ...]] = {
-    Kind.PERSON: ("name", "email", "org_id", "owner_user_id"),
-    Kind.ORG: ("name", "domain", "owner_user_id"),
-    Kind.LEAD: ("title", "status", "name", "email", "company_name", "person_id", "org_id", "closed_at",
-             "converted_deal_id", "owner_user_id"),
-    Kind.DEAL: ("title", "status", "pipeline", "person_id", "org_id", "closed_at", "owner_user_id"),
+    Kind.PERSON: ("name", "email", "phone", "org_id", "owner_user_id"),
+    Kind.ORG: ("name", "domain", "phone", "owner_user_id"),
+    Kind.LEAD: ("title", "status", "name", "email", "phone", "company_name", "value", "currency", "person_id",
+             "org_id", "closed_at", "converted_deal_id", "owner_user_id"),
+    Kind.DEAL: ("title", "status", "pipeline", "value", "currency", "person_id", "org_id", "closed_at",
+             "owner_user_id"),
     Kind.PROJECT: ("title", "status", "person_id", "org_id", "closed_at", "owner_user_id"),
 }
 

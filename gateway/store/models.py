@@ -6,9 +6,10 @@ Alembic migrations in ``store/migrations`` create exactly these tables; a test c
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from decimal import Decimal
 
 from sqlalchemy import (
-    JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData, String, Text,
+    JSON, BigInteger, Boolean, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData, Numeric, String, Text,
     UniqueConstraint, false,
 )
 from sqlalchemy import true
@@ -183,6 +184,7 @@ class Organization(_Record, Base):
     __table_args__ = (Index("ix_organizations_company_domain", "company_id", "domain"),)
     name: Mapped[str] = mapped_column(String(200))
     domain: Mapped[str | None] = mapped_column(String(253), default=None)
+    phone: Mapped[str] = mapped_column(Text, default="", server_default="")    # see Person.phone
 
 
 class Person(_Record, Base):
@@ -195,6 +197,8 @@ class Person(_Record, Base):
     email: Mapped[str] = mapped_column(String(320))
     name: Mapped[str] = mapped_column(String(200), default="")
     org_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), default=None, index=True)
+    # its phone numbers as one text, "; " between them, as written (no format is imposed)
+    phone: Mapped[str] = mapped_column(Text, default="", server_default="")
 
 
 class _Dealish(_Record):
@@ -217,6 +221,9 @@ class Lead(_Dealish, Base):
     company_name: Mapped[str] = mapped_column(String(200), default="")
     # set when a CRM mode switch turned the lead into a deal (status "converted")
     converted_deal_id: Mapped[int | None] = mapped_column(ForeignKey("deals.id"), default=None)
+    phone: Mapped[str] = mapped_column(Text, default="", server_default="")    # see Person.phone
+    value: Mapped[Decimal | None] = mapped_column(Numeric(14, 2), default=None)    # see Deal.value
+    currency: Mapped[str | None] = mapped_column(String(3), default=None)
 
 
 class Deal(_Dealish, Base):
@@ -224,6 +231,9 @@ class Deal(_Dealish, Base):
     person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), default=None, index=True)
     org_id: Mapped[int | None] = mapped_column(ForeignKey("organizations.id"), default=None)
     pipeline: Mapped[str] = mapped_column(String(64), default="default")
+    # what it is worth, in ``currency`` (a three-letter code, upper case); either may be unknown
+    value: Mapped[Decimal | None] = mapped_column(Numeric(14, 2), default=None)
+    currency: Mapped[str | None] = mapped_column(String(3), default=None)
 
 
 class Project(_Dealish, Base):

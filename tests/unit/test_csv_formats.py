@@ -43,6 +43,20 @@ def test_amounts_as_spreadsheets_write_them(text, value):
     assert formats.number(text) == value
 
 
+@pytest.mark.parametrize(("value", "currency", "kept"), [
+    ("1,234.5", "eur", (Decimal("1234.50"), "EUR")), ("1 000 RUB", "", (Decimal("1000.00"), "RUB")),
+    ("99 USD", "EUR", (Decimal("99.00"), "EUR")), ("€ 0.005", "", (Decimal("0.01"), None)),
+    ("999999999999.99", "", (Decimal("999999999999.99"), None)),
+    ("1e12", "", "too large"), ("5", "EURO", "three-letter code"), ("5", "€", "three-letter code"),
+])
+def test_values_and_currencies(value, currency, kept):
+    if isinstance(kept, tuple):
+        assert formats.money(value, currency) == kept
+    else:
+        with pytest.raises(ValueError, match=kept):
+            formats.money(value, currency)
+
+
 @pytest.mark.parametrize("text", ["a lot", "1.2.3,4,5", "NaN", "Infinity", ""])
 def test_what_is_not_an_amount(text):
     with pytest.raises(ValueError, match="is not a number"):
