@@ -5,7 +5,7 @@ a CRM's several phone columns). ``value`` is an amount (two decimals) in ``curre
 (ISO 4217, upper case), both empty when unknown.
 
 Revision ID: 0015
-Revises: 0012
+Revises: 0014
 Create Date: 2026-12-04
 
 """
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 
 revision: str = '0015'
-down_revision: Union[str, Sequence[str], None] = '0012'
+down_revision: Union[str, Sequence[str], None] = '0014'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
