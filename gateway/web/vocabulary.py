@@ -19,6 +19,7 @@ WORDS = (
     N_("Contact"), N_("Organization"), N_("Converted into deal"), N_("Converted from lead"),
     # field names on a record's page
     N_("Name"), N_("Address"), N_("Domain"), N_("Title"), N_("Pipeline"), N_("Company (as typed)"), N_("Closed"),
+    N_("Phone"), N_("Value"), N_("Currency"),
     # statuses of records and tasks (gateway.crm.kinds.Status), of a user
     N_("open"), N_("converted"), N_("won"), N_("lost"), N_("done"), N_("cancelled"), N_("planned"), N_("completed"),
     N_("active"), N_("inactive"),

@@ -17,7 +17,7 @@ from babel.messages.pofile import read_po
 
 from gateway import locale
 from gateway.crm.kinds import NOUNS, NotificationKind, Status
-from gateway.services.record_pages import PLURALS
+from gateway.services.record_pages import _FIELD_NAMES, PLURALS
 from gateway.web.vocabulary import WORDS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -89,6 +89,7 @@ def test_the_words_that_are_data_are_in_the_catalogs():
     words = set(WORDS)
     assert set(NOUNS.values()) | set(PLURALS.values()) | {str(s) for s in Status} <= words
     assert {str(kind) for kind in NotificationKind} <= words
+    assert set(_FIELD_NAMES.values()) <= words
 
 
 @pytest.mark.parametrize("header, language", [
