@@ -16,6 +16,19 @@ CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic
                   "--disable-dev-shm-usage", "--window-size=1280,900")
 
 
+@pytest.fixture(scope="module", name="browser")
+def module_browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """One chromium for a test module (its tests then share one xdist worker: tests/conftest.py); a module
+    takes it with ``from tests.support.browser import module_browser, sqlite_backend``."""
+    yield from chromium(tmp_path_factory.mktemp("chromium-profile"))
+
+
+@pytest.fixture(name="backend")
+def sqlite_backend() -> str:
+    """The browser tests run on the embedded default (the pages are the same on PostgreSQL)."""
+    return "sqlite"
+
+
 def chromium(profile: Path) -> Iterator[object]:
     """Generator for a fixture: one browser, quit at the end. Skips (saying why) without chromium."""
     binary, driver = shutil.which("chromium"), shutil.which("chromedriver")

@@ -4,28 +4,17 @@ mailbox, a message and a form with the keyboard alone."""
 
 from __future__ import annotations
 
-from typing import Iterator
 
 import pytest
 
 from tests.support.a11y import described, violations
-from tests.support.browser import chromium
+from tests.support.browser import module_browser, sqlite_backend  # noqa: F401 (fixtures)
 from tests.support.webtest import admin, bobs_deals
 from tests.web.test_browser import by, sign_in, submit
 from tests.web.test_records import deal_conversation
 
 pytestmark = pytest.mark.browser
 
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    yield from chromium(tmp_path_factory.mktemp("chromium-profile"))
-
-
-@pytest.fixture
-def backend() -> str:
-    """The browser tests run on the embedded default (the pages are the same on PostgreSQL)."""
-    return "sqlite"
 
 
 def pages(site) -> list[str]:  # type: ignore[no-untyped-def]

@@ -5,25 +5,14 @@ remote is fetched (a loopback listener the mails point at records every request)
 from __future__ import annotations
 
 import time
-from typing import Iterator
 
 import pytest
 
-from tests.support.browser import Listener, chromium
+from tests.support.browser import Listener, module_browser, sqlite_backend  # noqa: F401 (fixtures)
 from tests.support.webtest import PASSWORD, add_deal
 
 pytestmark = pytest.mark.browser
 
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    yield from chromium(tmp_path_factory.mktemp("chromium-profile"))
-
-
-@pytest.fixture
-def backend() -> str:
-    """The browser tests run on the embedded default (the pages are the same on PostgreSQL)."""
-    return "sqlite"
 
 
 def by(kind: str, value: str):  # type: ignore[no-untyped-def]

@@ -3,26 +3,15 @@ a deal's whole conversation on its page, and an inquiry turned into a deal from 
 
 from __future__ import annotations
 
-from typing import Iterator
 
 import pytest
 
-from tests.support.browser import chromium
+from tests.support.browser import module_browser, sqlite_backend  # noqa: F401 (fixtures)
 from tests.web.test_browser import by, sign_in, submit
 from tests.web.test_records import INQUIRY, deal_conversation
 
 pytestmark = pytest.mark.browser
 
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    yield from chromium(tmp_path_factory.mktemp("chromium-profile"))
-
-
-@pytest.fixture
-def backend() -> str:
-    """The browser tests run on the embedded default (the pages are the same on PostgreSQL)."""
-    return "sqlite"
 
 
 def test_a_deals_whole_conversation_and_an_inquiry_turned_into_a_deal(browser, site):
