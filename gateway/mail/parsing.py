@@ -571,18 +571,24 @@ def _body_text(part: Message) -> str:
     A large body is one copy of its bytes and one of its text at the worst moment: a body kept aside by
     gateway.mail.lifting is decoded from the message's bytes a piece at a time, its line ends made LF
     on the bytes (in a charset where CR and LF are those bytes, as in ASCII), and each piece made text
-    and dropped in turn (gateway.mail.encodings.decode_pieces)."""
+    and dropped in turn (gateway.mail.encodings.decode_pieces). Only its first :data:`MAX_BODY_TEXT`
+    bytes (to a line end) are made text, for display and search: past them the body stays in the raw
+    bytes alone, and the cut is noted for ``ParsedMessage.degraded``."""
     charset = _param(part.get_content_charset)
     found = lifting.pieces(part)
     if found is None:
         found = iter((_payload(part),))
-    found = _first_bytes(found, MAX_BODY_TEXT, _content_type(part))
-    if not _ascii_line_ends(charset):
-        text = decode_bytes(b"".join(found), charset)
+    if not _ascii_line_ends(charset):       # UTF-16 and the like: cut as text, where its line ends are
+        data = b"".join(found)
+        text = decode_bytes(data, charset)
         if "\r" in text:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
+        if len(text) > MAX_BODY_TEXT:
+            line_end = text.rfind("\n", 0, MAX_BODY_TEXT)
+            text = text[:line_end + 1 if line_end >= 0 else MAX_BODY_TEXT]
+            _cut(f"{_content_type(part)} body: {len(data)} bytes, first {len(text)} characters kept as text")
     else:
-        text = decode_pieces(list(_lf_line_ends(found)), charset)
+        text = decode_pieces(list(_lf_line_ends(_first_bytes(found, MAX_BODY_TEXT, _content_type(part)))), charset)
     return text.replace("\x00", "") if "\x00" in text else text
 
 
