@@ -24,13 +24,13 @@ import io
 import itertools
 import re
 from datetime import datetime, timedelta, timezone
-from email import message_from_bytes
+from email.feedparser import BytesFeedParser
 from email.generator import BytesGenerator
 from email.message import EmailMessage, Message
 from email.parser import BytesHeaderParser
 from email.policy import EmailPolicy
 from email.utils import _parsedate_tz, parsedate_to_datetime  # type: ignore[attr-defined]
-from typing import Iterable
+from typing import Iterable, Iterator
 
 from gateway.mail import lifting
 from gateway.mail.encodings import (
@@ -52,6 +52,8 @@ MAX_ADDRESSES = 1000            # addresses read from one address field, and fro
 MAX_ENCODED_WORDS = 1000        # RFC 2047 encoded-words decoded in one header value
 MAX_PARAMS = 100                # parameters read from a Content-Type or Content-Disposition
 DEGRADED_BODY = 1024 * 1024     # bytes of a single-part text body kept by a degraded parse
+MAX_BODY_TEXT = 1024 * 1024     # bytes of a text or HTML body made text, for display and search
+FEED = 64 * 1024                # bytes handed to the stdlib's parser at a time
 _ADDRESS_FIELDS = frozenset({"from", "to", "cc", "bcc", "sender", "reply-to", "resent-from", "resent-to",
                              "resent-cc", "resent-sender"})
 _PARAM_FIELDS = frozenset({"content-type", "content-disposition"})
@@ -286,7 +288,7 @@ def _mime(raw: bytes, lifted: lifting.Lifted | None) -> Message:
 
 def _parse(raw: bytes) -> Message:
     try:
-        return message_from_bytes(raw, policy=_POLICY)
+        return _feed(raw)
     except Exception:  # the stdlib parser recurses per nesting level: fall back to headers only
         pass
     try:
@@ -295,6 +297,16 @@ def _parse(raw: bytes) -> Message:
         msg = EmailMessage(policy=_POLICY)
     msg._smartbcc_headers_only = True  # type: ignore[attr-defined]  # noted in ParsedMessage.degraded
     return msg
+
+
+def _feed(raw: bytes) -> Message:
+    """``email.message_from_bytes(raw)``, the same parse, fed :data:`FEED` bytes at a time. The stdlib's
+    own reads the whole message into an ``io.StringIO``, which holds it as four bytes a character: a
+    20 MB message took 100 MB more than its parts before a single line was parsed."""
+    parser = BytesFeedParser(policy=_POLICY)
+    for start in range(0, len(raw), FEED):
+        parser.feed(raw[start:start + FEED])
+    return parser.close()
 
 
 def message_id_of(value: str | None) -> str:
@@ -445,7 +457,7 @@ def _contents(msg: Message) -> tuple[str, str, tuple[Attachment, ...], Message |
             attached = inner
         if inner is not None and not filename:
             filename = f"{header_text(inner.get('subject')) or f'attachment-{len(attachments) + 1}'}.eml"
-        size, sha256 = lifting.size_and_sha256(part) or _size_and_sha256(_payload(part))
+        size, sha256 = lifting.size_and_sha256(part) or _attachment_digest(part)
         attachments.append(Attachment(
             filename=_safe_filename(filename, len(attachments) + 1),
             content_type=kind,
@@ -459,24 +471,145 @@ def _size_and_sha256(data: bytes) -> tuple[int, str]:
     return len(data), hashlib.sha256(data).hexdigest()
 
 
+def _attachment_digest(part: Message) -> tuple[int, str]:
+    """The size and SHA-256 of :func:`_payload`; an attached message is hashed as it is serialized,
+    never held whole (:class:`_DigestGenerator`)."""
+    payload = part.get_payload()
+    if not isinstance(payload, list):
+        return _size_and_sha256(_payload(part))
+    digest = _Digest()
+    for item in payload:
+        if isinstance(item, Message):
+            mark = digest.size, digest.sha256.copy()
+            try:
+                _DigestGenerator(digest, policy=_SERIALIZE).flatten(item)
+            except Exception:   # as _serialize: what the generator fails on counts as nothing
+                digest.size, digest.sha256 = mark
+    return digest.size, digest.sha256.hexdigest()
+
+
+class _Digest:
+    """A binary file that only counts and hashes what is written to it."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.sha256 = hashlib.sha256()
+
+    def write(self, data: bytes) -> int:
+        self.size += len(data)
+        self.sha256.update(data)
+        return len(data)
+
+
+class _DigestGenerator(BytesGenerator):
+    """``BytesGenerator`` writing the same bytes straight to its file, in order, a slice at a time.
+
+    The stdlib's buffers every part (to write its headers after its body, in case the body makes it
+    change them) and splits every body into a list of lines: an attached message of 20 MB took three
+    times its size to hash. With an 8-bit policy no part's headers change, unless a multipart has an
+    empty boundary (a new one is made): such a part is generated the stdlib's way."""
+
+    _SLICE = 64 * 1024
+
+    def _write(self, msg):
+        payload = msg._payload
+        if isinstance(payload, list) and msg.is_multipart() and not msg.get_boundary():
+            return super()._write(msg)
+        self._munge_cte = None
+        meth = getattr(msg, "_write_headers", None)
+        if meth is None:
+            self._write_headers(msg)
+        else:
+            meth(self)
+        self._dispatch(msg)
+        assert not self._munge_cte, "an 8-bit policy never changes a part's transfer encoding"
+        del self._munge_cte
+
+    def _handle_multipart(self, msg):
+        subparts = msg.get_payload()
+        boundary = msg.get_boundary()
+        if not isinstance(subparts, list) or not boundary or self._mangle_from_:
+            return super()._handle_multipart(msg)
+        if msg.preamble is not None:
+            self._write_lines(msg.preamble)
+            self.write(self._NL)
+        self.write("--" + boundary + self._NL)
+        for index, part in enumerate(subparts):
+            if index:
+                self.write(self._NL + "--" + boundary + self._NL)
+            self.clone(self._fp).flatten(part, unixfrom=False, linesep=self._NL)
+        self.write(self._NL + "--" + boundary + "--" + self._NL)
+        if msg.epilogue is not None:
+            self._write_lines(msg.epilogue)
+
+    def _handle_message(self, msg):
+        if not isinstance(msg._payload, list):
+            return super()._handle_message(msg)
+        self.clone(self._fp).flatten(msg.get_payload(0), unixfrom=False, linesep=self._NL)
+
+    def _write_lines(self, lines):
+        if not lines:
+            return
+        held: list[str] = []
+        size = start = 0
+        for found in _LINE_BREAKS.finditer(lines):     # email.generator.NLCRE
+            held += [lines[start:found.start()], self._NL]
+            size += found.end() - start
+            start = found.end()
+            if size >= self._SLICE:
+                self.write("".join(held))
+                held, size = [], 0
+        if start < len(lines):
+            held.append(lines[start:])
+        if held:
+            self.write("".join(held))
+
+
 def _body_text(part: Message) -> str:
     """A body part as text with "\n" line ends (and no NUL, which no database column takes).
 
     A large body is one copy of its bytes and one of its text at the worst moment: a body kept aside by
     gateway.mail.lifting is decoded from the message's bytes a piece at a time, its line ends made LF
     on the bytes (in a charset where CR and LF are those bytes, as in ASCII), and each piece made text
-    and dropped in turn (gateway.mail.encodings.decode_pieces)."""
+    and dropped in turn (gateway.mail.encodings.decode_pieces). Only its first :data:`MAX_BODY_TEXT`
+    bytes (to a line end) are made text, for display and search: past them the body stays in the raw
+    bytes alone, and the cut is noted for ``ParsedMessage.degraded``."""
     charset = _param(part.get_content_charset)
     found = lifting.pieces(part)
     if found is None:
         found = iter((_payload(part),))
-    if not _ascii_line_ends(charset):
-        text = decode_bytes(b"".join(found), charset)
+    if not _ascii_line_ends(charset):       # UTF-16 and the like: cut as text, where its line ends are
+        data = b"".join(found)
+        text = decode_bytes(data, charset)
         if "\r" in text:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
+        if len(text) > MAX_BODY_TEXT:
+            line_end = text.rfind("\n", 0, MAX_BODY_TEXT)
+            text = text[:line_end + 1 if line_end >= 0 else MAX_BODY_TEXT]
+            _cut(f"{_content_type(part)} body: {len(data)} bytes, first {len(text)} characters kept as text")
     else:
-        text = decode_pieces(list(_lf_line_ends(found)), charset)
+        text = decode_pieces(list(_lf_line_ends(_first_bytes(found, MAX_BODY_TEXT, _content_type(part)))), charset)
     return text.replace("\x00", "") if "\x00" in text else text
+
+
+def _first_bytes(pieces: Iterable[bytes], limit: int, kind: str) -> Iterator[bytes]:
+    """The first ``limit`` bytes of ``pieces`` (cut after the last line end within them, if there is one),
+    the rest never decoded; a cut is noted for ``ParsedMessage.degraded`` with the body's whole size."""
+    kept = 0
+    pieces = iter(pieces)
+    for piece in pieces:
+        if kept + len(piece) <= limit:
+            kept += len(piece)
+            yield piece
+            continue
+        room = limit - kept
+        line_end = piece.rfind(b"\n", 0, room)
+        cut = line_end + 1 if line_end >= 0 else room
+        total = kept + len(piece) + sum(len(rest) for rest in pieces)
+        _cut(f"{kind} body: {total} bytes, first {kept + cut} kept as text")
+        if cut:
+            yield piece[:cut]
+        return
 
 
 def _ascii_line_ends(charset: str | None) -> bool:
