@@ -53,6 +53,7 @@ MAX_ENCODED_WORDS = 1000        # RFC 2047 encoded-words decoded in one header v
 MAX_PARAMS = 100                # parameters read from a Content-Type or Content-Disposition
 DEGRADED_BODY = 1024 * 1024     # bytes of a single-part text body kept by a degraded parse
 MAX_BODY_TEXT = 1024 * 1024     # bytes of a text or HTML body made text, for display and search
+TEXT_CUT = "kept as text"        # how parse_degraded says a body's text is its beginning only (the page says so)
 FEED = 64 * 1024                # bytes handed to the stdlib's parser at a time
 _ADDRESS_FIELDS = frozenset({"from", "to", "cc", "bcc", "sender", "reply-to", "resent-from", "resent-to",
                              "resent-cc", "resent-sender"})
@@ -586,7 +587,7 @@ def _body_text(part: Message) -> str:
         if len(text) > MAX_BODY_TEXT:
             line_end = text.rfind("\n", 0, MAX_BODY_TEXT)
             text = text[:line_end + 1 if line_end >= 0 else MAX_BODY_TEXT]
-            _cut(f"{_content_type(part)} body: {len(data)} bytes, first {len(text)} characters kept as text")
+            _cut(f"{_content_type(part)} body: {len(data)} bytes, first {len(text)} characters {TEXT_CUT}")
     else:
         text = decode_pieces(list(_lf_line_ends(_first_bytes(found, MAX_BODY_TEXT, _content_type(part)))), charset)
     return text.replace("\x00", "") if "\x00" in text else text
@@ -606,7 +607,7 @@ def _first_bytes(pieces: Iterable[bytes], limit: int, kind: str) -> Iterator[byt
         line_end = piece.rfind(b"\n", 0, room)
         cut = line_end + 1 if line_end >= 0 else room
         total = kept + len(piece) + sum(len(rest) for rest in pieces)
-        _cut(f"{kind} body: {total} bytes, first {kept + cut} kept as text")
+        _cut(f"{kind} body: {total} bytes, first {kept + cut} {TEXT_CUT}")
         if cut:
             yield piece[:cut]
         return

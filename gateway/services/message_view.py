@@ -22,6 +22,7 @@ from sqlalchemy import func, or_, select
 from gateway.crm.kinds import Kind, LinkRule
 from gateway.services.bounces import BounceView, bounces_of, delivery_status
 from gateway.services.errors import NotFound, ServiceError, record_by_id
+from gateway.mail.parsing import TEXT_CUT
 from gateway.services.mailbox import _COLUMNS, _E, Row, _entries, _entry_join, _row, visible
 from gateway.services.records import NOUNS
 from gateway.services.review import resolve_by_link
@@ -74,6 +75,7 @@ class MessageView:
     auto_generated: str
     delivery: str = ""                      # "bounced": a report came back saying delivery failed
     bounces: tuple[BounceView, ...] = ()    # the reports that came back for mail sent from a record
+    clipped: bool = False                   # the body's text is its beginning only (the parser's budget)
 
 
 def label(kind: str, record: Any) -> str:
@@ -127,7 +129,8 @@ async def open_message(db: Database, viewer: Viewer, message_pk: int, mark_read:
         return MessageView(row, owner.email if owner else "", message.date, tuple(participants), message.text_body,
                            message.html_body, message.forwarded if isinstance(message.forwarded, dict) else None,
                            attachments, tuple(links), hidden, message.auto_generated,
-                           delivery_status(bounces := await bounces_of(session, message.id)), bounces)
+                           delivery_status(bounces := await bounces_of(session, message.id)), bounces,
+                           clipped=TEXT_CUT in message.parse_degraded)
 
 
 async def raw_message(db: Database, viewer: Viewer, message_pk: int) -> bytes:

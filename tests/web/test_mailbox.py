@@ -83,6 +83,20 @@ def test_search_finds_by_subject_participant_and_body_words(site):
     assert subjects(client.get("/mailbox", params={"q": 'no" OR *'}).text) == []     # no query syntax leaks
 
 
+def test_a_long_text_shows_its_beginning_and_says_so(site):
+    """Past its first MiB a text body is kept in the raw message only: the page says so and offers it."""
+    lines = [f"line {n} of the price list" for n in range(60_000)] + ["farthestword"]
+    site.send("Price list", body="\n".join(lines))
+    site.send("Short one", body="a short body")
+    client = site.sign_in()
+    ids = site.ids()
+    page = client.get(f"/messages/{ids['Price list']}").text
+    assert "line 0 of the price list" in page and "farthestword" not in page
+    assert 'id="text-clipped"' in page and f'/messages/{ids["Price list"]}/raw' in page
+    assert b"farthestword" in client.get(f"/messages/{ids['Price list']}/raw").content
+    assert 'id="text-clipped"' not in client.get(f"/messages/{ids['Short one']}").text
+
+
 def test_filters_read_linked_record_and_dates(site):
     site.send("To Bob")                                    # bob is a contact: linked
     site.send("To a stranger", to="x@nowhere.example")     # a new contact is made too: linked
