@@ -424,19 +424,26 @@ def listen_hosts(text: str) -> list[str]:
     return hosts or [""]
 
 
+def host_and_port(text: str) -> tuple[str, str | None]:
+    """``HOST``, ``HOST:PORT`` or ``[v6]`` / ``[v6]:PORT`` -> (host, the port as written, None when none);
+    an IPv6 address without brackets is all host."""
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        return host, rest[1:] if rest.startswith(":") else None
+    if text.count(":") == 1:
+        host, port = text.split(":")
+        return host, port
+    return text, None
+
+
 def dns_server(text: str) -> tuple[str, int] | None:
     """``""`` -> None (the system's resolver); ``"IP"``, ``"IP:port"``, ``"[v6]:port"`` -> (ip, port)."""
     text = text.strip()
     if not text:
         return None
-    host, port = text, "53"
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        port = rest[1:] if rest.startswith(":") else "53"
-    elif text.count(":") == 1:
-        host, port = text.split(":")
+    host, port = host_and_port(text)
     try:
-        return str(ipaddress.ip_address(host)), int(port)
+        return str(ipaddress.ip_address(host)), int("53" if port is None else port)
     except ValueError:
         raise ConfigError(f"dns_resolver must be an IP address with an optional port (127.0.0.1:5353, "
                           f"[::1]:53), not {text!r}") from None

@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from gateway.config import host_and_port
 from gateway.imap import DEFAULT_PORTS, SECURITIES, Account, ImapFailure, close, folders, open_session
 from gateway.services.errors import Conflict, NotFound, ServiceError, user_by_email
 from gateway.services.secrets import seal
@@ -52,12 +53,7 @@ def server_address(text: str, security: str) -> tuple[str, int]:
     text = text.strip()
     if security not in SECURITIES:
         raise ServiceError(f"security is one of {', '.join(SECURITIES)}, not {security!r}")
-    host, port = text, ""
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        port = rest[1:] if rest.startswith(":") else ""
-    elif text.count(":") == 1:
-        host, port = text.split(":")
+    host, port = host_and_port(text)
     if not host or any(c.isspace() for c in host) or (port and not port.isdigit()):
         raise ServiceError(f"write the IMAP server as HOST or HOST:PORT, not {text!r}")
     number = int(port) if port else DEFAULT_PORTS[security]
