@@ -72,16 +72,20 @@ COMMANDS: dict[str, Entry] = {
     "webhook": Entry("gateway.commands.webhooks:webhook",
                      "Webhooks: URLs of a company's that hear of filed mail, new contacts, review items and "
                      "bounces."),
-    "doctor": Entry("gateway.commands.doctor:doctor", "Check the deployment: DNS (MX, outbound SPF), TLS certificate, smarthost, "
-                    "database, disk, ports."),
-    "backup": Entry("gateway.commands.backup:backup", "Copy the embedded database to FILE, consistent even while the gateway runs."),
-    "restore": Entry("gateway.commands.backup:restore", "Make the backup FILE the embedded database (stop `serve` and `web` first), "
-                     "migrated to this version."),
+    "doctor": Entry("gateway.commands.doctor:doctor",
+                    "Check the deployment: DNS (MX, outbound SPF), TLS certificate, smarthost, database, disk, "
+                    "ports."),
+    "backup": Entry("gateway.commands.backup:backup",
+                    "Copy the embedded database to FILE, consistent even while the gateway runs."),
+    "restore": Entry("gateway.commands.backup:restore",
+                     "Make the backup FILE the embedded database (stop `serve` and `web` first), migrated to this "
+                     "version."),
     "import": Entry("gateway.commands.transfer:import_command",
                     "Import contacts (person), organizations (org), leads or deals from FILE, a CSV file: another "
                     "CRM's export as it is, or any file with a mapping file."),
-    "export": Entry("gateway.commands.transfer:export_command", "Export a company's contacts, organizations, leads or deals as CSV to FILE "
-                    "(default: standard output)."),
+    "export": Entry("gateway.commands.transfer:export_command",
+                    "Export a company's contacts, organizations, leads or deals as CSV to FILE (default: standard "
+                    "output)."),
 }
 
 

@@ -127,7 +127,8 @@ def message_filed(session: Session, company_id: int, stored: "Stored") -> None:
     pk = stored.message_pk
     message = connection.execute(_MESSAGE, {"pk": pk}).one()
     events: list[tuple[str, dict[str, Any]]] = []
-    contacts = (connection.execute(_CONTACTS, {"pk": pk}).all() if stored.contacts_created and wanted & {MESSAGE_FILED, CONTACT_CREATED} else [])
+    contacts = (connection.execute(_CONTACTS, {"pk": pk}).all()
+                if stored.contacts_created and wanted & {MESSAGE_FILED, CONTACT_CREATED} else [])
     if MESSAGE_FILED in wanted:
         links = connection.execute(_LINKS, {"pk": pk}).all()
         events.append((MESSAGE_FILED, {

@@ -1,6 +1,7 @@
 """The benchmark, at a tiny size, still runs end to end: every server (Postfix where it is installed), one
-shape of mail (the others are made by the same code, tests/unit/test_bench_mail.py) at two sizes, smtp-source, the mixed load, the command line's start-up and the scale
-check, every message accepted and stored. Nothing here looks at a timing."""
+shape of mail (the others are made by the same code, tests/unit/test_bench_mail.py) at two sizes,
+smtp-source, the mixed load, the command line's start-up and the scale check, every message accepted and
+stored. Nothing here looks at a timing."""
 
 from __future__ import annotations
 
